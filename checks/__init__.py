@@ -1,0 +1,1 @@
+"""Judgement: data-quality suites, bottleneck detection and the alert lifecycle."""

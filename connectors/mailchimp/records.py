@@ -1,0 +1,36 @@
+"""Typed Mailchimp records: campaigns (regular or automation emails) and their activity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+ACTIONS = ("sent", "open", "click", "bounce", "unsub")
+
+
+@dataclass(frozen=True, slots=True)
+class EmailCampaign:
+    """A campaign; an automation (customer journey) email carries its workflow and position."""
+
+    campaign_id: str
+    title: str
+    kind: str  # "regular" or "automation"
+    list_id: str
+    workflow_id: str  # "" for regular campaigns
+    workflow_title: str
+    position: int  # 1-based place of the email in its workflow; 0 for regular campaigns
+    send_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class EmailActivity:
+    """One action of one subscriber on one email (Mailchimp's email-activity report).
+
+    The subscriber is identified only by a salted SHA-256 of the address: no
+    address is ever stored.
+    """
+
+    campaign_id: str
+    email_hash: str
+    action: str  # one of ACTIONS
+    timestamp: datetime  # timezone-aware, UTC

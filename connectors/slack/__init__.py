@@ -1,0 +1,1 @@
+"""Slack delivery of alerts and map-update summaries."""

@@ -1,0 +1,25 @@
+"""Typed Stripe records, shaped after the Checkout Session object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutSession:
+    """A Checkout Session: created when a buyer reaches checkout; complete when paid.
+
+    `amount_total` is in the currency's minor unit (cents), as Stripe sends it.
+    """
+
+    session_id: str
+    created: datetime  # timezone-aware, UTC
+    status: str  # open / complete / expired
+    payment_status: str  # paid / unpaid / no_payment_required
+    mode: str  # payment / subscription
+    amount_total: int
+    currency: str  # lower-case ISO code, as Stripe sends it
+    product_id: str
+    product_name: str
+    customer_hash: str  # salted SHA-256 of the buyer's email; "" when unknown

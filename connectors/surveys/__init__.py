@@ -1,0 +1,1 @@
+"""Survey and NPS exports (CSV), attached to a stage or touchpoint."""

@@ -1,0 +1,1 @@
+"""Prefect flows and tasks, and the `journeymap` CLI: wiring only."""

@@ -1,0 +1,144 @@
+"""The `journeymap` command line: validates input early, then runs the Prefect flows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from enum import StrEnum
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from flows.settings import Settings, SettingsError, load_settings
+from models.config import JourneyMap
+from models.db import DatabaseConfigError, make_engine, migrate
+from models.mapfile import MapConfigError, load_map
+
+app = typer.Typer(help="Journeymap: a customer journey map that keeps itself up to date.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True)
+
+SOURCE_NAMES = ("ga4", "mailchimp", "stripe", "surveys")
+
+
+class Format(StrEnum):
+    table = "table"
+    markdown = "markdown"
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print an error on one line per problem and exit (2 = bad input or configuration)."""
+    for line in message.splitlines():
+        err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def parse_date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. {option} 2026-09-30")
+
+
+def parse_sources(value: str | None, journey_map: JourneyMap) -> list[str] | None:
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in SOURCE_NAMES]
+    if unknown or not names:
+        fail(f"--sources {value!r}: unknown source {', '.join(unknown) or '(none)'}; "
+             f"choose from {', '.join(SOURCE_NAMES)}")
+    unused = [n for n in names if n not in journey_map.used_sources()]
+    if unused:
+        fail(f"--sources: no touchpoint of the map reads {', '.join(unused)}; "
+             f"the map uses {', '.join(journey_map.used_sources())}")
+    return names
+
+
+def load_config() -> tuple[Settings, JourneyMap]:
+    """Settings and the validated map, or exit 2 naming the file, line and fix."""
+    try:
+        settings = load_settings()
+        journey_map = load_map(settings.journey_map_file)
+        make_engine(settings.journey_database_url).dispose()
+    except (MapConfigError, SettingsError, DatabaseConfigError) as exc:
+        fail(str(exc))
+    return settings, journey_map
+
+
+@app.command()
+def run(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="the day that counts as today (YYYY-MM-DD)")] = None,
+    sources: Annotated[str | None, typer.Option(help="comma-separated: ga4,mailchimp,stripe,surveys")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="use the built-in demo business, no accounts")] = False,
+) -> None:
+    """Sync the sources, map the records onto the journey map, and print the map."""
+    day = parse_date(as_of, "--as-of")
+    _, journey_map = load_config()
+    chosen = parse_sources(sources, journey_map)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from flows.pipeline import Source, journey_pipeline
+    from reports.render import render_table
+
+    result = journey_pipeline(as_of=day, sources=[Source(s) for s in chosen] if chosen else None, demo=demo)
+    if result.view is not None:
+        out.print(render_table(result.view))
+    if result.mapping is not None:
+        out.print(f"touchpoint_daily: {result.mapping.facts:,} rows written for the synced window; "
+                  f"unmapped volume: " + ", ".join(f"{k} {v:,.0f}" for k, v in result.mapping.unmapped_volume.items()))
+    for source, reason in result.failed.items():
+        err.print(f"[bold red]source {source} failed:[/] {reason}", highlight=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command("map")
+def show_map(
+    journey: Annotated[str | None, typer.Option(help="only this journey id")] = None,
+    persona: Annotated[str | None, typer.Option(help="the map of one persona of journey.yaml")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table or markdown")] = Format.table,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="end of the period (default: after the newest data)")]
+    = None,
+) -> None:
+    """Print the current map from the stored facts (no sync)."""
+    from flows.views import current_view
+    from models.queries import last_fact_date
+    from reports.render import render_markdown, render_table
+
+    day = parse_date(as_of, "--as-of")
+    settings, journey_map = load_config()
+    if journey is not None and journey not in [j.id for j in journey_map.journeys]:
+        fail(f"--journey {journey!r} is not in the map; journeys are {', '.join(j.id for j in journey_map.journeys)}")
+    if persona is not None and persona not in [p.name for p in journey_map.personas]:
+        fail(f"--persona {persona!r} is not in the map; personas are "
+             f"{', '.join(p.name for p in journey_map.personas) or '(none defined)'}")
+    engine = make_engine(settings.journey_database_url)
+    migrate(engine)
+    with engine.connect() as conn:
+        newest = last_fact_date(conn)
+    if newest is None:
+        fail("no facts stored yet; run `journeymap run` (or `journeymap run --demo`) first", code=1)
+    view = current_view(engine, journey_map, day or newest + dt.timedelta(days=1), persona=persona,
+                        journey_id=journey)
+    if fmt is Format.markdown:
+        typer.echo(render_markdown(view))
+    else:
+        out.print(render_table(view))
+
+
+@app.command("check-config")
+def check_config() -> None:
+    """Validate journey.yaml and the settings without running anything."""
+    settings, journey_map = load_config()
+    tps = sum(len(j.touchpoints) for j in journey_map.journeys)
+    out.print(f"{settings.journey_map_file}: OK — {len(journey_map.journeys)} journeys, "
+              f"{len(journey_map.stages)} stages, {tps} touchpoints, {len(journey_map.personas)} personas; "
+              f"sources used: {', '.join(journey_map.used_sources())}", highlight=False)
+
+
+if __name__ == "__main__":
+    app()

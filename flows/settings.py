@@ -1,0 +1,41 @@
+"""Settings from the environment (pydantic-settings); only flows/ reads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+class Settings(BaseSettings):
+    """Every setting Journeymap reads; each is documented in README.md."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    journey_database_url: str = "sqlite:///journey.db"
+    journey_map_file: Path = Path("journey.yaml")
+    ga4_property_id: str | None = None
+    ga4_credentials_file: Path | None = None
+    ga4_api_endpoint: str | None = None
+    mailchimp_api_key: SecretStr | None = None
+    mailchimp_api_url: str | None = None
+    stripe_api_key: SecretStr | None = None
+    stripe_api_base: str | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_channel: str | None = None
+    slack_api_url: str | None = None
+
+
+def load_settings() -> Settings:
+    """Read the settings now (never at import time), with errors that name the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        raise SettingsError(f"{name}: {first['msg']}; fix the environment variable") from None

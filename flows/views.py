@@ -1,0 +1,29 @@
+"""Read the stored facts into a MapView for a period, journey and persona."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine
+
+from models.config import JourneyMap
+from models.mapping import ALL
+from models.queries import facts
+from reports.map_view import MapView, build_map_view
+
+PERIOD_DAYS = 28
+
+
+def current_view(engine: Engine, journey_map: JourneyMap, as_of: dt.date, *, period_days: int = PERIOD_DAYS,
+                 persona: str | None = None, journey_id: str | None = None) -> MapView:
+    """The map over the last `period_days` complete days before `as_of`, against the period before."""
+    until = as_of - dt.timedelta(days=1)
+    since = until - dt.timedelta(days=period_days - 1)
+    prev_until = since - dt.timedelta(days=1)
+    prev_since = prev_until - dt.timedelta(days=period_days - 1)
+    segment = f"persona={persona}" if persona else ALL
+    with engine.connect() as conn:
+        now = facts(conn, since, until, segment)
+        before = facts(conn, prev_since, prev_until, segment)
+    return build_map_view(journey_map, now, before, since=since, until=until, segment=segment,
+                          journey_id=journey_id)

@@ -1,0 +1,149 @@
+"""The `journey.yaml` schema: business, stages, journeys, touchpoints, segments, personas, alerts."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Which rule keys and metrics each source understands. The keys of a touchpoint's
+# `match:` are regular expressions (full match) unless noted.
+SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
+    "ga4": {
+        # landing_page → traffic report, page_path → pages report, event_name → events report
+        "keys": ("landing_page", "page_path", "event_name", "channel", "source", "medium"),
+        "metrics": ("sessions", "screenPageViews", "eventCount", "keyEvents", "purchaseRevenue"),
+    },
+    "mailchimp": {
+        # campaign: title regex; automation: workflow title regex; email: position (integer)
+        "keys": ("campaign", "automation", "email"),
+        "metrics": ("sent", "opens", "clicks", "bounces", "unsubscribes"),
+    },
+    "stripe": {
+        # product: product id or name regex; mode: payment / subscription
+        "keys": ("product", "mode"),
+        "metrics": ("checkouts", "completed", "expired", "revenue"),
+    },
+    "surveys": {
+        "keys": ("survey", "stage"),
+        "metrics": ("responses", "promoters", "detractors"),
+    },
+}
+# Non-additive metrics that people reach for and that must never be summed over days.
+NON_ADDITIVE = {"totalUsers": "sessions", "activeUsers": "sessions", "bounceRate": "sessions"}
+REGEX_KEYS = {"landing_page", "page_path", "event_name", "channel", "source", "medium",
+              "campaign", "automation", "product", "survey"}
+DIMENSIONS = ("device", "channel", "user_type", "country")
+STAGE_DEFAULTS = ("awareness", "consideration", "purchase", "retention", "advocacy")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Business(_Strict):
+    name: str
+    timezone: str = "UTC"
+    currency: str = "USD"
+
+
+class Stage(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
+
+
+class SourceSettings(_Strict):
+    """How a source's days mature and how far back a run re-reads."""
+
+    lag_days: int = Field(default=2, ge=0, le=14)
+    lookback_days: int = Field(default=3, ge=0, le=30)
+    history_days: int = Field(default=180, ge=1, le=3650)
+
+
+def _default_sources() -> dict[str, SourceSettings]:
+    return {
+        "ga4": SourceSettings(lag_days=2, lookback_days=3),
+        "mailchimp": SourceSettings(lag_days=3, lookback_days=3),
+        "stripe": SourceSettings(lag_days=1, lookback_days=2),
+        "surveys": SourceSettings(lag_days=1, lookback_days=7),
+    }
+
+
+class Touchpoint(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
+    stage: str
+    source: str
+    match: dict[str, str | int] = Field(default_factory=dict)
+    volume: str
+    success: str | None = None
+    questions: list[str] = Field(default_factory=list)
+
+
+class Journey(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
+    goal: str
+    value: float = Field(ge=0, description="value of one conversion, in the business currency")
+    touchpoints: list[Touchpoint] = Field(min_length=1)
+
+
+class Persona(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    description: str = ""
+    where: dict[str, str] = Field(min_length=1)
+
+
+class AlertPolicy(_Strict):
+    """Detection defaults of the bottleneck spec, tunable per business."""
+
+    baseline_days: int = Field(default=28, ge=7)
+    windows: list[int] = Field(default_factory=lambda: [3, 7, 14])
+    fdr_q: float = Field(default=0.05, gt=0, lt=1)
+    min_relative_drop: float = Field(default=0.20, gt=0, lt=1)
+    min_lost_conversions: float = Field(default=5, ge=0)
+    min_expected_window: float = Field(default=30, ge=0)
+    min_expected_baseline: float = Field(default=100, ge=0)
+    cusum_threshold: float = Field(default=5, gt=0)
+    volume_floor: float = Field(default=0.20, ge=0, lt=1)
+    critical_share_of_weekly_value: float = Field(default=0.05, gt=0)
+    segment_min_traffic_share: float = Field(default=0.10, ge=0, le=1)
+    resolve_drop: float = Field(default=0.10, ge=0, lt=1)
+    max_new_alerts_per_day: int = Field(default=5, ge=0)
+
+
+class JourneyMap(_Strict):
+    version: Literal[1] = 1
+    business: Business
+    stages: list[Stage] = Field(min_length=1)
+    sources: dict[str, SourceSettings] = Field(default_factory=_default_sources)
+    segments: list[str] = Field(default_factory=lambda: ["device", "channel", "user_type"])
+    personas: list[Persona] = Field(default_factory=list)
+    alerts: AlertPolicy = Field(default_factory=AlertPolicy)
+    journeys: list[Journey] = Field(min_length=1)
+
+    def source_settings(self, source: str) -> SourceSettings:
+        """The settings of a source, falling back to its built-in defaults."""
+        return self.sources.get(source) or _default_sources()[source]
+
+    def used_sources(self) -> list[str]:
+        """Sources that at least one touchpoint reads, in the order of SOURCES."""
+        used = {tp.source for j in self.journeys for tp in j.touchpoints}
+        return [s for s in SOURCES if s in used]
+
+    def touchpoints(self) -> list[tuple[Journey, Touchpoint]]:
+        """Every (journey, touchpoint) pair in map order."""
+        return [(j, tp) for j in self.journeys for tp in j.touchpoints]
+
+    def stage_order(self) -> dict[str, int]:
+        return {s.id: i for i, s in enumerate(self.stages)}
+
+    def ordered_touchpoints(self, journey: Journey) -> list[Touchpoint]:
+        """A journey's touchpoints by stage order, then file order inside a stage."""
+        order = self.stage_order()
+        return sorted(journey.touchpoints, key=lambda tp: order[tp.stage])
+
+
+def as_dict(model: BaseModel) -> dict[str, Any]:
+    """A plain dict of a config model (for storage as JSON)."""
+    return model.model_dump(mode="json")

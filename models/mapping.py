@@ -1,0 +1,271 @@
+"""Map raw source records onto touchpoints: `touchpoint_daily` per segment, plus unmapped volume."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from models.config import DIMENSIONS, JourneyMap, Persona, Touchpoint
+from models.store import replace_window, stream_of
+from models.tables import (
+    Ga4Row,
+    MailchimpActivity,
+    MailchimpCampaign,
+    StripeCheckoutSession,
+    TouchpointDaily,
+    UnmappedDaily,
+    table_of,
+)
+
+ALL = "all"
+GA4_METRICS = {"sessions": "sessions", "screenPageViews": "screen_page_views", "eventCount": "event_count",
+               "keyEvents": "key_events", "purchaseRevenue": "purchase_revenue"}
+GA4_RULE_COLUMNS = {"landing_page": "item", "page_path": "item", "event_name": "item",
+                    "channel": "channel", "source": "source", "medium": "medium"}
+GA4_REPORT_VOLUME = {"traffic": "sessions", "pages": "screen_page_views", "events": "event_count"}
+MAILCHIMP_ACTIONS = {"sent": "sent", "opens": "open", "clicks": "click", "bounces": "bounce",
+                     "unsubscribes": "unsub"}
+ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
+                "xaf", "xof", "xpf"}
+FACT_COLUMNS = ["date", "touchpoint_id", "segment", "journey_id", "volume", "success", "events", "revenue"]
+
+
+def segment_key(dimension: str, value: str) -> str:
+    """The segment key used in touchpoint_daily, e.g. 'device=mobile'."""
+    return f"{dimension}={value}"
+
+
+def persona_segment(persona: Persona) -> str:
+    return f"persona={persona.name}"
+
+
+@dataclass
+class MappingResult:
+    """What one mapping pass wrote."""
+
+    facts: int = 0
+    unmapped: int = 0
+    unmapped_volume: dict[str, float] = field(default_factory=dict)  # per source
+    mapped_volume: dict[str, float] = field(default_factory=dict)
+
+
+def map_window(conn: Connection, journey_map: JourneyMap, since: dt.date, until: dt.date) -> MappingResult:
+    """Recompute facts and unmapped volume for since..until from the raw tables (idempotent)."""
+    tz = ZoneInfo(journey_map.business.timezone)
+    frames: list[pd.DataFrame] = []
+    unmapped: list[pd.DataFrame] = []
+    result = MappingResult()
+    for source, reader, mapper in (("ga4", _read_ga4, _map_ga4), ("mailchimp", _read_mailchimp, _map_mailchimp),
+                                   ("stripe", _read_stripe, _map_stripe)):
+        raw = reader(conn, since, until, tz)
+        tps = [(j.id, tp) for j, tp in journey_map.touchpoints() if tp.source == source]
+        facts, left = mapper(raw, tps, journey_map)
+        frames.append(facts)
+        unmapped.append(left)
+        result.unmapped_volume[source] = float(left["volume"].sum()) if len(left) else 0.0
+        mapped = facts[facts["segment"] == ALL]["volume"].sum() if len(facts) else 0.0
+        result.mapped_volume[source] = float(mapped)
+    facts = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
+        else pd.DataFrame(columns=FACT_COLUMNS)
+    left = pd.concat([u for u in unmapped if len(u)], ignore_index=True) if any(len(u) for u in unmapped) \
+        else pd.DataFrame(columns=["date", "source", "stream", "item", "volume"])
+    result.facts = replace_window(conn, table_of(TouchpointDaily), since, until, _records(facts))
+    result.unmapped = replace_window(conn, table_of(UnmappedDaily), since, until, _records(left))
+    return result
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """Plain Python values (no numpy scalars, NaN → None) for the database driver."""
+    plain = frame.astype(object)
+    plain[frame.isna()] = None
+    return [{str(k): v for k, v in row.items()} for row in plain.to_dict("records")]
+
+
+def _between(ts: pd.Series, tz: ZoneInfo, since: dt.date, until: dt.date) -> tuple[pd.Series, pd.Series]:
+    """Business-day dates of naive-UTC timestamps, and the mask of those inside the window."""
+    local = pd.to_datetime(ts).dt.tz_localize("UTC").dt.tz_convert(tz).dt.date
+    return local, (local >= since) & (local <= until)
+
+
+# --- GA4 ---
+
+
+def _read_ga4(conn: Connection, since: dt.date, until: dt.date, _tz: ZoneInfo) -> pd.DataFrame:
+    t = table_of(Ga4Row)
+    stmt = select(t).where(t.c.date >= since, t.c.date <= until)
+    return pd.read_sql(stmt, conn)
+
+
+def _fullmatch(series: pd.Series, pattern: str) -> pd.Series:
+    return series.astype(str).str.fullmatch(pattern).fillna(False).astype(bool)
+
+
+def _map_ga4(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
+             journey_map: JourneyMap) -> tuple[pd.DataFrame, pd.DataFrame]:
+    dims = [d for d in journey_map.segments if d in ("device", "channel", "user_type", "country")]
+    matched = pd.Series(False, index=raw.index)
+    out: list[pd.DataFrame] = []
+    persona_masks = {persona_segment(p): _persona_mask(raw, p) for p in journey_map.personas}
+    for journey_id, tp in tps:
+        report = stream_of("ga4", tp.match)
+        mask = raw["report"] == report
+        for key, pattern in tp.match.items():
+            mask &= _fullmatch(raw[GA4_RULE_COLUMNS[key]], str(pattern))
+        matched |= mask
+        rows = raw[mask]
+        frame = pd.DataFrame({
+            "date": rows["date"], "volume": rows[GA4_METRICS[tp.volume]].astype(float),
+            "success": rows[GA4_METRICS[tp.success]].astype(float) if tp.success else np.nan,
+            "events": rows["event_count"].astype(float), "revenue": rows["purchase_revenue"].astype(float),
+        })
+        for dim in dims:
+            frame[dim] = rows[dim]
+        for key, pmask in persona_masks.items():
+            frame[key] = pmask[mask]
+        out.append(_segment_facts(frame, tp, journey_id, dims, list(persona_masks)))
+    left = raw[~matched]
+    volume = np.select([left["report"] == r for r in GA4_REPORT_VOLUME],
+                       [left[c].astype(float) for c in GA4_REPORT_VOLUME.values()], default=0.0)
+    unmapped = pd.DataFrame({"date": left["date"], "source": "ga4", "stream": left["report"],
+                             "item": left["item"].astype(str).str.slice(0, 500), "volume": volume})
+    return _concat(out), unmapped.groupby(["date", "source", "stream", "item"], as_index=False)[["volume"]].sum()
+
+
+def _persona_mask(raw: pd.DataFrame, persona: Persona) -> pd.Series:
+    mask = pd.Series(True, index=raw.index)
+    for dim, value in persona.where.items():
+        mask &= raw[dim].astype(str) == value if dim in raw else False
+    return mask
+
+
+def _segment_facts(frame: pd.DataFrame, tp: Touchpoint, journey_id: str, dims: list[str],
+                   personas: list[str]) -> pd.DataFrame:
+    """Sum a touchpoint's rows per date for ALL, each dimension value and each persona."""
+    metrics = ["volume", "success", "events", "revenue"]
+    parts = [_sum_by(frame, ["date"], metrics).assign(segment=ALL)]
+    for dim in dims:
+        by = _sum_by(frame, ["date", dim], metrics)
+        by["segment"] = [segment_key(dim, v) for v in by[dim]]
+        parts.append(by.drop(columns=[dim]))
+    for key in personas:
+        parts.append(_sum_by(frame[frame[key]], ["date"], metrics).assign(segment=key))
+    facts = pd.concat(parts, ignore_index=True)
+    if tp.success is None:
+        facts["success"] = np.nan
+    return facts.assign(touchpoint_id=tp.id, journey_id=journey_id)[FACT_COLUMNS]
+
+
+def _sum_by(frame: pd.DataFrame, keys: list[str], metrics: list[str]) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=[*keys, *metrics])
+    return frame.groupby(keys, as_index=False)[metrics].sum(min_count=1)
+
+
+def _concat(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FACT_COLUMNS)
+
+
+# --- Mailchimp ---
+
+
+def _read_mailchimp(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo) -> pd.DataFrame:
+    a, c = table_of(MailchimpActivity), table_of(MailchimpCampaign)
+    lo = dt.datetime.combine(since - dt.timedelta(days=1), dt.time())
+    hi = dt.datetime.combine(until + dt.timedelta(days=2), dt.time())
+    stmt = (select(a.c.campaign_id, a.c.email_hash, a.c.action, a.c.timestamp, c.c.title, c.c.workflow_title,
+                   c.c.position)
+            .join(c, c.c.campaign_id == a.c.campaign_id)
+            .where(a.c.timestamp >= lo, a.c.timestamp < hi))
+    raw = pd.read_sql(stmt, conn)
+    raw["date"], inside = _between(raw["timestamp"], tz, since, until)
+    return raw[inside]
+
+
+def _map_mailchimp(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
+                   _map: JourneyMap) -> tuple[pd.DataFrame, pd.DataFrame]:
+    matched = pd.Series(False, index=raw.index)
+    out = []
+    for journey_id, tp in tps:
+        mask = pd.Series(True, index=raw.index)
+        for key, value in tp.match.items():
+            if key == "email":
+                mask &= raw["position"] == int(value)
+            else:
+                mask &= _fullmatch(raw["title" if key == "campaign" else "workflow_title"], str(value))
+        matched |= mask
+        rows = raw[mask]
+        volume = _unique_per_day(rows, MAILCHIMP_ACTIONS[tp.volume])
+        facts = pd.DataFrame({"volume": volume})
+        facts["success"] = _unique_per_day(rows, MAILCHIMP_ACTIONS[tp.success]) if tp.success else np.nan
+        facts["events"] = rows.groupby("date").size().reindex(facts.index).astype(float)
+        facts["revenue"] = 0.0
+        facts = facts.fillna({"success": 0.0} if tp.success else {}).reset_index(names="date")
+        out.append(facts.assign(segment=ALL, touchpoint_id=tp.id, journey_id=journey_id)[FACT_COLUMNS])
+    left = raw[~matched & (raw["action"] == "sent")]
+    unmapped = (left.groupby(["date", "title"]).size().rename("volume").reset_index()
+                .rename(columns={"title": "item"}).assign(source="mailchimp", stream="activity"))
+    unmapped["volume"] = unmapped["volume"].astype(float)
+    return _concat(out), unmapped
+
+
+def _unique_per_day(rows: pd.DataFrame, action: str) -> pd.Series:
+    """Distinct subscribers per day with this action on any of the rule's emails."""
+    acted = rows[rows["action"] == action]
+    return acted.drop_duplicates(["date", "campaign_id", "email_hash"]).groupby("date").size().astype(float)
+
+
+# --- Stripe ---
+
+
+def _read_stripe(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo) -> pd.DataFrame:
+    s = table_of(StripeCheckoutSession)
+    lo = dt.datetime.combine(since - dt.timedelta(days=1), dt.time())
+    hi = dt.datetime.combine(until + dt.timedelta(days=2), dt.time())
+    raw = pd.read_sql(select(s).where(s.c.created >= lo, s.c.created < hi), conn)
+    raw["date"], inside = _between(raw["created"], tz, since, until)
+    raw = raw[inside].copy()
+    divisor = np.where(raw["currency"].str.lower().isin(ZERO_DECIMAL), 1.0, 100.0)
+    raw["amount"] = raw["amount_total"].astype(float) / divisor
+    return raw
+
+
+STRIPE_METRICS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "checkouts": lambda r: pd.Series(1.0, index=r.index),
+    "completed": lambda r: (r["status"] == "complete").astype(float),
+    "expired": lambda r: (r["status"] == "expired").astype(float),
+    "revenue": lambda r: r["amount"].where(r["status"] == "complete", 0.0),
+}
+
+
+def _map_stripe(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
+                _map: JourneyMap) -> tuple[pd.DataFrame, pd.DataFrame]:
+    matched = pd.Series(False, index=raw.index)
+    out = []
+    for journey_id, tp in tps:
+        mask = pd.Series(True, index=raw.index)
+        for key, value in tp.match.items():
+            if key == "product":
+                mask &= _fullmatch(raw["product_id"], str(value)) | _fullmatch(raw["product_name"], str(value))
+            else:
+                mask &= raw["mode"] == value
+        matched |= mask
+        rows = raw[mask]
+        frame = pd.DataFrame({"date": rows["date"], "volume": STRIPE_METRICS[tp.volume](rows),
+                              "success": STRIPE_METRICS[tp.success](rows) if tp.success else np.nan,
+                              "events": 1.0, "revenue": STRIPE_METRICS["revenue"](rows)})
+        out.append(_segment_facts(frame, tp, journey_id, [], []))
+    left = raw[~matched]
+    unmapped = (left.groupby(["date", "product_name"]).size().rename("volume").reset_index()
+                .rename(columns={"product_name": "item"}).assign(source="stripe", stream="checkout_sessions"))
+    unmapped["volume"] = unmapped["volume"].astype(float)
+    return _concat(out), unmapped
+
+
+__all__ = ["ALL", "DIMENSIONS", "MappingResult", "map_window", "persona_segment", "segment_key"]

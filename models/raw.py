@@ -1,0 +1,168 @@
+"""Raw landing streams: turn connector records (as dicts) into rows, quarantining the bad ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table
+
+from models.store import row_key
+from models.tables import Ga4Row, MailchimpActivity, MailchimpCampaign, StripeCheckoutSession, table_of
+
+Record = Mapping[str, Any]
+GA4_REPORTS = ("traffic", "pages", "events")
+GA4_DIMENSIONS = ("item", "channel", "source", "medium", "device", "user_type", "country")
+GA4_COUNTS = ("sessions", "screen_page_views", "event_count")
+GA4_AMOUNTS = ("key_events", "purchase_revenue")
+MAILCHIMP_ACTIONS = ("sent", "open", "click", "bounce", "unsub")
+STRIPE_STATUSES = ("open", "complete", "expired")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}")
+
+
+class BadRecord(ValueError):
+    """A record that cannot be stored; the message says which field and why."""
+
+
+@dataclass
+class Prepared:
+    """Rows ready for upsert, the day each belongs to, and the records set aside."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    days: list[dt.date] = field(default_factory=list)
+    bad: list[tuple[str, str, Record]] = field(default_factory=list)  # (record key, reason, payload)
+
+
+@dataclass(frozen=True)
+class RawStream:
+    """A landing table and how one record becomes one row of it."""
+
+    source: str
+    stream: str
+    table: Table
+    to_row: Callable[[Record], dict[str, Any]]
+    key_of: Callable[[Record], str]
+    day_of: Callable[[dict[str, Any]], dt.date]
+
+
+def prepare(stream: RawStream, records: Iterable[Record]) -> Prepared:
+    """Convert a page of records; each bad one is kept with its reason, never dropped."""
+    out = Prepared()
+    for record in records:
+        try:
+            row = stream.to_row(record)
+        except (BadRecord, KeyError, TypeError, ValueError) as exc:
+            reason = str(exc) if isinstance(exc, BadRecord) else f"{type(exc).__name__}: {exc}"
+            out.bad.append((_safe_key(stream, record), reason, scrub(record)))
+            continue
+        out.rows.append(row)
+        out.days.append(stream.day_of(row))
+    return out
+
+
+def scrub(record: Record) -> dict[str, Any]:
+    """The record with every email address replaced by its SHA-256: quarantine keeps no address."""
+    return {k: (f"<email sha256:{hashlib.sha256(v.lower().encode()).hexdigest()}>"
+                if isinstance(v, str) and EMAIL.search(v) else v) for k, v in record.items()}
+
+
+def _safe_key(stream: RawStream, record: Record) -> str:
+    try:
+        return stream.key_of(record)
+    except (KeyError, TypeError, ValueError):
+        return row_key(*sorted(map(str, record.items())))
+
+
+def _utc_naive(value: Any, name: str) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        raise BadRecord(f"{name} must be a datetime, got {value!r}")
+    if value.tzinfo is None:
+        raise BadRecord(f"{name} {value.isoformat()} has no timezone; connectors must send UTC times")
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _count(record: Record, name: str, *, whole: bool) -> float:
+    value = record[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value) or value < 0:
+        raise BadRecord(f"{name} must be a number ≥ 0, got {value!r}")
+    if whole and value != int(value):
+        raise BadRecord(f"{name} must be a whole number, got {value!r}")
+    return int(value) if whole else float(value)
+
+
+def _choice(record: Record, name: str, allowed: tuple[str, ...]) -> str:
+    value = record[name]
+    if value not in allowed:
+        raise BadRecord(f"{name} {value!r} is not one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _ga4_row(r: Record) -> dict[str, Any]:
+    if not isinstance(r["date"], dt.date):
+        raise BadRecord(f"date must be a date, got {r['date']!r}")
+    dims = {d: str(r[d]) for d in GA4_DIMENSIONS}
+    return {"property_id": str(r["property_id"]), "report": _choice(r, "report", GA4_REPORTS), "date": r["date"],
+            "row_key": row_key(*dims.values()), **dims,
+            **{m: _count(r, m, whole=True) for m in GA4_COUNTS},
+            **{m: _count(r, m, whole=False) for m in GA4_AMOUNTS}}
+
+
+def _campaign_row(r: Record) -> dict[str, Any]:
+    send = r.get("send_time")
+    return {"campaign_id": str(r["campaign_id"]), "title": str(r["title"]),
+            "kind": _choice(r, "kind", ("regular", "automation")), "list_id": str(r["list_id"]),
+            "workflow_id": str(r["workflow_id"]), "workflow_title": str(r["workflow_title"]),
+            "position": int(_count(r, "position", whole=True)),
+            "send_time": None if send is None else _utc_naive(send, "send_time")}
+
+
+def _activity_row(r: Record) -> dict[str, Any]:
+    return {"campaign_id": str(r["campaign_id"]), "email_hash": _hash(r["email_hash"]),
+            "action": _choice(r, "action", MAILCHIMP_ACTIONS), "timestamp": _utc_naive(r["timestamp"], "timestamp")}
+
+
+def _hash(value: Any) -> str:
+    text = str(value)
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise BadRecord("email_hash is not a SHA-256 hex digest; addresses must be hashed before storage")
+    return text
+
+
+def _checkout_row(r: Record) -> dict[str, Any]:
+    currency = str(r["currency"]).lower()
+    if len(currency) != 3 or not currency.isalpha():
+        raise BadRecord(f"currency {r['currency']!r} is not an ISO 4217 code")
+    customer = str(r["customer_hash"])
+    return {"session_id": str(r["session_id"]), "created": _utc_naive(r["created"], "created"),
+            "status": _choice(r, "status", STRIPE_STATUSES), "payment_status": str(r["payment_status"]),
+            "mode": _choice(r, "mode", ("payment", "subscription", "setup")),
+            "amount_total": int(_count(r, "amount_total", whole=True)), "currency": currency,
+            "product_id": str(r["product_id"]), "product_name": str(r["product_name"]),
+            "customer_hash": _hash(customer) if customer else ""}
+
+
+def _day(name: str) -> Callable[[dict[str, Any]], dt.date]:
+    def day_of(row: dict[str, Any]) -> dt.date:
+        value = row[name]
+        return value.date() if isinstance(value, dt.datetime) else dt.date.fromordinal(value.toordinal())
+    return day_of
+
+
+def _no_day(_row: dict[str, Any]) -> dt.date:
+    return dt.date.min
+
+
+GA4_ROWS = RawStream("ga4", "rows", table_of(Ga4Row), _ga4_row,
+                     lambda r: f"{r['report']}|{r['date']}|{r['item']}", _day("date"))
+MAILCHIMP_CAMPAIGNS = RawStream("mailchimp", "campaigns", table_of(MailchimpCampaign),
+                                _campaign_row, lambda r: str(r["campaign_id"]), _no_day)
+MAILCHIMP_ACTIVITY = RawStream("mailchimp", "activity", table_of(MailchimpActivity),
+                               _activity_row, lambda r: f"{r['campaign_id']}|{r['action']}|{r['timestamp']}",
+                               _day("timestamp"))
+STRIPE_CHECKOUTS = RawStream("stripe", "checkout_sessions", table_of(StripeCheckoutSession),
+                             _checkout_row, lambda r: str(r["session_id"]), _day("created"))

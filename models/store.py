@@ -1,0 +1,141 @@
+"""Bulk, dialect-aware writes: upserts on natural keys, window replacement, sync cursors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from models.config import JourneyMap
+from models.tables import (
+    JourneyRow,
+    PersonaRow,
+    Quarantine,
+    RuleRow,
+    StageRow,
+    SyncState,
+    TouchpointRow,
+    table_of,
+)
+
+BATCH = 2000
+Row = Mapping[str, Any]
+
+
+def _batches(rows: Iterable[Row], size: int = BATCH) -> Iterator[list[Row]]:
+    it = iter(rows)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    name = conn.dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no upsert for the {name} dialect; use SQLite or PostgreSQL")
+
+
+def upsert(conn: Connection, table: Table, rows: Iterable[Row]) -> int:
+    """Insert rows, updating those whose primary key exists (INSERT … ON CONFLICT).
+
+    Rows repeating a key inside one call keep the last one (PostgreSQL refuses to
+    touch a row twice in one statement). Returns the number of distinct rows written.
+    """
+    key = [c.name for c in table.primary_key.columns]
+    stmt = _insert(conn, table)
+    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
+    stmt = (stmt.on_conflict_do_update(index_elements=key, set_=updates) if updates
+            else stmt.on_conflict_do_nothing(index_elements=key))
+    written = 0
+    for chunk in _batches(rows):
+        unique = list({tuple(r[k] for k in key): r for r in chunk}.values())
+        conn.execute(stmt, unique)
+        written += len(unique)
+    return written
+
+
+def replace_window(conn: Connection, table: Table, since: dt.date, until: dt.date,
+                   rows: Iterable[Row], *, where: Mapping[str, Sequence[Any]] | None = None) -> int:
+    """Replace every row of `table` dated since..until (and matching `where`) by `rows`.
+
+    Used for derived tables (facts, unmapped volume): a rerun of a window leaves
+    exactly what one run leaves, including rows that should no longer exist.
+    """
+    cond = [table.c.date >= since, table.c.date <= until]
+    cond += [table.c[col].in_(list(values)) for col, values in (where or {}).items()]
+    conn.execute(delete(table).where(and_(*cond)))
+    written = 0
+    for chunk in _batches(rows):
+        conn.execute(table.insert(), chunk)
+        written += len(chunk)
+    return written
+
+
+def row_key(*values: object) -> str:
+    """A stable 40-character key for a tuple of dimension values."""
+    return hashlib.sha1("\x1f".join(str(v) for v in values).encode("utf-8")).hexdigest()
+
+
+def save_map(conn: Connection, journey_map: JourneyMap, persona_segments: Mapping[str, str]) -> None:
+    """Rewrite the map tables from the validated journey.yaml."""
+    for model in (RuleRow, TouchpointRow, PersonaRow, JourneyRow, StageRow):
+        conn.execute(delete(table_of(model)))
+    conn.execute(table_of(StageRow).insert(),
+                 [{"id": s.id, "name": s.name, "position": i} for i, s in enumerate(journey_map.stages)])
+    conn.execute(table_of(JourneyRow).insert(),
+                 [{"id": j.id, "name": j.name, "goal": j.goal, "value": j.value, "position": i}
+                  for i, j in enumerate(journey_map.journeys)])
+    touchpoints, rules = [], []
+    for journey in journey_map.journeys:
+        for pos, tp in enumerate(journey_map.ordered_touchpoints(journey)):
+            touchpoints.append({"id": tp.id, "journey_id": journey.id, "stage_id": tp.stage,
+                                "name": tp.name, "position": pos})
+            rules.append({"touchpoint_id": tp.id, "source": tp.source, "stream": stream_of(tp.source, tp.match),
+                          "match_json": json.dumps(tp.match, sort_keys=True),
+                          "volume_metric": tp.volume, "success_metric": tp.success})
+    conn.execute(table_of(TouchpointRow).insert(), touchpoints)
+    conn.execute(table_of(RuleRow).insert(), rules)
+    if journey_map.personas:
+        conn.execute(table_of(PersonaRow).insert(),
+                     [{"name": p.name, "description": p.description, "segment": persona_segments[p.name]}
+                      for p in journey_map.personas])
+
+
+def stream_of(source: str, match: Mapping[str, object]) -> str:
+    """The raw stream a rule reads: the GA4 report for GA4, the source's main stream otherwise."""
+    if source == "ga4":
+        if "event_name" in match:
+            return "events"
+        if "page_path" in match:
+            return "pages"
+        return "traffic"
+    return {"mailchimp": "activity", "stripe": "checkout_sessions", "surveys": "responses"}[source]
+
+
+def get_cursor(conn: Connection, source: str, stream: str, account: str) -> str | None:
+    """The stored cursor of a stream, or None before its first sync."""
+    return conn.execute(select(SyncState.cursor).where(
+        SyncState.source == source, SyncState.stream == stream, SyncState.account == account)).scalar()
+
+
+def set_cursor(conn: Connection, source: str, stream: str, account: str, cursor: str) -> None:
+    """Move a stream's cursor; call it in the transaction that committed the rows."""
+    upsert(conn, table_of(SyncState), [{"source": source, "stream": stream, "account": account,
+                                        "cursor": cursor}])
+
+
+def quarantine(conn: Connection, source: str, stream: str, items: Iterable[tuple[str, str, Any]],
+               seen_on: dt.date) -> int:
+    """Keep unparseable records whole: (record_key, reason, raw payload) each."""
+    return upsert(conn, table_of(Quarantine), (
+        {"source": source, "stream": stream, "record_key": key[:200], "reason": reason[:500],
+         "payload": json.dumps(payload, default=str, sort_keys=True), "seen_on": seen_on}
+        for key, reason, payload in items))

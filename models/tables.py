@@ -1,0 +1,196 @@
+"""SQLAlchemy 2.0 tables: the map, raw landing tables, facts and operational state.
+
+Every table has a natural primary key, so that loading the same window twice
+leaves the database exactly as loading it once. Timestamps are stored as naive
+UTC; no column records the wall-clock time of a run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class (typed, for bulk statements)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+# --- the map, as journey.yaml defines it (rewritten from the file on every run) ---
+
+
+class JourneyRow(Base):
+    __tablename__ = "journeys"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    goal: Mapped[str] = mapped_column(Text)
+    value: Mapped[float] = mapped_column(Float)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class StageRow(Base):
+    __tablename__ = "stages"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class TouchpointRow(Base):
+    __tablename__ = "touchpoints"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    journey_id: Mapped[str] = mapped_column(ForeignKey("journeys.id", ondelete="CASCADE"))
+    stage_id: Mapped[str] = mapped_column(ForeignKey("stages.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)  # order inside the journey
+
+
+class RuleRow(Base):
+    __tablename__ = "touchpoint_rules"
+    touchpoint_id: Mapped[str] = mapped_column(ForeignKey("touchpoints.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    stream: Mapped[str] = mapped_column(String(32))  # GA4 report or source stream the rule reads
+    match_json: Mapped[str] = mapped_column(Text)
+    volume_metric: Mapped[str] = mapped_column(String(64))
+    success_metric: Mapped[str | None] = mapped_column(String(64))
+
+
+class PersonaRow(Base):
+    __tablename__ = "personas"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    description: Mapped[str] = mapped_column(Text)
+    segment: Mapped[str] = mapped_column(String(300))  # the segment key of touchpoint_daily
+
+
+# --- raw landing tables (natural keys, idempotent upserts) ---
+
+
+class Ga4Row(Base):
+    __tablename__ = "raw_ga4_rows"
+    property_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    report: Mapped[str] = mapped_column(String(16), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    row_key: Mapped[str] = mapped_column(String(40), primary_key=True)  # sha1 of the dimension values
+    item: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(200))
+    medium: Mapped[str] = mapped_column(String(100))
+    device: Mapped[str] = mapped_column(String(32))
+    user_type: Mapped[str] = mapped_column(String(16))
+    country: Mapped[str] = mapped_column(String(64))
+    sessions: Mapped[int] = mapped_column(Integer)
+    screen_page_views: Mapped[int] = mapped_column(Integer)
+    event_count: Mapped[int] = mapped_column(Integer)
+    key_events: Mapped[float] = mapped_column(Float)
+    purchase_revenue: Mapped[float] = mapped_column(Float)
+
+
+class MailchimpCampaign(Base):
+    __tablename__ = "raw_mailchimp_campaigns"
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    list_id: Mapped[str] = mapped_column(String(64))
+    workflow_id: Mapped[str] = mapped_column(String(64))
+    workflow_title: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer)
+    send_time: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class MailchimpActivity(Base):
+    __tablename__ = "raw_mailchimp_activity"
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    action: Mapped[str] = mapped_column(String(16), primary_key=True)
+    timestamp: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True, index=True)
+
+
+class StripeCheckoutSession(Base):
+    __tablename__ = "raw_stripe_checkout_sessions"
+    session_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    payment_status: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16))
+    amount_total: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    product_id: Mapped[str] = mapped_column(String(100))
+    product_name: Mapped[str] = mapped_column(Text)
+    customer_hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- facts ---
+
+
+class TouchpointDaily(Base):
+    """date × touchpoint × segment. `success` is the touchpoint's own success metric, if it has one."""
+
+    __tablename__ = "touchpoint_daily"
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    touchpoint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    segment: Mapped[str] = mapped_column(String(300), primary_key=True)
+    journey_id: Mapped[str] = mapped_column(String(64), index=True)
+    volume: Mapped[float] = mapped_column(Float)
+    success: Mapped[float | None] = mapped_column(Float)
+    events: Mapped[float] = mapped_column(Float)
+    revenue: Mapped[float] = mapped_column(Float)
+
+
+class UnmappedDaily(Base):
+    """Source volume that no touchpoint rule matched, by item (page, event, campaign, product)."""
+
+    __tablename__ = "unmapped_daily"
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item: Mapped[str] = mapped_column(String(500), primary_key=True)
+    volume: Mapped[float] = mapped_column(Float)
+
+
+# --- operational state ---
+
+
+class SyncState(Base):
+    """A stream's cursor: the last day whose rows are committed. Moves only after the commit."""
+
+    __tablename__ = "sync_state"
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[str] = mapped_column(String(64))
+
+
+class Quarantine(Base):
+    """A record that could not be parsed or mapped, kept whole with the reason."""
+
+    __tablename__ = "quarantine"
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(500), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    seen_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class Annotation(Base):
+    """An optimization recorded on the map ("one-page checkout since 2026-05-02")."""
+
+    __tablename__ = "annotations"
+    touchpoint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    note: Mapped[str] = mapped_column(String(500), primary_key=True)

@@ -1,0 +1,1 @@
+"""What people read: the rendered map and the messages built from it."""

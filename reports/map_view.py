@@ -1,0 +1,118 @@
+"""The journey map as people read it: stages, touchpoints in order, volume and step conversion."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from models.config import Journey, JourneyMap, Touchpoint
+
+
+@dataclass(frozen=True)
+class TouchpointView:
+    id: str
+    name: str
+    source: str
+    volume: float
+    previous_volume: float
+    conversions: float | None  # k of the step: own success, or the next touchpoint's volume
+    previous_conversions: float | None
+    step_to: str  # what the step converts to: the next touchpoint's name or the success metric
+
+    @property
+    def volume_change(self) -> float | None:
+        """Relative change of volume against the previous period (None without a base)."""
+        return self.volume / self.previous_volume - 1 if self.previous_volume else None
+
+    @property
+    def conversion(self) -> float | None:
+        return self.conversions / self.volume if self.conversions is not None and self.volume else None
+
+    @property
+    def previous_conversion(self) -> float | None:
+        if self.previous_conversions is None or not self.previous_volume:
+            return None
+        return self.previous_conversions / self.previous_volume
+
+    @property
+    def conversion_change(self) -> float | None:
+        """Change of step conversion in percentage points."""
+        now, before = self.conversion, self.previous_conversion
+        return None if now is None or before is None else (now - before) * 100
+
+
+@dataclass(frozen=True)
+class StageView:
+    id: str
+    name: str
+    touchpoints: list[TouchpointView]
+
+
+@dataclass(frozen=True)
+class JourneyView:
+    id: str
+    name: str
+    goal: str
+    value: float
+    stages: list[StageView]
+
+
+@dataclass(frozen=True)
+class MapView:
+    business: str
+    currency: str
+    segment: str
+    since: dt.date
+    until: dt.date
+    journeys: list[JourneyView] = field(default_factory=list)
+
+
+def build_map_view(journey_map: JourneyMap, current: pd.DataFrame, previous: pd.DataFrame, *,
+                   since: dt.date, until: dt.date, segment: str = "all",
+                   journey_id: str | None = None) -> MapView:
+    """Assemble the view from facts of the current and the previous period (one segment)."""
+    now, before = _totals(current), _totals(previous)
+    journeys = [j for j in journey_map.journeys if journey_id in (None, j.id)]
+    view = MapView(journey_map.business.name, journey_map.business.currency, segment, since, until)
+    for journey in journeys:
+        ordered = journey_map.ordered_touchpoints(journey)
+        cards = {tp.id: _card(tp, ordered[i + 1] if i + 1 < len(ordered) else None, now, before)
+                 for i, tp in enumerate(ordered)}
+        stages = [StageView(s.id, s.name, [cards[tp.id] for tp in ordered if tp.stage == s.id])
+                  for s in journey_map.stages]
+        view.journeys.append(JourneyView(journey.id, journey.name, journey.goal, journey.value,
+                                         [s for s in stages if s.touchpoints]))
+    return view
+
+
+def _totals(frame: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=["volume", "success"], index=pd.Index([], name="touchpoint_id"))
+    return frame.groupby("touchpoint_id")[["volume", "success"]].sum(min_count=1)
+
+
+def _value(totals: pd.DataFrame, tp_id: str, column: str) -> float | None:
+    if tp_id not in totals.index:
+        return None
+    value = pd.to_numeric(totals.at[tp_id, column])
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def _card(tp: Touchpoint, nxt: Touchpoint | None, now: pd.DataFrame, before: pd.DataFrame) -> TouchpointView:
+    if tp.success:
+        step_to, k_now, k_before = tp.success, _value(now, tp.id, "success"), _value(before, tp.id, "success")
+    elif nxt is not None:
+        step_to, k_now, k_before = nxt.name, _value(now, nxt.id, "volume"), _value(before, nxt.id, "volume")
+    else:
+        step_to, k_now, k_before = "", None, None
+    if tp.success:  # a touchpoint with data but no success events converts at 0 %, not "unknown"
+        k_now = k_now if k_now is not None or _value(now, tp.id, "volume") is None else 0.0
+    return TouchpointView(tp.id, tp.name, tp.source, _value(now, tp.id, "volume") or 0.0,
+                          _value(before, tp.id, "volume") or 0.0, k_now, k_before, step_to)
+
+
+def journey_of(journey_map: JourneyMap, journey_id: str) -> Journey | None:
+    return next((j for j in journey_map.journeys if j.id == journey_id), None)

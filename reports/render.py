@@ -1,0 +1,81 @@
+"""Render a MapView as a terminal table (rich) or as Markdown (Prefect artifacts, documents)."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from reports.map_view import JourneyView, MapView, TouchpointView
+
+
+def fmt_volume(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def fmt_change(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.0%}"
+
+
+def fmt_rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def fmt_pp(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1f} pp"
+
+
+def heading(view: MapView) -> str:
+    segment = "all customers" if view.segment == "all" else view.segment.replace("persona=", "persona ")
+    return (f"{view.business} — journey map for {segment}, "
+            f"{view.since.isoformat()} to {view.until.isoformat()} (change against the previous period)")
+
+
+def _cells(tp: TouchpointView) -> list[str]:
+    step = f"→ {tp.step_to}" if tp.step_to else ""
+    return [tp.name, tp.source, fmt_volume(tp.volume), fmt_change(tp.volume_change), step,
+            fmt_rate(tp.conversion), fmt_pp(tp.conversion_change)]
+
+
+COLUMNS = ["Touchpoint", "Source", "Volume", "Δ volume", "Step", "Conversion", "Δ conversion"]
+
+
+def journey_table(journey: JourneyView, currency: str) -> Table:
+    """One journey: a section per stage, touchpoints in order."""
+    table = Table(title=f"{journey.name} — {journey.goal} ({currency} {journey.value:,.0f} per conversion)",
+                  title_justify="left", show_lines=False, expand=False)
+    table.add_column("Stage", style="bold cyan")
+    for name in COLUMNS:
+        table.add_column(name, justify="right" if name not in ("Touchpoint", "Source", "Step") else "left")
+    for i, stage in enumerate(journey.stages):
+        if i:
+            table.add_section()
+        for j, tp in enumerate(stage.touchpoints):
+            cells = _cells(tp)
+            style = "red" if tp.volume == 0 else None
+            table.add_row(stage.name if j == 0 else "", *cells, style=style)
+    return table
+
+
+def render_table(view: MapView) -> Group:
+    """A rich renderable of the whole map."""
+    parts: list[Table | Text] = [Text(heading(view), style="bold")]
+    parts += [journey_table(j, view.currency) for j in view.journeys]
+    if not view.journeys:
+        parts.append(Text("No journey matches the selection."))
+    return Group(*parts)
+
+
+def render_markdown(view: MapView) -> str:
+    """The map as Markdown: a section per journey and per stage."""
+    lines = [f"# {heading(view)}", ""]
+    for journey in view.journeys:
+        lines += [f"## {journey.name}", "", f"Goal: {journey.goal} — {view.currency} {journey.value:,.0f} "
+                  "per conversion", ""]
+        for stage in journey.stages:
+            lines += [f"### {stage.name}", "", "| " + " | ".join(COLUMNS) + " |",
+                      "|" + "|".join(["---", "---", "---:", "---:", "---", "---:", "---:"]) + "|"]
+            lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(tp)) + " |"
+                      for tp in stage.touchpoints]
+            lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,133 @@
+"""Mapping raw records onto touchpoints, per segment and persona, with unmapped volume kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, select
+
+from models.db import make_engine, migrate
+from models.mapfile import parse_map
+from models.mapping import map_window
+from models.raw import GA4_ROWS, MAILCHIMP_ACTIVITY, MAILCHIMP_CAMPAIGNS, STRIPE_CHECKOUTS, prepare
+from models.store import upsert
+from models.tables import TouchpointDaily, UnmappedDaily, table_of
+
+MAP = """\
+business: {name: Shop, timezone: Europe/London, currency: GBP}
+stages: [{id: awareness, name: Awareness}, {id: purchase, name: Purchase}]
+personas:
+  - {name: mobile-social, where: {device: mobile, channel: Paid Social}}
+journeys:
+  - id: shop
+    name: Shop
+    goal: a sale
+    value: 20
+    touchpoints:
+      - {id: ads, name: Ads, stage: awareness, source: ga4, match: {source: facebook, medium: cpc},
+         volume: sessions, success: keyEvents}
+      - {id: welcome, name: Welcome email, stage: awareness, source: mailchimp,
+         match: {automation: 'Welcome.*', email: 1}, volume: sent, success: opens}
+      - {id: cart, name: Cart, stage: purchase, source: ga4, match: {page_path: '/cart'}, volume: screenPageViews}
+      - {id: checkout, name: Checkout, stage: purchase, source: stripe, match: {product: 'Course'},
+         volume: checkouts, success: completed}
+"""
+DAY = dt.date(2026, 9, 1)
+UTC = dt.UTC
+
+
+def ga4(report: str, item: str, device: str, channel: str, source: str, medium: str, sessions: int,
+        views: int = 0, key_events: float = 0.0) -> dict[str, object]:
+    return {"property_id": "p", "report": report, "date": DAY, "item": item, "channel": channel, "source": source,
+            "medium": medium, "device": device, "user_type": "new", "country": "GB", "sessions": sessions,
+            "screen_page_views": views, "event_count": 0, "key_events": key_events, "purchase_revenue": 0.0}
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    migrate(engine)
+    rows = [
+        ga4("traffic", "/kit", "mobile", "Paid Social", "facebook", "cpc", 100, key_events=7),
+        ga4("traffic", "/kit", "desktop", "Paid Social", "facebook", "cpc", 50, key_events=5),
+        ga4("traffic", "/", "desktop", "Direct", "(direct)", "(none)", 40),
+        ga4("pages", "/cart", "mobile", "Paid Social", "facebook", "cpc", 9, views=12),
+        ga4("pages", "/cart", "desktop", "Direct", "(direct)", "(none)", 6, views=8),
+        ga4("pages", "/about", "desktop", "Direct", "(direct)", "(none)", 3, views=3),
+    ]
+    campaigns = [{"campaign_id": c, "title": t, "kind": "automation", "list_id": "l", "workflow_id": "w",
+                  "workflow_title": "Welcome sequence", "position": p, "send_time": None}
+                 for c, t, p in (("c1", "Welcome 1", 1), ("c2", "Welcome 2", 2))]
+    # 23:30 UTC on 31 August is already 1 September in London (BST).
+    late = dt.datetime(2026, 8, 31, 23, 30, tzinfo=UTC)
+    activity = [{"campaign_id": "c1", "email_hash": f"{i:064x}", "action": a, "timestamp": late}
+                for i in range(4) for a in (("sent", "open") if i < 3 else ("sent",))]
+    activity += [{"campaign_id": "c1", "email_hash": f"{0:064x}", "action": "open",
+                  "timestamp": dt.datetime(2026, 9, 1, 9, tzinfo=UTC)},  # opened twice: one unique open
+                 {"campaign_id": "c2", "email_hash": f"{0:064x}", "action": "sent", "timestamp": late}]
+    sessions = [{"session_id": f"cs_{i}", "created": dt.datetime(2026, 9, 1, 12, tzinfo=UTC),
+                 "status": s, "payment_status": "paid" if s == "complete" else "unpaid", "mode": "payment",
+                 "amount_total": 19900, "currency": "gbp", "product_id": "prod_1", "product_name": n,
+                 "customer_hash": ""}
+                for i, (s, n) in enumerate([("complete", "Course"), ("expired", "Course"), ("open", "Course"),
+                                            ("complete", "Ebook")])]
+    with engine.begin() as conn:
+        for stream, records in ((GA4_ROWS, rows), (MAILCHIMP_CAMPAIGNS, campaigns), (MAILCHIMP_ACTIVITY, activity),
+                                (STRIPE_CHECKOUTS, sessions)):
+            prepared = prepare(stream, records)
+            assert not prepared.bad, prepared.bad
+            upsert(conn, stream.table, prepared.rows)
+    yield engine
+    engine.dispose()
+
+
+def facts(engine: Engine) -> dict[tuple[str, str], tuple[float, float | None, float]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(table_of(TouchpointDaily)).where(TouchpointDaily.date == DAY)).all()
+    return {(r.touchpoint_id, r.segment): (r.volume, r.success, r.revenue) for r in rows}
+
+
+def test_ga4_rules_segments_and_personas(engine: Engine) -> None:
+    with engine.begin() as conn:
+        map_window(conn, parse_map(MAP), DAY, DAY)
+    got = facts(engine)
+    assert got[("ads", "all")] == (150.0, 12.0, 0.0)
+    assert got[("ads", "device=mobile")] == (100.0, 7.0, 0.0)
+    assert got[("ads", "persona=mobile-social")] == (100.0, 7.0, 0.0)
+    assert got[("cart", "all")] == (20.0, None, 0.0)
+    assert got[("cart", "channel=Direct")] == (8.0, None, 0.0)
+    assert ("ads", "channel=Direct") not in got
+
+
+def test_email_counts_unique_subscribers_per_business_day(engine: Engine) -> None:
+    with engine.begin() as conn:
+        map_window(conn, parse_map(MAP), DAY, DAY)
+    assert facts(engine)[("welcome", "all")] == (4.0, 3.0, 0.0)
+
+
+def test_stripe_checkouts_completed_and_revenue(engine: Engine) -> None:
+    with engine.begin() as conn:
+        map_window(conn, parse_map(MAP), DAY, DAY)
+    assert facts(engine)[("checkout", "all")] == (3.0, 1.0, 199.0)
+
+
+def test_unmapped_volume_is_kept_by_item(engine: Engine) -> None:
+    with engine.begin() as conn:
+        result = map_window(conn, parse_map(MAP), DAY, DAY)
+    with engine.connect() as conn:
+        left = {(r.source, r.item): r.volume for r in conn.execute(select(table_of(UnmappedDaily))).all()}
+    assert left == {("ga4", "/"): 40.0, ("ga4", "/about"): 3.0, ("mailchimp", "Welcome 2"): 1.0,
+                    ("stripe", "Ebook"): 1.0}
+    assert result.unmapped_volume == {"ga4": 43.0, "mailchimp": 1.0, "stripe": 1.0}
+
+
+def test_mapping_twice_gives_the_same_facts(engine: Engine) -> None:
+    journey_map = parse_map(MAP)
+    with engine.begin() as conn:
+        map_window(conn, journey_map, DAY, DAY)
+    first = facts(engine)
+    with engine.begin() as conn:
+        map_window(conn, journey_map, DAY - dt.timedelta(days=3), DAY)
+    assert facts(engine) == first

@@ -1,0 +1,101 @@
+"""Upserts, window replacement, cursors and quarantine on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, select
+
+from models.db import DatabaseConfigError, make_engine, migrate
+from models.raw import GA4_ROWS, MAILCHIMP_ACTIVITY, prepare
+from models.store import get_cursor, quarantine, replace_window, set_cursor, upsert
+from models.tables import Ga4Row, Quarantine, UnmappedDaily, table_of
+
+D1, D2 = dt.date(2026, 9, 1), dt.date(2026, 9, 2)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def ga4(day: dt.date, item: str, sessions: int) -> dict[str, object]:
+    return {"property_id": "p1", "report": "pages", "date": day, "item": item, "channel": "Direct",
+            "source": "(direct)", "medium": "(none)", "device": "mobile", "user_type": "new", "country": "GB",
+            "sessions": sessions, "screen_page_views": sessions * 2, "event_count": 0, "key_events": 0.0,
+            "purchase_revenue": 0.0}
+
+
+def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
+    migrate(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0001"
+
+
+def test_upsert_inserts_then_updates_by_natural_key(engine: Engine) -> None:
+    first = prepare(GA4_ROWS, [ga4(D1, "/a", 10), ga4(D1, "/b", 5)])
+    again = prepare(GA4_ROWS, [ga4(D1, "/a", 12), ga4(D1, "/a", 13)])  # same key twice: the last wins
+    with engine.begin() as conn:
+        assert upsert(conn, table_of(Ga4Row), first.rows) == 2
+        assert upsert(conn, table_of(Ga4Row), again.rows) == 1
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(Ga4Row.item, Ga4Row.sessions).order_by(Ga4Row.item)).all())
+    assert rows == {"/a": 13, "/b": 5}
+
+
+def test_replace_window_removes_rows_that_no_longer_exist(engine: Engine) -> None:
+    table = table_of(UnmappedDaily)
+    rows = [{"date": d, "source": "ga4", "stream": "pages", "item": i, "volume": 1.0} for d in (D1, D2)
+            for i in ("/x", "/y")]
+    with engine.begin() as conn:
+        replace_window(conn, table, D1, D2, rows)
+        replace_window(conn, table, D2, D2, rows[2:3])
+    with engine.connect() as conn:
+        left = conn.execute(select(UnmappedDaily.date, UnmappedDaily.item).order_by("date", "item")).all()
+    assert left == [(D1, "/x"), (D1, "/y"), (D2, "/x")]
+
+
+def test_bad_records_are_quarantined_with_reason_and_payload(engine: Engine) -> None:
+    page = [ga4(D1, "/ok", 3), ga4(D1, "/neg", -1), {**ga4(D1, "/r", 1), "report": "funnels"}]
+    prepared = prepare(GA4_ROWS, page)
+    assert [r["item"] for r in prepared.rows] == ["/ok"]
+    naive = {"campaign_id": "c1", "email_hash": "a" * 64, "action": "open", "timestamp": dt.datetime(2026, 9, 1)}
+    bad_activity = prepare(MAILCHIMP_ACTIVITY, [naive, {**naive, "email_hash": "someone@example.com",
+                                                        "timestamp": dt.datetime(2026, 9, 1, tzinfo=dt.UTC)}])
+    assert bad_activity.rows == []
+    with engine.begin() as conn:
+        quarantine(conn, "ga4", "rows", prepared.bad, D1)
+        quarantine(conn, "mailchimp", "activity", bad_activity.bad, D1)
+        quarantine(conn, "ga4", "rows", prepared.bad, D1)  # idempotent
+    with engine.connect() as conn:
+        stored = conn.execute(select(Quarantine.source, Quarantine.reason, Quarantine.payload)
+                              .order_by(Quarantine.source, Quarantine.reason)).all()
+    reasons = [r.reason for r in stored]
+    assert len(stored) == 4
+    assert any("sessions must be a number ≥ 0" in r for r in reasons)
+    assert any("report 'funnels' is not one of traffic, pages, events" in r for r in reasons)
+    assert any("has no timezone" in r for r in reasons)
+    assert any("not a SHA-256" in r for r in reasons)
+    assert all("someone@example.com" not in r.reason + r.payload for r in stored)
+    assert '"item": "/neg"' in next(r.payload for r in stored if "sessions" in r.reason)
+
+
+def test_cursor_round_trip(engine: Engine) -> None:
+    with engine.begin() as conn:
+        assert get_cursor(conn, "ga4", "rows", "p1") is None
+        set_cursor(conn, "ga4", "rows", "p1", "2026-09-01")
+        set_cursor(conn, "ga4", "rows", "p1", "2026-09-03")
+    with engine.connect() as conn:
+        assert get_cursor(conn, "ga4", "rows", "p1") == "2026-09-03"
+
+
+def test_unsupported_database_url_is_a_clear_error() -> None:
+    with pytest.raises(DatabaseConfigError, match="JOURNEY_DATABASE_URL names 'mysql'"):
+        make_engine("mysql://localhost/x")
+    with pytest.raises(DatabaseConfigError, match="not a database URL"):
+        make_engine("journey.db")
