@@ -80,6 +80,9 @@ def run(
     day = parse_date(as_of, "--as-of")
     _, journey_map = load_config()
     chosen = parse_sources(sources, journey_map)
+    if not demo:
+        fail("the GA4, Mailchimp, Stripe and survey connectors are not part of this version yet; "
+             "run with --demo to use the built-in demo business")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows.pipeline import Source, journey_pipeline
     from reports.render import render_table

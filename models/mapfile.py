@@ -99,8 +99,11 @@ def parse_map(text: str, name: str = "journey.yaml") -> JourneyMap:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         what = getattr(exc, "problem", None) or str(exc)
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None and start.line + 1 != line:
+            what += f" ({context} that starts on line {start.line + 1})"
         raise MapConfigError([Problem(name, line, f"YAML syntax error: {what}; fix the indentation "
-                                      "or quoting on this line")]) from None
+                                      "or quoting here")]) from None
     if node is None or not isinstance(data, dict):
         raise MapConfigError([Problem(name, 1, "the map is empty or not a mapping; it needs at least "
                                       "'business:', 'stages:' and 'journeys:'")])

@@ -16,8 +16,8 @@ class TouchpointView:
     id: str
     name: str
     source: str
-    volume: float
-    previous_volume: float
+    volume: float | None  # None: the source has no data for this segment (e.g. email for a device persona)
+    previous_volume: float | None
     conversions: float | None  # k of the step: own success, or the next touchpoint's volume
     previous_conversions: float | None
     step_to: str  # what the step converts to: the next touchpoint's name or the success metric
@@ -25,7 +25,9 @@ class TouchpointView:
     @property
     def volume_change(self) -> float | None:
         """Relative change of volume against the previous period (None without a base)."""
-        return self.volume / self.previous_volume - 1 if self.previous_volume else None
+        if self.volume is None or not self.previous_volume:
+            return None
+        return self.volume / self.previous_volume - 1
 
     @property
     def conversion(self) -> float | None:
@@ -70,16 +72,28 @@ class MapView:
     journeys: list[JourneyView] = field(default_factory=list)
 
 
+SEGMENTED_SOURCES = frozenset({"ga4"})  # sources whose records carry device, channel and user type
+
+
 def build_map_view(journey_map: JourneyMap, current: pd.DataFrame, previous: pd.DataFrame, *,
                    since: dt.date, until: dt.date, segment: str = "all",
                    journey_id: str | None = None) -> MapView:
-    """Assemble the view from facts of the current and the previous period (one segment)."""
+    """Assemble the view from facts of the current and the previous period (one segment).
+
+    In a segment or persona view, touchpoints of sources without segment dimensions
+    show no numbers rather than the whole audience's.
+    """
     now, before = _totals(current), _totals(previous)
+    if segment != "all":
+        blind = {tp.id for _, tp in journey_map.touchpoints() if tp.source not in SEGMENTED_SOURCES}
+        now, before = now.drop(index=list(blind & set(now.index))), before.drop(index=list(blind & set(before.index)))
+    else:
+        blind = set()
     journeys = [j for j in journey_map.journeys if journey_id in (None, j.id)]
     view = MapView(journey_map.business.name, journey_map.business.currency, segment, since, until)
     for journey in journeys:
         ordered = journey_map.ordered_touchpoints(journey)
-        cards = {tp.id: _card(tp, ordered[i + 1] if i + 1 < len(ordered) else None, now, before)
+        cards = {tp.id: _card(tp, ordered[i + 1] if i + 1 < len(ordered) else None, now, before, tp.id in blind)
                  for i, tp in enumerate(ordered)}
         stages = [StageView(s.id, s.name, [cards[tp.id] for tp in ordered if tp.stage == s.id])
                   for s in journey_map.stages]
@@ -101,7 +115,8 @@ def _value(totals: pd.DataFrame, tp_id: str, column: str) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
-def _card(tp: Touchpoint, nxt: Touchpoint | None, now: pd.DataFrame, before: pd.DataFrame) -> TouchpointView:
+def _card(tp: Touchpoint, nxt: Touchpoint | None, now: pd.DataFrame, before: pd.DataFrame,
+          blind: bool) -> TouchpointView:
     if tp.success:
         step_to, k_now, k_before = tp.success, _value(now, tp.id, "success"), _value(before, tp.id, "success")
     elif nxt is not None:
@@ -110,6 +125,8 @@ def _card(tp: Touchpoint, nxt: Touchpoint | None, now: pd.DataFrame, before: pd.
         step_to, k_now, k_before = "", None, None
     if tp.success:  # a touchpoint with data but no success events converts at 0 %, not "unknown"
         k_now = k_now if k_now is not None or _value(now, tp.id, "volume") is None else 0.0
+    if blind:
+        return TouchpointView(tp.id, tp.name, tp.source, None, None, None, None, step_to)
     return TouchpointView(tp.id, tp.name, tp.source, _value(now, tp.id, "volume") or 0.0,
                           _value(before, tp.id, "volume") or 0.0, k_now, k_before, step_to)
 

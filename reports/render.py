@@ -9,8 +9,8 @@ from rich.text import Text
 from reports.map_view import JourneyView, MapView, TouchpointView
 
 
-def fmt_volume(value: float) -> str:
-    return f"{value:,.0f}"
+def fmt_volume(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
 
 
 def fmt_change(value: float | None) -> str:
@@ -27,8 +27,11 @@ def fmt_pp(value: float | None) -> str:
 
 def heading(view: MapView) -> str:
     segment = "all customers" if view.segment == "all" else view.segment.replace("persona=", "persona ")
-    return (f"{view.business} — journey map for {segment}, "
+    text = (f"{view.business} — journey map for {segment}, "
             f"{view.since.isoformat()} to {view.until.isoformat()} (change against the previous period)")
+    if view.segment != "all":
+        text += "; n/a: the source records no device, channel or visitor type"
+    return text
 
 
 def _cells(tp: TouchpointView) -> list[str]:

@@ -42,15 +42,15 @@ journeys:
 
 # (name, text edit, line the error must name, words the message must contain)
 BROKEN = [
-    ("unknown stage", ("stage: purchase", "stage: purchse"), 21,
+    ("unknown stage", ("stage: purchase", "stage: purchse"), 22,
      ["unknown stage 'purchse'", "did you mean 'purchase'"]),
-    ("duplicate touchpoint id", ("id: cart", "id: landing"), 19,
+    ("duplicate touchpoint id", ("id: cart", "id: landing"), 20,
      ["duplicate touchpoint id 'landing'", "line 14", "rename one"]),
-    ("invalid regex", ("'^/cart$'", "'^/cart($'"), 23, ["invalid regex", "match.page_path", "escape"]),
+    ("invalid regex", ("'^/cart$'", "'^/cart($'"), 24, ["invalid regex", "match.page_path", "escape"]),
     ("unknown source", ("source: ga4\n        match: {page_path: '^/cart",
-                        "source: ga5\n        match: {page_path: '^/cart"), 22,
+                        "source: ga5\n        match: {page_path: '^/cart"), 23,
      ["unknown source 'ga5'", "did you mean 'ga4'", "sources are"]),
-    ("yaml syntax error", ("goal: a sale", "goal: [a sale"), 11, ["YAML syntax error"]),
+    ("yaml syntax error", ("goal: a sale", "goal: [a sale"), 12, ["YAML syntax error", "starts on line 11"]),
     ("unknown metric", ("volume: screenPageViews\n      - id: cart", "volume: totalUsers\n      - id: cart"), 19,
      ["totalUsers is not additive", "use sessions"]),
     ("unknown field", ("        volume: screenPageViews\n", "        volume: screenPageViews\n        sucess: x\n"), 20,

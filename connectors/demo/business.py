@@ -1,0 +1,262 @@
+"""The simulated sourdough blog behind the demo: its catalogue, its rates and its documented incidents.
+
+Every incident is fixed to calendar dates in 2026 (never to the end of a window), so any
+window that contains its days shows it, and a day's data never depends on the window:
+
+| key                      | touchpoints                             | days                              | segment                | effect                                                         | expected alert            |
+|--------------------------|-----------------------------------------|-----------------------------------|------------------------|----------------------------------------------------------------|---------------------------|
+| lead-magnet-slow-decline | lead-magnet-page → signup-form          | 2026-08-10 … 2026-08-31           | all                    | sign-up rate ×0.98 a day for 14 days (−25 %), held, fixed 09-01 | yes (CUSUM, slow drift)   |
+| welcome-2-open-drop      | welcome-email-2                         | from 2026-09-10 (still open)      | all                    | open rate −40 % (emails sent on or after that day)             | yes, within 7 days        |
+| affiliate-one-day-dip    | recipe-pages, gear-reviews              | 2026-09-15 only                   | all                    | affiliate_click rate −50 % for one day                         | no (recovered next day)   |
+| mobile-checkout-collapse | checkout, order-confirmation            | 2026-09-20 … 2026-09-23           | device = mobile        | checkout completion −85 %                                      | yes (collapse)            |
+| viral-pin-surge          | pinterest-pins, recipe-pages            | 2026-09-24 … 2026-09-30           | channel = Organic Social | sessions ×3 at the channel's usual (low) rates               | no alert on ALL (mix)     |
+| sponsor-link-flatline    | sponsored-post-page → sponsor-click     | 2026-09-26 … 2026-09-28           | all                    | sponsor_click never fires                                      | yes (flatline)            |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+DEMO_PROPERTY_ID = "demo"
+
+# --- traffic: sessions per (channel × device × user type × country) cell ------------------
+
+DEVICES = ("desktop", "mobile", "tablet")
+USER_TYPES = ("new", "returning")
+COUNTRIES = (("United Kingdom", 0.8), ("United States", 0.2))
+WEEKDAY_FACTORS = (1.04, 1.08, 1.06, 1.02, 0.94, 0.80, 0.86)  # Monday … Sunday: weekends are quieter
+TREND_ANCHOR = date(2026, 1, 1)
+TREND_PER_YEAR = 0.15  # mild growth: +15 % a year
+NB_SHAPE = 25.0  # negative binomial shape of a cell's daily sessions (day-to-day CV ≥ 20 %)
+RATE_CV = 0.10  # day-to-day coefficient of variation of every step rate (Beta-distributed)
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A GA4 default channel group: its volume, device and visitor mix, sources and landing pages."""
+
+    name: str
+    sessions: float  # mean sessions a day on an average weekday, all cells together
+    devices: tuple[float, float, float]  # shares of DEVICES
+    new_share: float
+    sources: tuple[tuple[str, str, float], ...]  # (sessionSource, sessionMedium, share)
+    landing: tuple[tuple[str, float], ...]  # (page group, share); "lessons" only for returning users
+
+
+CHANNELS = (
+    Channel("Organic Search", 700, (0.38, 0.55, 0.07), 0.75,
+            (("google", "organic", 0.9), ("bing", "organic", 0.1)),
+            (("blog", 0.30), ("recipes", 0.33), ("reviews", 0.25), ("home", 0.03), ("course", 0.04),
+             ("partners", 0.05))),
+    Channel("Organic Social", 260, (0.15, 0.80, 0.05), 0.8,
+            (("pinterest.com", "referral", 0.65), ("instagram.com", "referral", 0.35)),
+            (("recipes", 0.55), ("blog", 0.20), ("partners", 0.20), ("home", 0.05))),
+    Channel("Paid Social", 220, (0.18, 0.78, 0.04), 0.9,
+            (("facebook", "cpc", 1.0),),
+            (("lead_magnet", 0.65), ("course", 0.35))),
+    Channel("Referral", 120, (0.50, 0.45, 0.05), 0.8,
+            (("thebreadtable.co.uk", "referral", 0.55), ("bakingforums.net", "referral", 0.30),
+             ("recipe-roundup.co.uk", "referral", 0.15)),
+            (("blog", 0.45), ("lead_magnet", 0.25), ("recipes", 0.20), ("reviews", 0.10))),
+    Channel("Email", 90, (0.35, 0.60, 0.05), 0.1,
+            (("newsletter", "email", 1.0),),
+            (("recipes", 0.35), ("blog", 0.15), ("course", 0.15), ("partners", 0.10), ("lessons", 0.25))),
+    Channel("Direct", 200, (0.43, 0.50, 0.07), 0.45,
+            (("(direct)", "(none)", 1.0),),
+            (("home", 0.35), ("lessons", 0.25), ("recipes", 0.20), ("blog", 0.10), ("course", 0.10))),
+)
+
+# --- the website: page groups, and how visitors move between them ---------------------------
+
+PAGE_GROUPS: dict[str, tuple[str, ...]] = {  # within a group, the first page is the most visited
+    "home": ("/",),
+    "blog": ("/blog/sourdough-starter-from-scratch/", "/blog/open-crumb-shaping/",
+             "/blog/baking-schedule-for-busy-people/", "/blog/why-is-my-sourdough-flat/"),
+    "recipes": ("/recipes/classic-country-loaf/", "/recipes/rosemary-focaccia/",
+                "/recipes/sourdough-cinnamon-rolls/", "/recipes/rye-and-caraway-loaf/"),
+    "reviews": ("/reviews/best-dutch-ovens/", "/reviews/banneton-baskets-tested/", "/reviews/stand-mixers-for-bread/"),
+    "partners": ("/partners/millstone-stoneground-flour/", "/partners/crumb-and-crust-bakeware/"),
+    "lead_magnet": ("/free-starter-guide/",),
+    "course": ("/courses/sourdough-masterclass/",),
+    "product": ("/shop/sourdough-masterclass/",),
+    "club": ("/shop/bakers-club/",),
+    "bundle": ("/shop/masterclass-bundle/",),
+    "cart": ("/cart/",),
+    "complete": ("/checkout/complete/",),
+    "lessons": ("/members/lessons/01-your-starter/", "/members/lessons/02-mixing-and-folds/",
+                "/members/lessons/03-shaping/", "/members/lessons/04-scoring-and-baking/"),
+    "refer": ("/refer-a-friend/",),
+}
+KEY_EVENTS = frozenset({"sign_up", "add_to_cart", "purchase", "affiliate_click", "sponsor_click",
+                        "lesson_complete", "referral_share"})
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """Per view of a page in `source`, visitors go on to `target` (a page group or "event:<name>")."""
+
+    source: str
+    target: str
+    rate: float  # mean per page view, before segment lifts
+    lift: str = ""  # a key of LIFTS
+
+
+# In topological order: a group's views are complete before its own flows run.
+FLOWS = (
+    Flow("home", "blog", 0.20), Flow("home", "recipes", 0.25), Flow("home", "course", 0.06, "intent"),
+    Flow("home", "lead_magnet", 0.05),
+    Flow("partners", "event:sponsor_click", 0.12), Flow("partners", "recipes", 0.05),
+    Flow("blog", "recipes", 0.10), Flow("blog", "lead_magnet", 0.09), Flow("blog", "course", 0.03, "intent"),
+    Flow("recipes", "reviews", 0.05), Flow("recipes", "lead_magnet", 0.03),
+    Flow("recipes", "event:affiliate_click", 0.06, "affiliate"), Flow("recipes", "event:share", 0.02),
+    Flow("reviews", "event:affiliate_click", 0.14, "affiliate"), Flow("reviews", "lead_magnet", 0.02),
+    Flow("lead_magnet", "event:sign_up", 0.30, "signup"), Flow("lead_magnet", "course", 0.06, "intent"),
+    Flow("course", "product", 0.30, "intent"), Flow("course", "club", 0.12), Flow("course", "bundle", 0.08),
+    Flow("product", "event:add_to_cart", 0.22, "shop"), Flow("club", "event:add_to_cart", 0.18, "shop"),
+    Flow("bundle", "event:add_to_cart", 0.20, "shop"),
+    Flow("lessons", "lessons", 0.60), Flow("lessons", "event:lesson_complete", 0.35),
+    Flow("lessons", "event:submit_review", 0.015), Flow("lessons", "refer", 0.04),
+    Flow("refer", "event:referral_share", 0.30),
+)
+# Multipliers of a flow's rate by segment value (device, channel, user type or country).
+LIFTS: dict[str, dict[str, float]] = {
+    "": {},
+    "intent": {"returning": 1.5, "Email": 1.4, "Paid Social": 1.2},
+    "signup": {"Organic Social": 0.5, "Email": 0.4, "Referral": 1.2, "Paid Social": 0.9, "returning": 0.6},
+    "affiliate": {"Organic Search": 1.3, "Organic Social": 0.7, "mobile": 0.85},
+    "shop": {"desktop": 1.15, "mobile": 0.8, "tablet": 0.9, "returning": 1.25},
+    "checkout": {"desktop": 1.1, "mobile": 0.85, "tablet": 0.95},  # mobile converts worse
+}
+
+# --- the shop (Stripe Checkout, then back to /checkout/complete/) ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    group: str  # page group of its product page
+    product_id: str
+    name: str
+    mode: str  # Stripe Checkout mode: payment / subscription
+    amount: int  # pence
+
+
+PRODUCTS = (
+    Product("product", "prod_demo_masterclass", "Sourdough Masterclass", "payment", 19900),
+    Product("club", "prod_demo_bakers_club", "Bakers' Club", "subscription", 1500),
+    Product("bundle", "prod_demo_masterclass_bundle", "Sourdough Masterclass Bundle", "payment", 24900),
+)
+CHECKOUT_START = 0.72  # cart view → Stripe Checkout session created
+CHECKOUT_COMPLETE = 0.64  # session → paid (the rest expire after 24 h); lifted by LIFTS["checkout"]
+RETURN_TO_SITE = 0.92  # paid → views /checkout/complete/
+PURCHASE_TAG = 0.97  # confirmation view → GA4 `purchase` event fires (consent, blockers)
+
+# --- email (Mailchimp) ----------------------------------------------------------------------
+
+LIST_ID = "5e1d0c9b8a"
+SIGNUP_CONFIRM = 0.93  # sign_up events that become subscribers (typos, double opt-in)
+BOUNCE_RATE = 0.004
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    """One email of an automation; `key` is its touchpoint id in journey.yaml."""
+
+    key: str
+    campaign_id: str
+    title: str
+    workflow_id: str
+    workflow_title: str
+    position: int
+    offset_days: int  # days after the trigger (signup or purchase)
+    opens: float  # unique opens / sent
+    clicks: float  # unique clicks / sent (clickers are openers)
+    unsubs: float
+
+
+WELCOME = tuple(
+    Email(f"welcome-email-{k}", f"7a0c51e{k:03d}", title, "a3f9e2b7c1", "Starter guide welcome", k, 2 * (k - 1),
+          opens, clicks, 0.006)
+    for k, title, opens, clicks in (
+        (1, "Welcome 1: Your free starter guide", 0.58, 0.14),
+        (2, "Welcome 2: The three starter mistakes", 0.50, 0.08),
+        (3, "Welcome 3: Shaping without tears", 0.46, 0.07),
+        (4, "Welcome 4: Join the Sourdough Masterclass", 0.44, 0.10),
+    )
+)
+RECEIPTS = (Email("receipt", "7a0c52e001", "Your receipt from The Sourdough Hour", "b4e0f3c8d2",
+                  "Order notifications", 1, 0, 0.68, 0.06, 0.0),)
+ONBOARDING = tuple(
+    Email(f"onboarding-email-{k}", f"7a0c53e{k:03d}", title, "c5f1a4d9e3", "Masterclass onboarding", k, offset,
+          opens, clicks, 0.002)
+    for k, title, offset, opens, clicks in (
+        (1, "Start here: lesson 1 is waiting", 1, 0.72, 0.35),
+        (2, "How did your first loaf go?", 3, 0.60, 0.20),
+        (3, "Join the members' bake-along", 7, 0.55, 0.15),
+    )
+)
+NEWSLETTER_FIRST_ISSUE = date(2023, 1, 5)  # a Thursday; one issue every Thursday since
+NEWSLETTER_LIST_SIZE = 2400
+NEWSLETTER_RATES = (0.42, 0.045, 0.002)  # opens, clicks, unsubscribes per sent
+SPONSORS = ("Millstone Flour Co", "Crumb & Crust Bakeware", "Wild Yeast Kitchen")
+
+
+def newsletter_title(issue: int) -> str:
+    """Odd issues carry a sponsor slot, named in the title."""
+    title = f"Sourdough Hour Weekly #{issue}"
+    return f"{title} (sponsor: {SPONSORS[issue // 2 % len(SPONSORS)]})" if issue % 2 else title
+
+
+# --- incidents --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DemoIncident:
+    """A known change planted in the demo data, for the map, the detector and its benchmark.
+
+    `target` names what the simulation changes: "rate:<event>" (a flow's rate),
+    "rate:checkout_complete", "volume:sessions" or "opens:<email key>".
+    """
+
+    key: str
+    touchpoints: tuple[str, ...]  # touchpoint ids in journey.yaml
+    start: date
+    end: date | None  # last affected day; None while still open
+    segment: tuple[str, str] | None  # (dimension, GA4 value), or None for all traffic
+    target: str
+    factor: float  # multiplier at full effect (a daily multiplier when ramp_days > 0)
+    ramp_days: int  # > 0: the factor compounds once a day for this many days, then holds
+    effect: str
+    should_alert: bool
+    description: str
+
+    def multiplier(self, day: date) -> float:
+        """The incident's multiplier on `day` (1.0 outside its days)."""
+        if day < self.start or (self.end is not None and day > self.end):
+            return 1.0
+        if self.ramp_days:
+            return float(self.factor ** min((day - self.start).days + 1, self.ramp_days))
+        return self.factor
+
+
+INCIDENTS: list[DemoIncident] = [
+    DemoIncident("lead-magnet-slow-decline", ("lead-magnet-page", "signup-form"), date(2026, 8, 10),
+                 date(2026, 8, 31), None, "rate:sign_up", 0.98, 14, "−2 %/day for 14 days, then held at −25 %", True,
+                 "A slow-loading form embed erodes the lead-magnet sign-up rate; fixed on 2026-09-01."),
+    DemoIncident("welcome-2-open-drop", ("welcome-email-2",), date(2026, 9, 10), None, None,
+                 "opens:welcome-email-2", 0.6, 0, "open rate −40 %", True,
+                 "A new subject line for welcome email 2 lands in the Promotions tab."),
+    DemoIncident("affiliate-one-day-dip", ("recipe-pages", "gear-reviews"), date(2026, 9, 15), date(2026, 9, 15),
+                 None, "rate:affiliate_click", 0.5, 0, "affiliate click rate −50 % for one day", False,
+                 "The affiliate network's link redirector is down for a day; recovered the next day."),
+    DemoIncident("mobile-checkout-collapse", ("checkout", "order-confirmation"), date(2026, 9, 20),
+                 date(2026, 9, 23), ("device", "mobile"), "rate:checkout_complete", 0.15, 0,
+                 "mobile checkout completion −85 %", True,
+                 "A payment-button change breaks Apple Pay and card entry on small screens."),
+    DemoIncident("viral-pin-surge", ("pinterest-pins", "recipe-pages"), date(2026, 9, 24), date(2026, 9, 30),
+                 ("channel", "Organic Social"), "volume:sessions", 3.0, 0, "sessions ×3, rates unchanged", False,
+                 "A focaccia pin goes viral: three times the low-intent social traffic at its usual rates."),
+    DemoIncident("sponsor-link-flatline", ("sponsored-post-page", "sponsor-click"), date(2026, 9, 26),
+                 date(2026, 9, 28), None, "rate:sponsor_click", 0.0, 0, "sponsor_click never fires", True,
+                 "A CMS update strips the tracking from sponsor links for three days."),
+]
