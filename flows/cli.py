@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from enum import StrEnum
 from typing import Annotated, NoReturn
 
@@ -17,7 +18,7 @@ from models.mapfile import MapConfigError, load_map
 
 app = typer.Typer(help="Journeymap: a customer journey map that keeps itself up to date.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)  # piped output: wide enough for the map table
 err = Console(stderr=True)
 
 SOURCE_NAMES = ("ga4", "mailchimp", "stripe", "surveys")

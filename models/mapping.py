@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -99,11 +100,18 @@ def _between(ts: pd.Series, tz: ZoneInfo, since: dt.date, until: dt.date) -> tup
 def _read_ga4(conn: Connection, since: dt.date, until: dt.date, _tz: ZoneInfo) -> pd.DataFrame:
     t = table_of(Ga4Row)
     stmt = select(t).where(t.c.date >= since, t.c.date <= until)
-    return pd.read_sql(stmt, conn)
+    raw = pd.read_sql(stmt, conn)
+    for column in ("report", "item", "channel", "source", "medium", "device", "user_type", "country"):
+        raw[column] = raw[column].astype("category")  # few distinct values: rules test each once
+    return raw
 
 
 def _fullmatch(series: pd.Series, pattern: str) -> pd.Series:
-    return series.astype(str).str.fullmatch(pattern).fillna(False).astype(bool)
+    """Rows whose value fully matches the pattern; each distinct value is tested once."""
+    regex = re.compile(pattern)
+    values = series if isinstance(series.dtype, pd.CategoricalDtype) else series.astype("category")
+    hits = [v for v in values.cat.categories if regex.fullmatch(str(v))]
+    return values.isin(hits)
 
 
 def _map_ga4(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
@@ -134,7 +142,8 @@ def _map_ga4(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
                        [left[c].astype(float) for c in GA4_REPORT_VOLUME.values()], default=0.0)
     unmapped = pd.DataFrame({"date": left["date"], "source": "ga4", "stream": left["report"],
                              "item": left["item"].astype(str).str.slice(0, 500), "volume": volume})
-    return _concat(out), unmapped.groupby(["date", "source", "stream", "item"], as_index=False)[["volume"]].sum()
+    keys = ["date", "source", "stream", "item"]
+    return _concat(out), unmapped.groupby(keys, as_index=False, observed=True)[["volume"]].sum()
 
 
 def _persona_mask(raw: pd.DataFrame, persona: Persona) -> pd.Series:
@@ -155,7 +164,7 @@ def _segment_facts(frame: pd.DataFrame, tp: Touchpoint, journey_id: str, dims: l
         parts.append(by.drop(columns=[dim]))
     for key in personas:
         parts.append(_sum_by(frame[frame[key]], ["date"], metrics).assign(segment=key))
-    facts = pd.concat(parts, ignore_index=True)
+    facts = _concat(parts)
     if tp.success is None:
         facts["success"] = np.nan
     return facts.assign(touchpoint_id=tp.id, journey_id=journey_id)[FACT_COLUMNS]
@@ -164,7 +173,7 @@ def _segment_facts(frame: pd.DataFrame, tp: Touchpoint, journey_id: str, dims: l
 def _sum_by(frame: pd.DataFrame, keys: list[str], metrics: list[str]) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=[*keys, *metrics])
-    return frame.groupby(keys, as_index=False)[metrics].sum(min_count=1)
+    return frame.groupby(keys, as_index=False, observed=True)[metrics].sum(min_count=1)
 
 
 def _concat(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:

@@ -13,6 +13,10 @@ def fmt_volume(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
 
+def fmt_money(value: float) -> str:
+    return f"{value:,.2f}" if value < 100 and value != int(value) else f"{value:,.0f}"
+
+
 def fmt_change(value: float | None) -> str:
     return "—" if value is None else f"{value:+.0%}"
 
@@ -45,7 +49,7 @@ COLUMNS = ["Touchpoint", "Source", "Volume", "Δ volume", "Step", "Conversion", 
 
 def journey_table(journey: JourneyView, currency: str) -> Table:
     """One journey: a section per stage, touchpoints in order."""
-    table = Table(title=f"{journey.name} — {journey.goal} ({currency} {journey.value:,.0f} per conversion)",
+    table = Table(title=f"{journey.name} — {journey.goal} ({currency} {fmt_money(journey.value)} per conversion)",
                   title_justify="left", show_lines=False, expand=False)
     table.add_column("Stage", style="bold cyan")
     for name in COLUMNS:
@@ -73,7 +77,7 @@ def render_markdown(view: MapView) -> str:
     """The map as Markdown: a section per journey and per stage."""
     lines = [f"# {heading(view)}", ""]
     for journey in view.journeys:
-        lines += [f"## {journey.name}", "", f"Goal: {journey.goal} — {view.currency} {journey.value:,.0f} "
+        lines += [f"## {journey.name}", "", f"Goal: {journey.goal} — {view.currency} {fmt_money(journey.value)} "
                   "per conversion", ""]
         for stage in journey.stages:
             lines += [f"### {stage.name}", "", "| " + " | ".join(COLUMNS) + " |",

@@ -1,16 +1,17 @@
 """The simulated sourdough blog behind the demo: its catalogue, its rates and its documented incidents.
 
-Every incident is fixed to calendar dates in 2026 (never to the end of a window), so any
-window that contains its days shows it, and a day's data never depends on the window:
+Every incident is fixed to calendar days of 2026 (never to the end of a window), so any window that
+contains its days shows it and a day's data never depends on the window. Touchpoints, the expected
+detector outcome and the story of each are in INCIDENTS at the end of this module.
 
-| key                      | touchpoints                             | days                              | segment                | effect                                                         | expected alert            |
-|--------------------------|-----------------------------------------|-----------------------------------|------------------------|----------------------------------------------------------------|---------------------------|
-| lead-magnet-slow-decline | lead-magnet-page → signup-form          | 2026-08-10 … 2026-08-31           | all                    | sign-up rate ×0.98 a day for 14 days (−25 %), held, fixed 09-01 | yes (CUSUM, slow drift)   |
-| welcome-2-open-drop      | welcome-email-2                         | from 2026-09-10 (still open)      | all                    | open rate −40 % (emails sent on or after that day)             | yes, within 7 days        |
-| affiliate-one-day-dip    | recipe-pages, gear-reviews              | 2026-09-15 only                   | all                    | affiliate_click rate −50 % for one day                         | no (recovered next day)   |
-| mobile-checkout-collapse | checkout, order-confirmation            | 2026-09-20 … 2026-09-23           | device = mobile        | checkout completion −85 %                                      | yes (collapse)            |
-| viral-pin-surge          | pinterest-pins, recipe-pages            | 2026-09-24 … 2026-09-30           | channel = Organic Social | sessions ×3 at the channel's usual (low) rates               | no alert on ALL (mix)     |
-| sponsor-link-flatline    | sponsored-post-page → sponsor-click     | 2026-09-26 … 2026-09-28           | all                    | sponsor_click never fires                                      | yes (flatline)            |
+| key                      | days (2026)   | segment        | effect                                          | alert |
+|--------------------------|---------------|----------------|-------------------------------------------------|-------|
+| lead-magnet-slow-decline | 08-10 … 08-31 | all            | sign-up rate ×0.98/day for 14 days, then held   | yes   |
+| welcome-2-open-drop      | 09-10 onwards | all            | welcome email 2 open rate −40 % (by send day)   | yes   |
+| affiliate-one-day-dip    | 09-15         | all            | affiliate_click rate −70 % for one day          | no    |
+| mobile-checkout-collapse | 09-20 … 09-23 | device mobile  | checkout completion −85 %                       | yes   |
+| viral-pin-surge          | 09-24 … 09-30 | Organic Social | sessions ×3 at the channel's usual (low) rates  | no    |
+| sponsor-link-flatline    | 09-26 … 09-28 | all            | sponsor_click never fires                       | yes   |
 """
 
 from __future__ import annotations
@@ -240,23 +241,34 @@ class DemoIncident:
 
 
 INCIDENTS: list[DemoIncident] = [
-    DemoIncident("lead-magnet-slow-decline", ("lead-magnet-page", "signup-form"), date(2026, 8, 10),
-                 date(2026, 8, 31), None, "rate:sign_up", 0.98, 14, "−2 %/day for 14 days, then held at −25 %", True,
-                 "A slow-loading form embed erodes the lead-magnet sign-up rate; fixed on 2026-09-01."),
-    DemoIncident("welcome-2-open-drop", ("welcome-email-2",), date(2026, 9, 10), None, None,
-                 "opens:welcome-email-2", 0.6, 0, "open rate −40 %", True,
-                 "A new subject line for welcome email 2 lands in the Promotions tab."),
-    DemoIncident("affiliate-one-day-dip", ("recipe-pages", "gear-reviews"), date(2026, 9, 15), date(2026, 9, 15),
-                 None, "rate:affiliate_click", 0.5, 0, "affiliate click rate −50 % for one day", False,
-                 "The affiliate network's link redirector is down for a day; recovered the next day."),
-    DemoIncident("mobile-checkout-collapse", ("checkout", "order-confirmation"), date(2026, 9, 20),
-                 date(2026, 9, 23), ("device", "mobile"), "rate:checkout_complete", 0.15, 0,
-                 "mobile checkout completion −85 %", True,
-                 "A payment-button change breaks Apple Pay and card entry on small screens."),
-    DemoIncident("viral-pin-surge", ("pinterest-pins", "recipe-pages"), date(2026, 9, 24), date(2026, 9, 30),
-                 ("channel", "Organic Social"), "volume:sessions", 3.0, 0, "sessions ×3, rates unchanged", False,
-                 "A focaccia pin goes viral: three times the low-intent social traffic at its usual rates."),
-    DemoIncident("sponsor-link-flatline", ("sponsored-post-page", "sponsor-click"), date(2026, 9, 26),
-                 date(2026, 9, 28), None, "rate:sponsor_click", 0.0, 0, "sponsor_click never fires", True,
-                 "A CMS update strips the tracking from sponsor links for three days."),
+    DemoIncident(
+        key="lead-magnet-slow-decline", touchpoints=("lead-magnet-page", "signup-form"),
+        start=date(2026, 8, 10), end=date(2026, 8, 31), segment=None, target="rate:sign_up", factor=0.98,
+        ramp_days=14, effect="−2 %/day for 14 days, then held at −25 %", should_alert=True,
+        description="A slow-loading form embed erodes the lead-magnet sign-up rate; fixed on 2026-09-01."),
+    DemoIncident(
+        key="welcome-2-open-drop", touchpoints=("welcome-email-2",),
+        start=date(2026, 9, 10), end=None, segment=None, target="opens:welcome-email-2", factor=0.6,
+        ramp_days=0, effect="open rate −40 % (emails sent from that day on)", should_alert=True,
+        description="A new subject line for welcome email 2 lands in the Promotions tab."),
+    DemoIncident(
+        key="affiliate-one-day-dip", touchpoints=("recipe-pages", "gear-reviews", "affiliate-click"),
+        start=date(2026, 9, 15), end=date(2026, 9, 15), segment=None, target="rate:affiliate_click", factor=0.3,
+        ramp_days=0, effect="affiliate click rate −70 % for one day", should_alert=False,
+        description="The affiliate network's link redirector is down for a day; recovered the next day."),
+    DemoIncident(
+        key="mobile-checkout-collapse", touchpoints=("checkout", "order-confirmation"),
+        start=date(2026, 9, 20), end=date(2026, 9, 23), segment=("device", "mobile"),
+        target="rate:checkout_complete", factor=0.15, ramp_days=0, effect="mobile checkout completion −85 %",
+        should_alert=True, description="A payment-button change breaks Apple Pay and card entry on small screens."),
+    DemoIncident(
+        key="viral-pin-surge", touchpoints=("pinterest-pins", "recipe-pages"),
+        start=date(2026, 9, 24), end=date(2026, 9, 30), segment=("channel", "Organic Social"),
+        target="volume:sessions", factor=3.0, ramp_days=0, effect="sessions ×3, rates unchanged", should_alert=False,
+        description="A focaccia pin goes viral: three times the low-intent social traffic at its usual rates."),
+    DemoIncident(
+        key="sponsor-link-flatline", touchpoints=("sponsored-post-page", "sponsor-click"),
+        start=date(2026, 9, 26), end=date(2026, 9, 28), segment=None, target="rate:sponsor_click", factor=0.0,
+        ramp_days=0, effect="sponsor_click never fires", should_alert=True,
+        description="A CMS update strips the tracking from sponsor links for three days."),
 ]
