@@ -48,7 +48,8 @@ def test_demo_run_twice_leaves_every_table_identical(env: str) -> None:
     for name in once:
         assert once[name] == twice[name], f"table {name} changed on the second run"
     assert len(once["touchpoint_daily"]) > 10_000
-    assert len(once["raw_ga4_rows"]) > 0 and len(once["raw_mailchimp_activity"]) > 0
+    assert len(once["raw_ga4_rows"]) > 0
+    assert len(once["raw_mailchimp_activity"]) > 0
     assert len(once["raw_stripe_checkout_sessions"]) > 0
     # the second run re-read only the lookback days, and said so
     assert "touchpoint_daily" in second.output
@@ -80,5 +81,7 @@ def test_demo_map_shows_every_journey_stage_and_touchpoint(env: str) -> None:
 
     markdown = CliRunner().invoke(app, ["map", "--format", "markdown", "--journey", "course"])
     assert markdown.exit_code == 0, markdown.output
-    assert markdown.output.startswith("# ") and "## " in markdown.output and "| Touchpoint |" in markdown.output
+    assert markdown.output.startswith("# ")
+    assert "## " in markdown.output
+    assert "| Touchpoint |" in markdown.output
     assert journey_map.journeys[1].name not in markdown.output

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from models.mapfile import parse_map
-from reports.map_view import build_map_view
+from reports.map_view import MapView, build_map_view
 from reports.render import render_markdown, render_table
 
 MAP = """\
@@ -37,39 +37,46 @@ def frame(rows: list[tuple[str, float, float | None]]) -> pd.DataFrame:
 
 
 @pytest.fixture
-def view_all() -> object:
+def view_all() -> MapView:
     now = frame([("ads", 200, 10), ("landing", 100, None), ("cart", 20, None), ("pay", 10, 4)])
     before = frame([("ads", 100, 10), ("landing", 100, None), ("cart", 25, None), ("pay", 10, 5)])
     return build_map_view(parse_map(MAP), now, before, since=D, until=D)
 
 
-def test_touchpoints_in_stage_order_with_step_conversions(view_all: object) -> None:
-    journey = view_all.journeys[0]  # type: ignore[attr-defined]
+def test_touchpoints_in_stage_order_with_step_conversions(view_all: MapView) -> None:
+    journey = view_all.journeys[0]
     assert [s.id for s in journey.stages] == ["awareness", "purchase"]
     ads, landing = journey.stages[0].touchpoints
     cart, pay = journey.stages[1].touchpoints
-    assert ads.conversion == pytest.approx(0.05) and ads.step_to == "keyEvents"  # own success metric
-    assert landing.conversion == pytest.approx(0.20) and landing.step_to == "Cart"  # next touchpoint
+    assert ads.conversion == pytest.approx(0.05)
+    assert ads.step_to == "keyEvents"
+    assert landing.conversion == pytest.approx(0.20)
+    assert landing.step_to == "Cart"
     assert cart.conversion == pytest.approx(0.5)
-    assert pay.conversion == pytest.approx(0.4) and pay.previous_conversion == pytest.approx(0.5)
+    assert pay.conversion == pytest.approx(0.4)
+    assert pay.previous_conversion == pytest.approx(0.5)
     assert pay.conversion_change == pytest.approx(-10.0)
-    assert ads.volume_change == pytest.approx(1.0) and cart.volume_change == pytest.approx(-0.2)
+    assert ads.volume_change == pytest.approx(1.0)
+    assert cart.volume_change == pytest.approx(-0.2)
 
 
 def test_persona_view_leaves_unsegmented_sources_blank() -> None:
     now = frame([("ads", 50, 1), ("landing", 40, None), ("cart", 5, None), ("pay", 10, 4)])
     view = build_map_view(parse_map(MAP), now, now, since=D, until=D, segment="persona=mobile")
     cart, pay = view.journeys[0].stages[1].touchpoints
-    assert pay.volume is None and pay.conversion is None
-    assert cart.volume == 5 and cart.conversion is None  # its next step (Stripe) is unknown for the persona
+    assert pay.volume is None
+    assert pay.conversion is None
+    assert cart.volume == 5
+    assert cart.conversion is None
 
 
-def test_renderings_name_every_stage_and_touchpoint(view_all: object) -> None:
-    markdown = render_markdown(view_all)  # type: ignore[arg-type]
-    assert "### Awareness" in markdown and "### Purchase" in markdown
+def test_renderings_name_every_stage_and_touchpoint(view_all: MapView) -> None:
+    markdown = render_markdown(view_all)
+    assert "### Awareness" in markdown
+    assert "### Purchase" in markdown
     assert "| Landing | ga4 | 100 | +0% | → Cart | 20.0% | -5.0 pp |" in markdown
     console = Console(width=200, record=True)
-    console.print(render_table(view_all))  # type: ignore[arg-type]
+    console.print(render_table(view_all))
     text = console.export_text()
     for word in ("Awareness", "Purchase", "Ads", "Landing", "Cart", "Checkout", "-10.0 pp", "+100%"):
         assert word in text
