@@ -75,6 +75,11 @@ def demo_streams(source: str) -> list[tuple[RawStream, Reader]]:
     return table[source]
 
 
+def _as_dict(record: Any) -> dict[str, Any]:
+    """A flat record's fields (dataclasses.asdict deep-copies every value: ten times slower)."""
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+
+
 def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str, as_of: dt.date,
                 settings: SourceSettings, on_page: Callable[[StreamResult], None] | None = None) -> StreamResult:
     """Load one stream for its window; each page commits its rows and then its cursor, together."""
@@ -83,7 +88,7 @@ def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str,
     since, until = window(cursor, as_of, settings)
     result = StreamResult(stream.source, stream.stream, since, until)
     for page in reader(since, until):
-        prepared = prepare(stream, [dataclasses.asdict(r) for r in page])
+        prepared = prepare(stream, [_as_dict(r) for r in page])
         with engine.begin() as conn:
             result.rows += upsert(conn, stream.table, prepared.rows)
             if prepared.bad:

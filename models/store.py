@@ -54,6 +54,10 @@ def upsert(conn: Connection, table: Table, rows: Iterable[Row]) -> int:
     updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
     stmt = (stmt.on_conflict_do_update(index_elements=key, set_=updates) if updates
             else stmt.on_conflict_do_nothing(index_elements=key))
+    if conn.dialect.name == "postgresql":
+        # SQLAlchemy batches an executemany into multi-row VALUES only when the statement
+        # returns something once ON CONFLICT is present; without it psycopg2 sends row by row.
+        stmt = stmt.returning(table.c[key[0]])
     written = 0
     for chunk in _batches(rows):
         unique = list({tuple(r[k] for k in key): r for r in chunk}.values())

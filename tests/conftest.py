@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,13 +44,22 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    """One Prefect test server for the whole session (it takes ~10 s to start)."""
+def prefect_api_url() -> Iterator[str]:
+    """One Prefect test server for the whole session (it takes ~10 s to start); its API URL."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=60):
-        yield
+        url = PREFECT_API_URL.value()
+        assert url, "the Prefect test harness did not set an API URL"
+        yield url
+
+
+def journeymap(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the `journeymap` command as a user would, in a process of its own."""
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], env={**os.environ, **env}, cwd=ROOT,
+                          capture_output=True, text=True, timeout=600, check=False)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -1,4 +1,4 @@
-"""`journeymap run --demo` end to end, under a Prefect test server, on SQLite and PostgreSQL."""
+"""`journeymap run --demo` end to end, against a Prefect test server, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, select, text
-from typer.testing import CliRunner
+from sqlalchemy import create_engine, inspect, select, text
 
-from flows.cli import app
+from models.mapfile import load_map
 from models.tables import Base
-from tests.conftest import EXAMPLE_MAP
+from tests.conftest import EXAMPLE_MAP, journeymap
 
 AS_OF = "2026-09-30"
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+pytestmark = pytest.mark.slow
 
 
 def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -26,62 +25,53 @@ def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
             order = list(table.primary_key.columns)
             tables[table.name] = [tuple(r) for r in conn.execute(select(table).order_by(*order))]
         tables["alembic_version"] = [tuple(r) for r in conn.execute(text("select * from alembic_version"))]
+        names = set(inspect(conn).get_table_names())
     engine.dispose()
+    assert names == set(tables), "a table is missing from the comparison"
     return tables
 
 
 @pytest.fixture
-def env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("JOURNEY_DATABASE_URL", db_url)
-    monkeypatch.setenv("JOURNEY_MAP_FILE", str(EXAMPLE_MAP))
-    return db_url
+def env(db_url: str, prefect_api_url: str) -> dict[str, str]:
+    return {"JOURNEY_DATABASE_URL": db_url, "JOURNEY_MAP_FILE": str(EXAMPLE_MAP), "PREFECT_API_URL": prefect_api_url}
 
 
-def test_demo_run_twice_leaves_every_table_identical(env: str) -> None:
-    first = CliRunner().invoke(app, ["run", "--demo", "--as-of", AS_OF])
-    assert first.exit_code == 0, first.output
-    once = dump(env)
-    second = CliRunner().invoke(app, ["run", "--demo", "--as-of", AS_OF])
-    assert second.exit_code == 0, second.output
-    twice = dump(env)
-    assert set(once) == set(inspect(create_engine(env)).get_table_names())
+def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict[str, str]) -> None:
+    first = journeymap("run", "--demo", "--as-of", AS_OF, env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    once = dump(env["JOURNEY_DATABASE_URL"])
+    second = journeymap("run", "--demo", "--as-of", AS_OF, env=env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    twice = dump(env["JOURNEY_DATABASE_URL"])
     for name in once:
         assert once[name] == twice[name], f"table {name} changed on the second run"
-    assert len(once["touchpoint_daily"]) > 10_000
-    assert len(once["raw_ga4_rows"]) > 0
-    assert len(once["raw_mailchimp_activity"]) > 0
-    assert len(once["raw_stripe_checkout_sessions"]) > 0
-    # the second run re-read only the lookback days, and said so
-    assert "touchpoint_daily" in second.output
+    for name in ("raw_ga4_rows", "raw_mailchimp_activity", "raw_stripe_checkout_sessions", "touchpoint_daily"):
+        assert len(once[name]) > 1000, name
+    assert len({row[0] for row in once["touchpoint_daily"]}) == 180  # days
+    assert "ga4/rows: 2026-04-04..2026-09-30" in first.stderr  # the first run loads the history …
+    assert "ga4/rows: 2026-09-27..2026-09-30" in second.stderr  # … the second re-reads the lookback days
 
-
-def test_demo_map_shows_every_journey_stage_and_touchpoint(env: str) -> None:
-    from models.mapfile import load_map
-
-    result = CliRunner().invoke(app, ["run", "--demo", "--as-of", AS_OF], env={"COLUMNS": "250"})
-    assert result.exit_code == 0, result.output
     journey_map = load_map(EXAMPLE_MAP)
-    for journey in journey_map.journeys:
-        assert journey.name in result.output
-    for stage in journey_map.stages:
-        assert stage.name in result.output
-    engine = create_engine(env)
+    for name in [j.name for j in journey_map.journeys] + [s.name for s in journey_map.stages]:
+        assert name in second.stdout
+    engine = create_engine(env["JOURNEY_DATABASE_URL"])
     since = dt.date.fromisoformat(AS_OF) - dt.timedelta(days=28)
     with engine.connect() as conn:
         volumes = dict(conn.execute(text(
             "select touchpoint_id, sum(volume) from touchpoint_daily where segment = 'all' and date >= :d "
             "group by touchpoint_id"), {"d": since}).all())
-        days = conn.execute(select(func.count(func.distinct(text("date")))).select_from(
-            Base.metadata.tables["touchpoint_daily"])).scalar_one()
     engine.dispose()
+    markdown = journeymap("map", "--format", "markdown", env=env)
+    assert markdown.returncode == 0, markdown.stderr
     for _, tp in journey_map.touchpoints():
         assert volumes.get(tp.id, 0) > 0, f"touchpoint {tp.id} has no volume"
-        assert tp.name in result.output
-    assert days == 180
+        assert f"| {tp.name} |" in markdown.stdout
 
-    markdown = CliRunner().invoke(app, ["map", "--format", "markdown", "--journey", "course"])
-    assert markdown.exit_code == 0, markdown.output
-    assert markdown.output.startswith("# ")
-    assert "## " in markdown.output
-    assert "| Touchpoint |" in markdown.output
-    assert journey_map.journeys[1].name not in markdown.output
+    course = journeymap("map", "--format", "markdown", "--journey", "course", env=env)
+    assert course.returncode == 0, course.stderr
+    assert course.stdout.startswith("# ")
+    assert "### Purchase" in course.stdout
+    assert journey_map.journeys[1].name not in course.stdout
+    persona = journeymap("map", "--persona", journey_map.personas[0].name, env=env)
+    assert persona.returncode == 0, persona.stderr
+    assert "n/a" in persona.stdout
