@@ -18,7 +18,9 @@ def fmt_money(value: float) -> str:
 
 
 def fmt_change(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.0%}"
+    if value is None:
+        return "—"
+    return "±0%" if abs(value) < 0.005 else f"{value:+.0%}"
 
 
 def fmt_rate(value: float | None) -> str:

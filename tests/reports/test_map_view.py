@@ -74,7 +74,7 @@ def test_renderings_name_every_stage_and_touchpoint(view_all: MapView) -> None:
     markdown = render_markdown(view_all)
     assert "### Awareness" in markdown
     assert "### Purchase" in markdown
-    assert "| Landing | ga4 | 100 | +0% | → Cart | 20.0% | -5.0 pp |" in markdown
+    assert "| Landing | ga4 | 100 | ±0% | → Cart | 20.0% | -5.0 pp |" in markdown
     console = Console(width=200, record=True)
     console.print(render_table(view_all))
     text = console.export_text()
