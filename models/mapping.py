@@ -184,17 +184,34 @@ def _concat(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
 # --- Mailchimp ---
 
 
+SEND_LOOKBACK = dt.timedelta(days=14)  # how far back an open or click is traced to its send
+ACTION_LAG = dt.timedelta(days=4)  # opens and clicks after the window still belong to its sends
+
+
 def _read_mailchimp(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo) -> pd.DataFrame:
+    """Activity dated by its email's send day (a cohort): opens of Monday's email count for Monday.
+
+    Dating an open by its own day would let a step's successes exceed its volume and
+    shift every drop by the open delay; an action whose send is not on record keeps its own day.
+    """
     a, c = table_of(MailchimpActivity), table_of(MailchimpCampaign)
-    lo = dt.datetime.combine(since - dt.timedelta(days=1), dt.time())
-    hi = dt.datetime.combine(until + dt.timedelta(days=2), dt.time())
+    lo = dt.datetime.combine(since - SEND_LOOKBACK, dt.time())
+    hi = dt.datetime.combine(until + ACTION_LAG, dt.time())
     stmt = (select(a.c.campaign_id, a.c.email_hash, a.c.action, a.c.timestamp, c.c.title, c.c.workflow_title,
                    c.c.position)
             .join(c, c.c.campaign_id == a.c.campaign_id)
             .where(a.c.timestamp >= lo, a.c.timestamp < hi))
     raw = pd.read_sql(stmt, conn)
-    raw["date"], inside = _between(raw["timestamp"], tz, since, until)
-    return raw[inside]
+    own_day, _ = _between(raw["timestamp"], tz, since, until)
+    raw["date"] = own_day
+    sends = (raw[raw["action"] == "sent"].groupby(["campaign_id", "email_hash"])["date"].min()
+             .rename("send_date").reset_index())
+    raw = raw.merge(sends, on=["campaign_id", "email_hash"], how="left")
+    raw["date"] = raw["send_date"].where(raw["send_date"].notna(), raw["date"])
+    raw = raw[(raw["date"] >= since) & (raw["date"] <= until)].drop(columns=["send_date"])
+    for column in ("title", "workflow_title"):
+        raw[column] = raw[column].astype("category")
+    return raw.reset_index(drop=True)
 
 
 def _map_mailchimp(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
@@ -218,7 +235,7 @@ def _map_mailchimp(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
         facts = facts.fillna({"success": 0.0} if tp.success else {}).reset_index(names="date")
         out.append(facts.assign(segment=ALL, touchpoint_id=tp.id, journey_id=journey_id)[FACT_COLUMNS])
     left = raw[~matched & (raw["action"] == "sent")]
-    unmapped = (left.groupby(["date", "title"]).size().rename("volume").reset_index()
+    unmapped = (left.groupby(["date", "title"], observed=True).size().rename("volume").reset_index()
                 .rename(columns={"title": "item"}).assign(source="mailchimp", stream="activity"))
     unmapped["volume"] = unmapped["volume"].astype(float)
     return _concat(out), unmapped

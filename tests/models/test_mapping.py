@@ -131,3 +131,18 @@ def test_mapping_twice_gives_the_same_facts(engine: Engine) -> None:
     with engine.begin() as conn:
         map_window(conn, journey_map, DAY - dt.timedelta(days=3), DAY)
     assert facts(engine) == first
+
+
+def test_opens_count_for_the_day_their_email_was_sent(engine: Engine) -> None:
+    """An open two days after the send belongs to the send day's cohort (so opens ≤ sends per day)."""
+    later = dt.datetime(2026, 9, 3, 8, tzinfo=UTC)
+    activity = [{"campaign_id": "c1", "email_hash": f"{9:064x}", "action": a, "timestamp": t}
+                for a, t in (("sent", dt.datetime(2026, 9, 1, 7, tzinfo=UTC)), ("open", later))]
+    with engine.begin() as conn:
+        upsert(conn, MAILCHIMP_ACTIVITY.table, prepare(MAILCHIMP_ACTIVITY, activity).rows)
+        map_window(conn, parse_map(MAP), DAY, DAY + dt.timedelta(days=3))
+    got = facts(engine)
+    assert got[("welcome", "all")] == (5.0, 4.0, 0.0)
+    with engine.connect() as conn:
+        days = conn.execute(select(TouchpointDaily.date).where(TouchpointDaily.touchpoint_id == "welcome")).all()
+    assert [d for (d,) in days] == [DAY]
