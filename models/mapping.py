@@ -204,8 +204,9 @@ def _read_mailchimp(conn: Connection, since: dt.date, until: dt.date, tz: ZoneIn
     raw = pd.read_sql(stmt, conn)
     own_day, _ = _between(raw["timestamp"], tz, since, until)
     raw["date"] = own_day
-    sends = (raw[raw["action"] == "sent"].groupby(["campaign_id", "email_hash"])["date"].min()
-             .rename("send_date").reset_index())
+    sends = (raw.loc[raw["action"] == "sent", ["campaign_id", "email_hash", "timestamp", "date"]]
+             .sort_values("timestamp").drop_duplicates(["campaign_id", "email_hash"])
+             .drop(columns=["timestamp"]).rename(columns={"date": "send_date"}))
     raw = raw.merge(sends, on=["campaign_id", "email_hash"], how="left")
     raw["date"] = raw["send_date"].where(raw["send_date"].notna(), raw["date"])
     raw = raw[(raw["date"] >= since) & (raw["date"] <= until)].drop(columns=["send_date"])

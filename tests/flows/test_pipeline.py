@@ -75,3 +75,18 @@ def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict
     persona = journeymap("map", "--persona", journey_map.personas[0].name, env=env)
     assert persona.returncode == 0, persona.stderr
     assert "n/a" in persona.stdout
+    assert journey_map.journeys[0].name in latest_map_artifact(env["PREFECT_API_URL"])
+
+
+def latest_map_artifact(api_url: str) -> str:
+    """The Markdown of the newest `journey-map` artifact on the Prefect server."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["journey-map"])),
+                                      sort=ArtifactSort.CREATED_DESC, limit=1)
+    assert found, "the run published no journey-map artifact"
+    return str(found[0].data)
