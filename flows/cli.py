@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from enum import StrEnum
 from typing import Annotated, NoReturn
@@ -11,6 +10,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from flows.pipeline import PipelineResult, Source
 from flows.settings import Settings, SettingsError, load_settings
 from models.config import JourneyMap
 from models.db import DatabaseConfigError, make_engine, migrate
@@ -71,6 +71,47 @@ def load_config() -> tuple[Settings, JourneyMap]:
     return settings, journey_map
 
 
+def preflight(settings: Settings, journey_map: JourneyMap, chosen: list[str] | None, demo: bool) -> None:
+    """Check, before any work starts, that every real source asked for can run; exit 2 naming the fix."""
+    if demo:
+        return
+    from connectors.errors import PermanentError
+    from flows.sources import REAL_SOURCES, ga4_job
+
+    wanted = chosen or journey_map.used_sources()
+    missing = [s for s in wanted if s not in REAL_SOURCES]
+    if missing:
+        fail(f"the {', '.join(missing)} connector{'s are' if len(missing) > 1 else ' is'} not part of this version "
+             f"yet; run with --sources {','.join(s for s in wanted if s in REAL_SOURCES) or 'ga4'}, or with --demo")
+    if "ga4" in wanted:
+        try:
+            ga4_job(settings, journey_map)
+        except (SettingsError, PermanentError) as exc:
+            fail(str(exc))
+
+
+def report(result: PipelineResult) -> None:
+    """Print the map and what the run did; exit with the run's code."""
+    from reports.render import render_table
+
+    if result.view is not None:
+        out.print(render_table(result.view))
+    if result.mapping is not None:
+        out.print(f"touchpoint_daily: {result.mapping.facts:,} rows written for the synced window; "
+                  f"unmapped volume: " + ", ".join(f"{k} {v:,.0f}" for k, v in result.mapping.unmapped_volume.items()))
+    for synced in result.synced:
+        if synced.note:
+            err.print(f"[bold yellow]{synced.source}:[/] {synced.note}", highlight=False)
+    for source, reason in result.failed.items():
+        err.print(f"[bold red]source {source} failed:[/] {reason}", highlight=False)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def _source_enums(chosen: list[str] | None) -> list[Source] | None:
+    return [Source(s) for s in chosen] if chosen else None
+
+
 @app.command()
 def run(
     as_of: Annotated[str | None, typer.Option("--as-of", help="the day that counts as today (YYYY-MM-DD)")] = None,
@@ -79,25 +120,35 @@ def run(
 ) -> None:
     """Sync the sources, map the records onto the journey map, and print the map."""
     day = parse_date(as_of, "--as-of")
-    _, journey_map = load_config()
+    settings, journey_map = load_config()
     chosen = parse_sources(sources, journey_map)
-    if not demo:
-        fail("the GA4, Mailchimp, Stripe and survey connectors are not part of this version yet; "
-             "run with --demo to use the built-in demo business")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from flows.pipeline import Source, journey_pipeline
-    from reports.render import render_table
+    preflight(settings, journey_map, chosen, demo)
+    from flows.pipeline import journey_pipeline
 
-    result = journey_pipeline(as_of=day, sources=[Source(s) for s in chosen] if chosen else None, demo=demo)
-    if result.view is not None:
-        out.print(render_table(result.view))
-    if result.mapping is not None:
-        out.print(f"touchpoint_daily: {result.mapping.facts:,} rows written for the synced window; "
-                  f"unmapped volume: " + ", ".join(f"{k} {v:,.0f}" for k, v in result.mapping.unmapped_volume.items()))
-    for source, reason in result.failed.items():
-        err.print(f"[bold red]source {source} failed:[/] {reason}", highlight=False)
-    if not result.ok:
-        raise typer.Exit(1)
+    report(journey_pipeline(as_of=day, sources=_source_enums(chosen), demo=demo))
+
+
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option("--start", help="first day to load (YYYY-MM-DD)")],
+    end: Annotated[str, typer.Option("--end", help="last day to load (YYYY-MM-DD), not after today")],
+    sources: Annotated[str | None, typer.Option(help="comma-separated: ga4,mailchimp,stripe,surveys")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="use the built-in demo business, no accounts")] = False,
+) -> None:
+    """Load a range of days (resuming where an earlier backfill stopped) and map it."""
+    first, last = parse_date(start, "--start"), parse_date(end, "--end")
+    if first is None or last is None:
+        fail("--start and --end are both required, as YYYY-MM-DD")
+    settings, journey_map = load_config()
+    from flows.pipeline import check_range, journey_backfill, today_in
+
+    try:
+        check_range(first, last, today=today_in(journey_map))
+    except ValueError as exc:
+        fail(f"--start/--end: {exc}")
+    chosen = parse_sources(sources, journey_map)
+    preflight(settings, journey_map, chosen, demo)
+    report(journey_backfill(start_date=first, end_date=last, sources=_source_enums(chosen), demo=demo))
 
 
 @app.command("map")

@@ -1,10 +1,11 @@
-"""The journey pipeline flow: sync each source for its window → map → render the map."""
+"""The journey pipeline flows: sync each source for its window → map → publish the map; and backfills."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -14,10 +15,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
-from connectors.demo import DEMO_PROPERTY_ID
-from flows.progress import tracked
-from flows.settings import load_settings
-from flows.sync import SourceNotConfigured, SourceResult, StreamResult, demo_streams, sync_stream
+from connectors.errors import PermanentError
+from flows.settings import SettingsError, load_settings
+from flows.sources import account_of, sync_source
+from flows.sync import SourceNotConfigured, SourceResult
 from flows.views import current_view
 from models.config import JourneyMap
 from models.db import make_engine, migrate
@@ -26,6 +27,8 @@ from models.mapping import MappingResult, map_window, persona_segment
 from models.store import get_cursor, save_map, set_cursor
 from reports.map_view import MapView
 from reports.render import render_markdown
+
+CONFIG_ERRORS = (PermanentError, SettingsError, SourceNotConfigured)
 
 
 class Source(StrEnum):
@@ -39,17 +42,25 @@ class Source(StrEnum):
 
 @dataclass
 class PipelineResult:
-    """What a run did; `failed` lists sources that failed after their retries."""
+    """What a run did. `failed` lists sources that failed; `misconfigured` those whose fix is configuration."""
 
     as_of: dt.date
     synced: list[SourceResult] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    misconfigured: set[str] = field(default_factory=set)
     mapping: MappingResult | None = None
     view: MapView | None = None
 
     @property
     def ok(self) -> bool:
         return not self.failed
+
+    @property
+    def exit_code(self) -> int:
+        """0 all good; 2 every failure needs a configuration fix; 1 otherwise."""
+        if not self.failed:
+            return 0
+        return 2 if set(self.failed) <= self.misconfigured else 1
 
 
 def today_in(journey_map: JourneyMap) -> dt.date:
@@ -66,44 +77,67 @@ def prepare_database(url: str, journey_map: JourneyMap) -> Engine:
     return engine
 
 
-@task(cache_policy=NO_CACHE, task_run_name="sync-{source}")
-def sync_source(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.date, demo: bool) -> SourceResult:
-    """Load every stream of one source for its window."""
-    logger = get_run_logger()
-    if not demo:
-        raise SourceNotConfigured(f"the {source} connector is not part of this version yet; "
-                                  "run with --demo to use the built-in demo business")
-    settings = journey_map.source_settings(source)
-    result = SourceResult(source)
-    streams = demo_streams(source)
-    for stream, reader in streams:
-        with tracked(settings.history_days // 7 + 1, f"sync-{source}-{stream.stream}".replace("_", "-"),
-                     f"Loading {source} {stream.stream}") as progress:
-            done: StreamResult = sync_stream(engine, stream, reader, DEMO_PROPERTY_ID, as_of, settings,
-                                             on_page=lambda r: progress.step(f"{r.source} {r.stream} ({r.rows:,})"))
-        logger.info("%s/%s: %s..%s, %d rows, %d quarantined", source, stream.stream, done.since, done.until,
-                    done.rows, done.quarantined)
-        result.streams.append(done)
-    return result
-
-
 def map_fingerprint(journey_map: JourneyMap) -> str:
     """A hash of the map definition: when it changes, the whole history is mapped again."""
     return hashlib.sha256(json.dumps(journey_map.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
 @task(cache_policy=NO_CACHE)
-def map_records(engine: Engine, journey_map: JourneyMap, since: dt.date, until: dt.date) -> MappingResult:
+def map_records(engine: Engine, journey_map: JourneyMap, since: dt.date, until: dt.date,
+                accounts: Mapping[str, str | None]) -> MappingResult:
     """Recompute touchpoint_daily for the window (or all history after the map changed)."""
     fingerprint = map_fingerprint(journey_map)
     with engine.begin() as conn:
         if get_cursor(conn, "map", "definition", "") != fingerprint:
             history = max(journey_map.source_settings(s).history_days for s in journey_map.used_sources())
             since = min(since, until - dt.timedelta(days=history - 1))
-        result = map_window(conn, journey_map, since, until)
+        result = map_window(conn, journey_map, since, until, accounts=accounts)
         set_cursor(conn, "map", "definition", "", fingerprint)
     get_run_logger().info("mapped %s..%s: %d fact rows; unmapped volume %s", since, until, result.facts,
                           {k: round(v) for k, v in result.unmapped_volume.items()})
+    return result
+
+
+def check_range(start: dt.date, end: dt.date, *, today: dt.date) -> None:
+    """A backfill range must run forwards and end by today."""
+    if end < start:
+        raise ValueError(f"the end date {end} is before the start date {start}; swap them")
+    if end > today:
+        raise ValueError(f"the end date {end} is in the future (today is {today} in the map's timezone)")
+
+
+def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
+         window: tuple[dt.date, dt.date] | None) -> PipelineResult:
+    settings = load_settings()
+    journey_map = load_map(settings.journey_map_file)
+    as_of = as_of or today_in(journey_map)
+    if window is not None:
+        check_range(*window, today=as_of)
+    wanted = [s.value for s in sources] if sources else journey_map.used_sources()
+    engine = prepare_database(settings.journey_database_url, journey_map)
+    result = PipelineResult(as_of)
+    logger = get_run_logger()
+    for source in (s for s in wanted if s in journey_map.used_sources()):
+        try:
+            synced = sync_source(engine, journey_map, source, as_of, demo, window)
+        except Exception as exc:  # one failing source never stops the others; the run reports it
+            logger.error("source %s failed: %s", source, exc)
+            result.failed[source] = str(exc)
+            if isinstance(exc, CONFIG_ERRORS):
+                result.misconfigured.add(source)
+            continue
+        if synced.note:
+            logger.warning("%s: %s", source, synced.note)
+        result.synced.append(synced)
+    if result.synced:
+        since = min(s.since for s in result.synced)
+        until = max(s.until for s in result.synced)
+        accounts = {s: account_of(s, settings, demo) for s in journey_map.used_sources()}
+        result.mapping = map_records(engine, journey_map, since, until, accounts)
+    result.view = current_view(engine, journey_map, as_of)
+    create_markdown_artifact(key="journey-map", markdown=render_markdown(result.view),
+                             description=f"Journey map as of {as_of.isoformat()}")
+    engine.dispose()
     return result
 
 
@@ -117,23 +151,18 @@ def journey_pipeline(as_of: dt.date | None = None, sources: list[Source] | None 
         sources: the sources to sync (default: every source the map uses).
         demo: read the built-in demo business instead of the real APIs.
     """
-    settings = load_settings()
-    journey_map = load_map(settings.journey_map_file)
-    as_of = as_of or today_in(journey_map)
-    wanted = [s.value for s in sources] if sources else journey_map.used_sources()
-    engine = prepare_database(settings.journey_database_url, journey_map)
-    result = PipelineResult(as_of)
-    for source in (s for s in wanted if s in journey_map.used_sources()):
-        try:
-            result.synced.append(sync_source(engine, journey_map, source, as_of, demo))
-        except Exception as exc:  # one failing source never stops the others; the run reports it
-            get_run_logger().error("source %s failed: %s", source, exc)
-            result.failed[source] = str(exc)
-    if result.synced:
-        since = min(s.since for s in result.synced)
-        result.mapping = map_records(engine, journey_map, since, as_of)
-    result.view = current_view(engine, journey_map, as_of)
-    create_markdown_artifact(key="journey-map", markdown=render_markdown(result.view),
-                             description=f"Journey map as of {as_of.isoformat()}")
-    engine.dispose()
-    return result
+    return _run(as_of, sources, demo, None)
+
+
+@flow(name="journey-backfill", log_prints=True)
+def journey_backfill(start_date: dt.date, end_date: dt.date, sources: list[Source] | None = None,
+                     demo: bool = False) -> PipelineResult:
+    """Load start_date..end_date again (days already loaded with the same report plan are skipped) and map it.
+
+    Args:
+        start_date: first day to load.
+        end_date: last day to load (not after today).
+        sources: the sources to load (default: every source the map uses).
+        demo: read the built-in demo business instead of the real APIs.
+    """
+    return _run(None, sources, demo, (start_date, end_date))

@@ -40,6 +40,7 @@ class StreamResult:
 class SourceResult:
     source: str
     streams: list[StreamResult] = field(default_factory=list)
+    note: str = ""  # e.g. a quota stop: what was left for the next run
 
     @property
     def since(self) -> dt.date:
@@ -50,7 +51,7 @@ class SourceResult:
         return max(s.until for s in self.streams)
 
 
-def window(cursor: str | None, as_of: dt.date, settings: SourceSettings) -> tuple[dt.date, dt.date]:
+def incremental_window(cursor: str | None, as_of: dt.date, settings: SourceSettings) -> tuple[dt.date, dt.date]:
     """The days to (re-)read: the full history on a first sync, else from the cursor less the lookback.
 
     Late data is the rule (GA4 keeps changing for 72 h), so the last `lookback_days`
@@ -75,20 +76,21 @@ def demo_streams(source: str) -> list[tuple[RawStream, Reader]]:
     return table[source]
 
 
-def _as_dict(record: Any) -> dict[str, Any]:
+def as_dict(record: Any) -> dict[str, Any]:
     """A flat record's fields (dataclasses.asdict deep-copies every value: ten times slower)."""
     return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
 
 
 def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str, as_of: dt.date,
-                settings: SourceSettings, on_page: Callable[[StreamResult], None] | None = None) -> StreamResult:
-    """Load one stream for its window; each page commits its rows and then its cursor, together."""
+                settings: SourceSettings, on_page: Callable[[StreamResult], None] | None = None,
+                window: tuple[dt.date, dt.date] | None = None) -> StreamResult:
+    """Load one stream for its window (or the given one); each page commits its rows and its cursor together."""
     with engine.connect() as conn:
         cursor = get_cursor(conn, stream.source, stream.stream, account)
-    since, until = window(cursor, as_of, settings)
+    since, until = window or incremental_window(cursor, as_of, settings)
     result = StreamResult(stream.source, stream.stream, since, until)
     for page in reader(since, until):
-        prepared = prepare(stream, [_as_dict(r) for r in page])
+        prepared = prepare(stream, [as_dict(r) for r in page])
         with engine.begin() as conn:
             result.rows += upsert(conn, stream.table, prepared.rows)
             if prepared.bad:

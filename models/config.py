@@ -58,6 +58,9 @@ class SourceSettings(_Strict):
     lag_days: int = Field(default=2, ge=0, le=14)
     lookback_days: int = Field(default=3, ge=0, le=30)
     history_days: int = Field(default=180, ge=1, le=3650)
+    concurrency: int = Field(default=4, ge=1, le=10, description="requests in flight (GA4 and Mailchimp allow 10)")
+    page_size: int = Field(default=100_000, ge=1, le=250_000)
+    quota_reserve: float = Field(default=0.10, ge=0, lt=1, description="stop while this share of quota is left")
 
 
 def _default_sources() -> dict[str, SourceSettings]:

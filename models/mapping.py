@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -56,15 +56,19 @@ class MappingResult:
     mapped_volume: dict[str, float] = field(default_factory=dict)
 
 
-def map_window(conn: Connection, journey_map: JourneyMap, since: dt.date, until: dt.date) -> MappingResult:
-    """Recompute facts and unmapped volume for since..until from the raw tables (idempotent)."""
+def map_window(conn: Connection, journey_map: JourneyMap, since: dt.date, until: dt.date,
+               accounts: Mapping[str, str | None] | None = None) -> MappingResult:
+    """Recompute facts and unmapped volume for since..until from the raw tables (idempotent).
+
+    `accounts` names, per source, the account whose rows count (the GA4 property); None reads all.
+    """
     tz = ZoneInfo(journey_map.business.timezone)
     frames: list[pd.DataFrame] = []
     unmapped: list[pd.DataFrame] = []
     result = MappingResult()
     for source, reader, mapper in (("ga4", _read_ga4, _map_ga4), ("mailchimp", _read_mailchimp, _map_mailchimp),
                                    ("stripe", _read_stripe, _map_stripe)):
-        raw = reader(conn, since, until, tz)
+        raw = reader(conn, since, until, tz, (accounts or {}).get(source))
         tps = [(j.id, tp) for j, tp in journey_map.touchpoints() if tp.source == source]
         facts, left = mapper(raw, tps, journey_map)
         frames.append(facts)
@@ -97,9 +101,11 @@ def _between(ts: pd.Series, tz: ZoneInfo, since: dt.date, until: dt.date) -> tup
 # --- GA4 ---
 
 
-def _read_ga4(conn: Connection, since: dt.date, until: dt.date, _tz: ZoneInfo) -> pd.DataFrame:
+def _read_ga4(conn: Connection, since: dt.date, until: dt.date, _tz: ZoneInfo, account: str | None) -> pd.DataFrame:
     t = table_of(Ga4Row)
     stmt = select(t).where(t.c.date >= since, t.c.date <= until)
+    if account is not None:
+        stmt = stmt.where(t.c.property_id == account)
     raw = pd.read_sql(stmt, conn)
     for column in ("report", "item", "channel", "source", "medium", "device", "user_type", "country"):
         raw[column] = raw[column].astype("category")  # few distinct values: rules test each once
@@ -188,7 +194,8 @@ SEND_LOOKBACK = dt.timedelta(days=14)  # how far back an open or click is traced
 ACTION_LAG = dt.timedelta(days=4)  # opens and clicks after the window still belong to its sends
 
 
-def _read_mailchimp(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo) -> pd.DataFrame:
+def _read_mailchimp(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
+                    _account: str | None) -> pd.DataFrame:
     """Activity dated by its email's send day (a cohort): opens of Monday's email count for Monday.
 
     Dating an open by its own day would let a step's successes exceed its volume and
@@ -251,7 +258,8 @@ def _unique_per_day(rows: pd.DataFrame, action: str) -> pd.Series:
 # --- Stripe ---
 
 
-def _read_stripe(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo) -> pd.DataFrame:
+def _read_stripe(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
+                 _account: str | None) -> pd.DataFrame:
     s = table_of(StripeCheckoutSession)
     lo = dt.datetime.combine(since - dt.timedelta(days=1), dt.time())
     hi = dt.datetime.combine(until + dt.timedelta(days=2), dt.time())

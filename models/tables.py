@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -134,6 +134,23 @@ class StripeCheckoutSession(Base):
     customer_hash: Mapped[str] = mapped_column(String(64))
 
 
+class Ga4ReportMeta(Base):
+    """What GA4 said about a report of a day: row count, (other) roll-up, thresholding, sampling."""
+
+    __tablename__ = "ga4_report_meta"
+    property_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    report: Mapped[str] = mapped_column(String(16), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    row_count: Mapped[int] = mapped_column(Integer)
+    data_loss_from_other_row: Mapped[bool] = mapped_column(Boolean)
+    subject_to_thresholding: Mapped[bool] = mapped_column(Boolean)
+    sampled: Mapped[bool] = mapped_column(Boolean)
+    samples_read: Mapped[int] = mapped_column(BigInteger)
+    sampling_space: Mapped[int] = mapped_column(BigInteger)
+    currency_code: Mapped[str] = mapped_column(String(3))
+    time_zone: Mapped[str] = mapped_column(String(64))
+
+
 # --- facts ---
 
 
@@ -173,6 +190,16 @@ class SyncState(Base):
     stream: Mapped[str] = mapped_column(String(64), primary_key=True)
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
     cursor: Mapped[str] = mapped_column(String(64))
+
+
+class SyncedDay(Base):
+    """A day whose rows are committed, and the request plan they were read with (for resuming)."""
+
+    __tablename__ = "synced_days"
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    plan: Mapped[str] = mapped_column(String(64))
 
 
 class Quarantine(Base):

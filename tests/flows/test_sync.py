@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.ga4 import Ga4ReportRow
-from flows.sync import sync_stream, window
+from flows.sync import incremental_window, sync_stream
 from models.config import SourceSettings
 from models.db import make_engine, migrate
 from models.raw import GA4_ROWS
@@ -21,14 +21,14 @@ SETTINGS = SourceSettings(lag_days=2, lookback_days=3, history_days=30)
 
 
 def test_first_sync_reads_the_history() -> None:
-    assert window(None, AS_OF, SETTINGS) == (dt.date(2026, 9, 1), AS_OF)
+    assert incremental_window(None, AS_OF, SETTINGS) == (dt.date(2026, 9, 1), AS_OF)
 
 
 def test_later_syncs_reread_the_lookback_days() -> None:
-    assert window("2026-09-30", AS_OF, SETTINGS) == (dt.date(2026, 9, 27), AS_OF)
-    assert window("2026-09-20", AS_OF, SETTINGS) == (dt.date(2026, 9, 18), AS_OF)
-    assert window("2026-01-01", AS_OF, SETTINGS) == (dt.date(2026, 9, 1), AS_OF)  # never beyond the history
-    assert window("2026-10-15", AS_OF, SETTINGS) == (dt.date(2026, 9, 27), AS_OF)  # an older --as-of
+    assert incremental_window("2026-09-30", AS_OF, SETTINGS) == (dt.date(2026, 9, 27), AS_OF)
+    assert incremental_window("2026-09-20", AS_OF, SETTINGS) == (dt.date(2026, 9, 18), AS_OF)
+    assert incremental_window("2026-01-01", AS_OF, SETTINGS) == (dt.date(2026, 9, 1), AS_OF)  # never beyond the history
+    assert incremental_window("2026-10-15", AS_OF, SETTINGS) == (dt.date(2026, 9, 27), AS_OF)  # an older --as-of
 
 
 def row(day: dt.date, sessions: int = 5) -> Ga4ReportRow:
