@@ -122,7 +122,9 @@ def sync_days(engine: Engine, job: Ga4Job, days: list[dt.date], as_of: dt.date,
                     result.left.append(day)
                     continue
                 _commit(engine, job, report, as_of, result)
-                if report.quota.below(job.settings.quota_reserve) and not result.stopped:
+                limits = (job.settings.quota_reserve, job.settings.quota_tokens_per_day,
+                          job.settings.quota_tokens_per_hour)
+                if report.quota.below(*limits) and not result.stopped:
                     result.stopped = (f"GA4 property {job.property_id}: quota down to its reserve "
                                       f"({job.settings.quota_reserve:.0%}); stopping, the next run resumes")
                 if on_day is not None:

@@ -61,6 +61,8 @@ class SourceSettings(_Strict):
     concurrency: int = Field(default=4, ge=1, le=10, description="requests in flight (GA4 and Mailchimp allow 10)")
     page_size: int = Field(default=100_000, ge=1, le=250_000)
     quota_reserve: float = Field(default=0.10, ge=0, lt=1, description="stop while this share of quota is left")
+    quota_tokens_per_day: int = Field(default=200_000, ge=1, description="GA4 standard: 200 000; 360: 2 000 000")
+    quota_tokens_per_hour: int = Field(default=40_000, ge=1, description="GA4 standard: 40 000; 360: 400 000")
 
 
 def _default_sources() -> dict[str, SourceSettings]:

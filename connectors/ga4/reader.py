@@ -55,13 +55,14 @@ class Quota:
     hour_consumed: int = 0
     hour_remaining: int | None = None
 
-    def below(self, reserve: float) -> bool:
-        """True when either budget has less than `reserve` of itself left."""
-        for consumed, remaining in ((self.day_consumed, self.day_remaining),
-                                    (self.hour_consumed, self.hour_remaining)):
-            if remaining is not None and remaining < reserve * (consumed + remaining):
-                return True
-        return False
+    def below(self, reserve: float, per_day: int, per_hour: int) -> bool:
+        """True when the daily or hourly budget (`per_day`, `per_hour` tokens) has less than `reserve` left.
+
+        GA4 reports what a request consumed and what is left, not the budget itself:
+        standard properties get 200 000 tokens a day and 40 000 an hour, 360 properties ten times that.
+        """
+        return any(remaining is not None and remaining < reserve * budget
+                   for remaining, budget in ((self.day_remaining, per_day), (self.hour_remaining, per_hour)))
 
 
 @dataclass
@@ -78,7 +79,7 @@ class DayReport:
 
 def read_day(client: BetaAnalyticsDataClient, property_id: str, day: dt.date, plans: Sequence[ReportPlan], *,
              page_size: int = DEFAULT_PAGE_SIZE, policy: RetryPolicy = DEFAULT_POLICY,
-             sleep: Callable[[float], None] = time.sleep) -> DayReport:
+             sleep: Callable[[float], None] = time.sleep, timeout: float = REQUEST_TIMEOUT) -> DayReport:
     """All planned reports of one day: one batchRunReports call, then runReport for further pages.
 
     Raises:
@@ -97,13 +98,13 @@ def read_day(client: BetaAnalyticsDataClient, property_id: str, day: dt.date, pl
 
     batch = BatchRunReportsRequest(property=f"properties/{property_id}",
                                    requests=[p.request(property_id, day, limit=page_size) for p in plans])
-    first = call(lambda: client.batch_run_reports(request=batch, timeout=REQUEST_TIMEOUT)).reports
+    first = call(lambda: client.batch_run_reports(request=batch, timeout=timeout)).reports
     for plan, response in zip(plans, first, strict=True):
         total = int(response.row_count)
         seen = _take(out, plan, property_id, response)
         while seen < total:
             request = plan.request(property_id, day, limit=page_size, offset=seen)
-            page = call(partial(client.run_report, request=request, timeout=REQUEST_TIMEOUT))
+            page = call(partial(client.run_report, request=request, timeout=timeout))
             got = _take(out, plan, property_id, page)
             if got == 0:  # an empty page before rowCount would loop forever: stop loudly
                 raise PermanentError(f"GA4 returned no rows at offset {seen} of {total} for the {plan.report} "
