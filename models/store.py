@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
@@ -76,11 +78,50 @@ def replace_window(conn: Connection, table: Table, since: dt.date, until: dt.dat
     cond = [table.c.date >= since, table.c.date <= until]
     cond += [table.c[col].in_(list(values)) for col, values in (where or {}).items()]
     conn.execute(delete(table).where(and_(*cond)))
+    return insert_rows(conn, table, rows)
+
+
+def insert_rows(conn: Connection, table: Table, rows: Iterable[Row]) -> int:
+    """Plain bulk insert: COPY on PostgreSQL (several times faster than INSERT), executemany elsewhere."""
     written = 0
-    for chunk in _batches(rows):
-        conn.execute(table.insert(), chunk)
+    for chunk in _batches(rows, 20_000):
+        if conn.dialect.name == "postgresql" and len(chunk) > 500:
+            _copy(conn, table, chunk)
+        else:
+            conn.execute(table.insert(), chunk)
         written += len(chunk)
     return written
+
+
+def _copy(conn: Connection, table: Table, rows: list[Row]) -> None:
+    """COPY … FROM STDIN in PostgreSQL's text format, on the connection's own transaction."""
+    columns = [c.name for c in table.columns]
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(_copy_text(row.get(c)) for c in columns))
+        buffer.write("\n")
+    buffer.seek(0)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        names = ", ".join(f'"{c}"' for c in columns)
+        cursor.copy_expert(f'COPY "{table.name}" ({names}) FROM STDIN', buffer)
+    finally:
+        cursor.close()
+
+
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    text = str(value)
+    if any(c in text for c in "\\\t\n\r"):
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
 
 
 def row_key(*values: object) -> str:

@@ -7,7 +7,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from google.analytics.data_v1beta import BetaAnalyticsDataClient
@@ -149,7 +149,7 @@ def _row(report: str, property_id: str, dims: dict[str, str], numbers: dict[str,
         item.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValueError(f"{report} item is not valid Unicode: {exc.reason}") from None
-    day = dt.datetime.strptime(dims["date"], "%Y%m%d").date()
+    day = _date(dims["date"])
     parsed = {name: _number(name, numbers.get(name)) for name in METRICS}
     return Ga4ReportRow(
         property_id=property_id, report=report, date=day, item=item,
@@ -158,6 +158,12 @@ def _row(report: str, property_id: str, dims: dict[str, str], numbers: dict[str,
         event_count=int(parsed["event_count"]), key_events=parsed["key_events"],
         purchase_revenue=parsed["purchase_revenue"],
     )
+
+
+@lru_cache(maxsize=4096)
+def _date(text: str) -> dt.date:
+    """GA4's YYYYMMDD date (every row of a day repeats it: parse it once)."""
+    return dt.datetime.strptime(text, "%Y%m%d").date()
 
 
 def _number(name: str, text: str | None) -> float:

@@ -99,3 +99,15 @@ def test_unsupported_database_url_is_a_clear_error() -> None:
         make_engine("mysql://localhost/x")
     with pytest.raises(DatabaseConfigError, match="not a database URL"):
         make_engine("journey.db")
+
+
+def test_bulk_insert_keeps_every_value_exactly(engine: Engine) -> None:
+    """PostgreSQL loads big batches with COPY: tabs, newlines, backslashes, NULLs and Unicode survive."""
+    odd = ["tab\there", "new\nline", "back\\slash", "cr\rhere", "\\N", "", "pain-au-levain-ü-日本", "end\\"]
+    rows = [{"date": D1, "source": "ga4", "stream": "pages", "item": f"{i}:{odd[i % len(odd)]}",
+             "volume": float(i) / 3} for i in range(1200)]
+    with engine.begin() as conn:
+        assert replace_window(conn, table_of(UnmappedDaily), D1, D1, rows) == 1200
+    with engine.connect() as conn:
+        stored = {r.item: r.volume for r in conn.execute(select(table_of(UnmappedDaily)))}
+    assert stored == {r["item"]: r["volume"] for r in rows}
