@@ -164,6 +164,10 @@ def test_run_sources_ga4_maps_exactly_what_ga4_reported(db_url: str, ga4_map: Pa
         assert third.returncode == 0, third.stderr[-3000:]
         revised = _facts(db_url)
 
+        backfill = journeymap("backfill", "--start", "2026-08-01", "--end", "2026-08-03", "--sources", "ga4", env=env)
+        assert backfill.returncode == 0, backfill.stderr[-3000:]
+        assert "3 days" in backfill.stderr
+
         fake.allowed_properties = {"999"}
         denied = journeymap("run", "--sources", "ga4", "--as-of", AS_OF.isoformat(), env=env)
     assert denied.returncode == 2, denied.stderr[-2000:]
@@ -212,3 +216,57 @@ def _fake_total(match: dict[str, Any], metric: str, since: dt.date, until: dt.da
                 value = getattr(row, METRIC_FIELDS[metric])
                 total += float(np.rint(value * factor)) if factor != 1.0 else value
     return total
+
+
+def test_response_metadata_is_kept_per_report_and_day(engine: Engine) -> None:
+    journey_map = load_map(EXAMPLE_MAP)
+    day = AS_OF - dt.timedelta(days=6)
+    with FakeGA4(property_id="123", today=AS_OF) as fake:
+        fake.flags(day, data_loss_from_other_row=True, subject_to_thresholding=True, sampled=(1000, 5000))
+        job = Ga4Job(make_client(fake.credentials_file, fake.url), "123", plans_for(journey_map),
+                     SourceSettings(history_days=10), FAST)
+        sync_days(engine, job, [day, day + dt.timedelta(days=1)], AS_OF)
+    with engine.connect() as conn:
+        meta = {(m.date, m.report): m for m in conn.execute(select(Ga4ReportMeta.__table__))}
+    flagged = meta[(day, "pages")]
+    assert (flagged.data_loss_from_other_row, flagged.subject_to_thresholding, flagged.sampled) == (True, True, True)
+    assert (flagged.samples_read, flagged.sampling_space) == (1000, 5000)
+    assert (flagged.currency_code, flagged.time_zone) == ("GBP", "Europe/London")
+    assert flagged.row_count > 0
+    clean = meta[(day + dt.timedelta(days=1), "pages")]
+    assert (clean.data_loss_from_other_row, clean.subject_to_thresholding, clean.sampled) == (False, False, False)
+
+
+def test_the_map_decides_which_dimensions_and_metrics_are_asked_for() -> None:
+    plans = {p.report: p for p in plans_for(load_map(EXAMPLE_MAP))}
+    assert set(plans) == {"traffic", "pages", "events"}
+    assert plans["traffic"].api_dimensions == ["date", "landingPage", "sessionDefaultChannelGroup", "sessionSource",
+                                               "sessionMedium", "deviceCategory", "newVsReturning"]
+    assert "country" not in plans["pages"].api_dimensions  # no segment or persona uses it
+    assert "totalUsers" not in plans["traffic"].api_metrics
+    assert plans["pages"].api_metrics[0] == "screenPageViews"
+
+
+def test_missing_ga4_settings_exit_2_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    monkeypatch.setenv("JOURNEY_MAP_FILE", str(EXAMPLE_MAP))
+    monkeypatch.setenv("JOURNEY_DATABASE_URL", f"sqlite:///{tmp_path / 'j.db'}")
+    monkeypatch.delenv("GA4_PROPERTY_ID", raising=False)
+    result = CliRunner().invoke(app, ["run", "--sources", "ga4"])
+    assert result.exit_code == 2
+    assert "GA4_PROPERTY_ID is not set" in result.output
+    monkeypatch.setenv("GA4_PROPERTY_ID", "123")
+    monkeypatch.setenv("GA4_CREDENTIALS_FILE", str(tmp_path / "nope.json"))
+    result = CliRunner().invoke(app, ["run", "--sources", "ga4"])
+    assert result.exit_code == 2
+    assert "GA4_CREDENTIALS_FILE" in result.output
+    result = CliRunner().invoke(app, ["backfill", "--start", "2026-09-05", "--end", "2026-09-01", "--sources", "ga4"])
+    assert result.exit_code == 2
+    assert "before the start date" in result.output
+    result = CliRunner().invoke(app, ["run", "--sources", "mailchimp"])
+    assert result.exit_code == 2
+    assert "mailchimp connector is not part of this version" in result.output
+    assert not (tmp_path / "j.db").exists()
