@@ -1,0 +1,238 @@
+"""Stalled-stage detection: counts tested as counts, overdispersion-corrected, FDR-controlled, ranked by money.
+
+The spec is BOTTLENECKS.md of the design. Everything is vectorised over all (step, segment) series:
+the series are laid out as a matrix (series × age in days, age 0 = the newest matured day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from models.config import AlertPolicy
+
+MIX_DIMENSION = "channel"  # the ALL expectation is mix-adjusted over this dimension's segments
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """A step (touchpoint → next, or touchpoint → its own success) and what detection needs to know of it."""
+
+    step: str
+    journey: str
+    stage: str
+    touchpoint: str
+    source: str
+    lag_days: int
+    value: float
+    goal_share: float  # P(goal | the step's success)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    keys: pd.DataFrame  # one row per series: step, segment
+    n: np.ndarray  # series × age
+    k: np.ndarray
+    excluded: np.ndarray  # series × age, True = keep out of the baseline
+
+
+def _layout(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, horizon: int,
+            excluded: pd.DataFrame | None) -> _Layout:
+    lag = pd.Series({s.step: s.lag_days for s in steps}, dtype="int64")
+    frame = series[series["step"].isin(lag.index)]
+    end = pd.Timestamp(as_of) - pd.to_timedelta(frame["step"].map(lag), unit="D")
+    age = (end - pd.to_datetime(frame["date"])).dt.days.to_numpy()
+    keep = (age >= 0) & (age < horizon)
+    frame, age = frame[keep], age[keep]
+    codes = frame.groupby(["step", "segment"], sort=False).ngroup().to_numpy()
+    keys = frame[["step", "segment"]].drop_duplicates().reset_index(drop=True)  # same order as the codes
+    n = np.zeros((len(keys), horizon))
+    k = np.zeros((len(keys), horizon))
+    np.add.at(n, (codes, age), frame["n"].to_numpy(dtype=float))
+    np.add.at(k, (codes, age), frame["k"].to_numpy(dtype=float))
+    mask = np.zeros_like(n, dtype=bool)
+    if excluded is not None and len(excluded):
+        ex = excluded.merge(keys.reset_index(names="code"), on=["step", "segment"])
+        ex_end = pd.Timestamp(as_of) - pd.to_timedelta(ex["step"].map(lag), unit="D")
+        ex_age = (ex_end - pd.to_datetime(ex["date"])).dt.days.to_numpy()
+        ok = (ex_age >= 0) & (ex_age < horizon)
+        mask[ex["code"].to_numpy()[ok], ex_age[ok]] = True
+    return _Layout(keys, n, k, mask)
+
+
+def _wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        denom = 1 + Z95**2 / n
+        centre = (p + Z95**2 / (2 * n)) / denom
+        half = Z95 * np.sqrt(p * (1 - p) / n + Z95**2 / (4 * n**2)) / denom
+    return centre - half, centre + half
+
+
+def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, policy: AlertPolicy, *,
+           excluded: pd.DataFrame | None = None, unhealthy: Collection[str] = ()) -> pd.DataFrame:
+    """Judge every (step, segment) series on the matured days before `as_of`.
+
+    Args:
+        series: one row per (date, step, segment) with `n` (reached) and `k` (converted).
+        steps: the steps to judge; those of `unhealthy` sources are skipped.
+        excluded: (step, segment, date) rows kept out of the baseline: open incidents, annotated days.
+
+    Returns:
+        One row per judged series: rates, z, p-value, BH q-value, lost conversions and money,
+        `candidate` / `stall` / `kind` / `severity`, and `alert_segment` (what should be alerted).
+    """
+    steps = [s for s in steps if s.source not in set(unhealthy)]
+    windows = sorted(policy.windows)
+    w_max, base = windows[-1], policy.baseline_days
+    lay = _layout(series, steps, as_of, w_max + base, excluded)
+    if lay.keys.empty:
+        return pd.DataFrame()
+    info = pd.DataFrame([s.__dict__ for s in steps]).set_index("step")
+    out = lay.keys.join(info, on="step")
+
+    keep = ~lay.excluded[:, w_max:]
+    nb = (lay.n[:, w_max:] * keep).sum(axis=1)
+    kb = (lay.k[:, w_max:] * keep).sum(axis=1)
+    days_b = np.maximum(keep.sum(axis=1), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p0 = np.clip(np.where(nb > 0, kb / nb, np.nan), 1e-9, 1 - 1e-9)
+    sigma = _laney_sigma(lay.n[:, w_max:], lay.k[:, w_max:], keep, p0)
+
+    best_p = np.ones(len(out))
+    best = {name: np.full(len(out), np.nan) for name in ("z", "n_w", "k_w", "p0_w", "se", "window")}
+    z_by_window = {}
+    for w in windows:
+        n_w, k_w = lay.n[:, :w].sum(axis=1), lay.k[:, :w].sum(axis=1)
+        p0_w = _mix_adjusted(out, n_w[:, None], p0)[:, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se = np.sqrt(p0_w * (1 - p0_w) * (1 / n_w + 1 / nb))
+            z = (k_w / n_w - p0_w) / (sigma * se)
+        gated = (n_w * p0 >= policy.min_expected_window) & (nb * p0 >= policy.min_expected_baseline)
+        z = np.where(gated & np.isfinite(z), z, np.nan)
+        z_by_window[w] = z
+        p_one = np.where(np.isnan(z), 1.0, stats.norm.cdf(z))
+        better = p_one < best_p
+        best_p = np.where(better, p_one, best_p)
+        for name, value in (("z", z), ("n_w", n_w), ("k_w", k_w), ("p0_w", p0_w), ("se", sigma * se),
+                            ("window", np.full(len(out), w))):
+            best[name] = np.where(better | np.isnan(best[name]), value, best[name])
+    tested = ~np.isnan(best["z"])
+    p_series = np.minimum(1.0, len(windows) * best_p)
+    q = np.ones(len(out))
+    if tested.any():
+        q[tested] = stats.false_discovery_control(p_series[tested], method="bh")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_w = best["k_w"] / best["n_w"]
+        drop = 1 - p_w / best["p0_w"]
+        lost = best["n_w"] * np.maximum(0.0, best["p0_w"] - p_w - Z95 * best["se"])
+    lo, hi = _wilson(best["k_w"], best["n_w"])
+    cusum = _cusum(lay.n[:, :w_max], lay.k[:, :w_max], _mix_adjusted(out, lay.n[:, :w_max], p0), sigma)
+    significant = tested & (q <= policy.fdr_q) & (drop >= policy.min_relative_drop) & \
+        (lost >= policy.min_lost_conversions)
+    drift = (cusum > policy.cusum_threshold) & (nb * p0 >= policy.min_expected_baseline)
+    flat, collapse, expected_k = _stalls(lay, p0, kb / days_b, policy)
+
+    out = out.assign(
+        n_w=best["n_w"], k_w=best["k_w"], p_w=p_w, p_lo=lo, p_hi=hi, p0=best["p0_w"], p0_raw=p0, z=best["z"],
+        z7=z_by_window.get(7, best["z"]), p_value=p_series, q=q, window=best["window"], drop=drop,
+        lost=np.where(flat | collapse, np.maximum(lost, expected_k - lay.k[:, :3].sum(axis=1)), lost),
+        cusum=cusum, candidate=significant | drift, stall=flat | collapse, n_base=nb,
+        traffic=lay.n[:, :w_max].sum(axis=1), conversions_per_day=kb / days_b,
+    )
+    out["kind"] = np.select([flat, collapse, significant, drift], ["flatline", "collapse", "drop", "drift"], "")
+    out["lost_per_day"] = out["lost"] / np.where(out["stall"], 3, out["window"].fillna(1))
+    out["impact_per_day"] = out["lost_per_day"] * out["goal_share"] * out["value"]
+    weekly_goal = 7 * out["conversions_per_day"] * out["goal_share"] * out["value"]
+    critical = out["stall"] | (7 * out["impact_per_day"] >= policy.critical_share_of_weekly_value * weekly_goal)
+    out["severity"] = np.where(out["candidate"] | out["stall"], np.where(critical, "critical", "warning"), "")
+    window_days = np.where(out["stall"], 3, out["window"].fillna(w_max)).astype(int)
+    ends = pd.Timestamp(as_of) - pd.to_timedelta(out["lag_days"], unit="D")
+    out["since"] = (ends - pd.to_timedelta(window_days - 1, unit="D")).dt.date
+    return _attribute(out, policy).sort_values("impact_per_day", ascending=False, ignore_index=True)
+
+
+def _laney_sigma(n: np.ndarray, k: np.ndarray, keep: np.ndarray, p0: np.ndarray) -> np.ndarray:
+    """σz = max(1, mean moving range of the baseline's daily z / 1.128) — Laney's p′ chart."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (k / n - p0[:, None]) / np.sqrt(p0[:, None] * (1 - p0[:, None]) / n)
+    z = np.where(keep & (n > 0), z, np.nan)
+    moving = np.abs(np.diff(z, axis=1))
+    with np.errstate(all="ignore"):
+        mr = np.nanmean(np.where(np.isfinite(moving), moving, np.nan), axis=1)
+    return np.maximum(1.0, np.nan_to_num(mr / 1.128, nan=1.0))
+
+
+def _mix_adjusted(out: pd.DataFrame, n: np.ndarray, p0: np.ndarray) -> np.ndarray:
+    """Expected rate: for ALL, E = Σ_g n_g·p0_g / Σ_g n_g over the mix dimension's segments; p0 otherwise.
+
+    `n` is series × columns (days, or one column per window); the result has the same shape.
+    """
+    expected = np.repeat(p0[:, None], n.shape[1], axis=1)
+    children = out["segment"].str.startswith(f"{MIX_DIMENSION}=").to_numpy() & np.isfinite(p0)
+    if not children.any():
+        return expected
+    step_code, _ = pd.factorize(out["step"])
+    n_children = np.zeros((step_code.max() + 1, n.shape[1]))
+    e_children = np.zeros_like(n_children)
+    np.add.at(n_children, step_code[children], n[children])
+    np.add.at(e_children, step_code[children], n[children] * p0[children, None])
+    is_all = (out["segment"] == "all").to_numpy()
+    n_c, e_c = n_children[step_code], e_children[step_code]
+    usable = is_all[:, None] & (n_c > 0) & (np.abs(n_c - n) <= 0.01 * np.maximum(n, 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(usable, np.clip(e_c / n_c, 1e-9, 1 - 1e-9), expected)
+
+
+def _cusum(n: np.ndarray, k: np.ndarray, p0: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """One-sided lower CUSUM of daily z over the test days, oldest first: S_t = max(0, S_{t−1} − z_t − 0.5).
+
+    `p0` is the expected rate per series and day. Closed form of the recursion (no loop over days):
+    S_t = C_t − min(0, min_{j≤t} C_j) with C = cumsum(−z − 0.5).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (k / n - p0) / (sigma[:, None] * np.sqrt(p0 * (1 - p0) / n))
+    x = np.where(np.isfinite(z), -z - 0.5, 0.0)[:, ::-1]  # oldest day first
+    c = np.cumsum(x, axis=1)
+    s = c - np.minimum(0.0, np.minimum.accumulate(c, axis=1))
+    return np.asarray(s[:, -1])
+
+
+def _stalls(lay: _Layout, p0: np.ndarray, per_day: np.ndarray,
+            policy: AlertPolicy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flatline (zero conversions for ceil(ln 1000 / λ) days) and collapse (k ≤ 0.2·E, Poisson p ≤ 1e-4)."""
+    horizon = lay.n.shape[1]
+    with np.errstate(divide="ignore"):
+        need = np.where(per_day > 0, np.ceil(math.log(1000) / per_day), np.inf)
+    zero_run = np.argmax(lay.k > 0, axis=1).astype(float)
+    zero_run[~(lay.k > 0).any(axis=1)] = horizon
+    flat = (need <= policy.windows[-1]) & (zero_run >= need)
+    expected = lay.n[:, :3].sum(axis=1) * np.nan_to_num(p0)
+    k3 = lay.k[:, :3].sum(axis=1)
+    collapse = (expected >= 5) & (k3 <= 0.2 * expected) & (stats.poisson.cdf(k3, np.maximum(expected, 1e-9)) <= 1e-4)
+    return flat, collapse & ~flat, expected
+
+
+def _attribute(out: pd.DataFrame, policy: AlertPolicy) -> pd.DataFrame:
+    """Top segments by share of lost conversions on ALL rows; which rows alert on their own."""
+    children = out[out["segment"] != "all"]
+    lost = children[children["lost"] > 0].sort_values("lost", ascending=False)
+    share = lost["lost"] / lost.groupby("step")["lost"].transform("sum")
+    top = (lost.assign(label=lost["segment"] + " (" + (share * 100).round().astype(int).astype(str) + " %)")
+           .groupby("step")["label"].apply(lambda s: ", ".join(s.head(3))))
+    out["top_segments"] = np.where(out["segment"] == "all", out["step"].map(top).fillna(""), "")
+    flagged = out["candidate"] | out["stall"]
+    all_flagged = out[out["segment"] == "all"].set_index("step")["candidate"] | \
+        out[out["segment"] == "all"].set_index("step")["stall"]
+    all_traffic = out[out["segment"] == "all"].set_index("step")["traffic"]
+    parent_quiet = ~out["step"].map(all_flagged).fillna(False).astype(bool)
+    big_enough = out["traffic"] >= policy.segment_min_traffic_share * out["step"].map(all_traffic).fillna(np.inf)
+    out["alert_segment"] = flagged & ((out["segment"] == "all") | (parent_quiet & big_enough))
+    return out
