@@ -167,7 +167,7 @@ def _laney_sigma(n: np.ndarray, k: np.ndarray, keep: np.ndarray, p0: np.ndarray)
     moving = np.abs(np.diff(z, axis=1))
     with np.errstate(all="ignore"):
         mr = np.nanmean(np.where(np.isfinite(moving), moving, np.nan), axis=1)
-    return np.maximum(1.0, np.nan_to_num(mr / 1.128, nan=1.0))
+    return np.asarray(np.maximum(1.0, np.nan_to_num(mr / 1.128, nan=1.0)), dtype=float)
 
 
 def _mix_adjusted(out: pd.DataFrame, n: np.ndarray, p0: np.ndarray) -> np.ndarray:
