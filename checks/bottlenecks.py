@@ -17,7 +17,6 @@ from scipy import stats
 
 from models.config import AlertPolicy
 
-MIX_DIMENSION = "channel"  # the ALL expectation is mix-adjusted over this dimension's segments
 Z95 = 1.959963984540054
 
 
@@ -137,8 +136,10 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
     cusum = _cusum(lay.n[:, :w_max], lay.k[:, :w_max], _mix_adjusted(out, lay.n[:, :w_max], p0), sigma)
     significant = tested & (q <= policy.fdr_q) & (drop >= policy.min_relative_drop) & \
         (lost >= policy.min_lost_conversions)
-    drift = (cusum > policy.cusum_threshold) & (nb * p0 >= policy.min_expected_baseline)
-    flat, collapse, expected_k = _stalls(lay, p0, kb / days_b, policy)
+    # a drift alone is judged on whole steps: over hundreds of segment series it would mostly find noise
+    drift = (cusum > policy.cusum_threshold) & (nb * p0 >= policy.min_expected_baseline) & \
+        (out["segment"] == "all").to_numpy()
+    flat, collapse, expected_k = _stalls(lay, p0, policy)
 
     out = out.assign(
         n_w=best["n_w"], k_w=best["k_w"], p_w=p_w, p_lo=lo, p_hi=hi, p0=best["p0_w"], p0_raw=p0, z=best["z"],
@@ -165,30 +166,35 @@ def _laney_sigma(n: np.ndarray, k: np.ndarray, keep: np.ndarray, p0: np.ndarray)
         z = (k / n - p0[:, None]) / np.sqrt(p0[:, None] * (1 - p0[:, None]) / n)
     z = np.where(keep & (n > 0), z, np.nan)
     moving = np.abs(np.diff(z, axis=1))
-    with np.errstate(all="ignore"):
-        mr = np.nanmean(np.where(np.isfinite(moving), moving, np.nan), axis=1)
+    finite = np.isfinite(moving)
+    counts = finite.sum(axis=1)
+    mr = np.where(counts > 0, np.where(finite, moving, 0.0).sum(axis=1) / np.maximum(counts, 1), np.nan)
     return np.asarray(np.maximum(1.0, np.nan_to_num(mr / 1.128, nan=1.0)), dtype=float)
 
 
 def _mix_adjusted(out: pd.DataFrame, n: np.ndarray, p0: np.ndarray) -> np.ndarray:
-    """Expected rate: for ALL, E = Σ_g n_g·p0_g / Σ_g n_g over the mix dimension's segments; p0 otherwise.
+    """Expected rate: for ALL, E = Σ_g n_g·p0_g / Σ_g n_g over one dimension's segments; p0 otherwise.
 
-    `n` is series × columns (days, or one column per window); the result has the same shape.
+    Each dimension (channel, device, visitor type) gives its own expectation; the lowest is kept, so that
+    a shift of the traffic mix along any of them is not read as a leak. `n` is series × columns (days,
+    or one column per window); the result has the same shape.
     """
     expected = np.repeat(p0[:, None], n.shape[1], axis=1)
-    children = out["segment"].str.startswith(f"{MIX_DIMENSION}=").to_numpy() & np.isfinite(p0)
-    if not children.any():
-        return expected
-    step_code, _ = pd.factorize(out["step"])
-    n_children = np.zeros((step_code.max() + 1, n.shape[1]))
-    e_children = np.zeros_like(n_children)
-    np.add.at(n_children, step_code[children], n[children])
-    np.add.at(e_children, step_code[children], n[children] * p0[children, None])
     is_all = (out["segment"] == "all").to_numpy()
-    n_c, e_c = n_children[step_code], e_children[step_code]
-    usable = is_all[:, None] & (n_c > 0) & (np.abs(n_c - n) <= 0.01 * np.maximum(n, 1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(usable, np.clip(e_c / n_c, 1e-9, 1 - 1e-9), expected)
+    step_code, _ = pd.factorize(out["step"])
+    dimensions = out["segment"].str.extract(r"^(\w+)=", expand=False)
+    adjusted = np.full_like(expected, np.inf)
+    for dimension in sorted(set(dimensions.dropna()) - {"persona"}):
+        children = (dimensions == dimension).to_numpy() & np.isfinite(p0)
+        n_children = np.zeros((step_code.max() + 1, n.shape[1]))
+        e_children = np.zeros_like(n_children)
+        np.add.at(n_children, step_code[children], n[children])
+        np.add.at(e_children, step_code[children], n[children] * p0[children, None])
+        n_c, e_c = n_children[step_code], e_children[step_code]
+        usable = is_all[:, None] & (n_c > 0) & (np.abs(n_c - n) <= 0.01 * np.maximum(n, 1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            adjusted = np.where(usable, np.minimum(adjusted, e_c / n_c), adjusted)
+    return np.where(np.isfinite(adjusted), np.clip(adjusted, 1e-9, 1 - 1e-9), expected)
 
 
 def _cusum(n: np.ndarray, k: np.ndarray, p0: np.ndarray, sigma: np.ndarray) -> np.ndarray:
@@ -205,15 +211,23 @@ def _cusum(n: np.ndarray, k: np.ndarray, p0: np.ndarray, sigma: np.ndarray) -> n
     return np.asarray(s[:, -1])
 
 
-def _stalls(lay: _Layout, p0: np.ndarray, per_day: np.ndarray,
-            policy: AlertPolicy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flatline (zero conversions for ceil(ln 1000 / λ) days) and collapse (k ≤ 0.2·E, Poisson p ≤ 1e-4)."""
-    horizon = lay.n.shape[1]
-    with np.errstate(divide="ignore"):
-        need = np.where(per_day > 0, np.ceil(math.log(1000) / per_day), np.inf)
-    zero_run = np.argmax(lay.k > 0, axis=1).astype(float)
-    zero_run[~(lay.k > 0).any(axis=1)] = horizon
-    flat = (need <= policy.windows[-1]) & (zero_run >= need)
+def _stalls(lay: _Layout, p0: np.ndarray, policy: AlertPolicy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flatline and collapse, which fire at once (no BH).
+
+    Flatline: the newest days all have zero conversions while ln(1000) ≈ 6.9 were expected over them
+    (P(zero | Poisson) ≤ 1/1000) — the spec's ceil(ln 1000 / λ) days, with λ = n·p0 of each day, so days
+    without traffic (a newsletter not sent) neither count nor break the run. Collapse: k ≤ 0.2·E over
+    three days with a Poisson lower tail ≤ 1e-4.
+    """
+    horizon = min(lay.n.shape[1], policy.windows[-1])
+    n, k = lay.n[:, :horizon], lay.k[:, :horizon]
+    expected_daily = n * np.nan_to_num(p0)[:, None]
+    converted = k > 0
+    run = np.where(converted.any(axis=1), np.argmax(converted, axis=1), horizon)  # newest days with k == 0
+    in_run = np.arange(horizon)[None, :] < run[:, None]
+    expected_in_run = (expected_daily * in_run).sum(axis=1)
+    # 1/1000 per series, kept family-wise over all the series judged today
+    flat = (expected_in_run >= math.log(1000 * max(1, len(p0)))) & (n[:, 0] > 0)
     expected = lay.n[:, :3].sum(axis=1) * np.nan_to_num(p0)
     k3 = lay.k[:, :3].sum(axis=1)
     collapse = (expected >= 5) & (k3 <= 0.2 * expected) & (stats.poisson.cdf(k3, np.maximum(expected, 1e-9)) <= 1e-4)

@@ -90,6 +90,7 @@ class Journey(_Strict):
     name: str
     goal: str
     value: float = Field(ge=0, description="value of one conversion, in the business currency")
+    goal_touchpoint: str | None = Field(default=None, description="touchpoint whose success is the goal")
     touchpoints: list[Touchpoint] = Field(min_length=1)
 
 

@@ -181,6 +181,11 @@ def _check_references(m: JourneyMap, where: _Located) -> Iterable[Problem]:
                                     f"'{dim}'{_suggest(dim, DIMENSIONS)}; dimensions are {', '.join(DIMENSIONS)}")
     seen: dict[str, Loc] = {}
     for j, journey in enumerate(m.journeys):
+        ids = [tp.id for tp in journey.touchpoints]
+        if journey.goal_touchpoint is not None and journey.goal_touchpoint not in ids:
+            yield where.problem(("journeys", j, "goal_touchpoint"),
+                                f"journey '{journey.id}': goal_touchpoint '{journey.goal_touchpoint}' is not one of "
+                                f"its touchpoints{_suggest(journey.goal_touchpoint, ids)}")
         for t, tp in enumerate(journey.touchpoints):
             loc: Loc = ("journeys", j, "touchpoints", t)
             if tp.id in seen:

@@ -40,3 +40,9 @@ def table_counts(conn: Connection, names: list[str]) -> dict[str, int]:
 
     tables = Base.metadata.tables
     return {n: int(conn.execute(select(func.count()).select_from(tables[n])).scalar_one()) for n in names}
+
+
+def facts_all_segments(conn: Connection, since: dt.date, until: dt.date) -> pd.DataFrame:
+    """touchpoint_daily rows of every segment for since..until (inclusive)."""
+    t = TouchpointDaily.__table__
+    return pd.read_sql(select(t).where(t.c.date >= since, t.c.date <= until), conn)

@@ -214,6 +214,49 @@ class Quarantine(Base):
     seen_on: Mapped[dt.date] = mapped_column(Date)
 
 
+class IncidentRow(Base):
+    """One incident per key (journey|step|segment|type) with its current state."""
+
+    __tablename__ = "incidents"
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    journey: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(64))
+    segment: Mapped[str] = mapped_column(String(300))
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    last_seen_on: Mapped[dt.date] = mapped_column(Date)
+    resolved_on: Mapped[dt.date | None] = mapped_column(Date)
+    good_days: Mapped[int] = mapped_column(Integer)
+    flaps: Mapped[int] = mapped_column(Integer)
+    digest_only: Mapped[bool] = mapped_column(Boolean)
+    snoozed_until: Mapped[dt.date | None] = mapped_column(Date)
+    acknowledged: Mapped[bool] = mapped_column(Boolean)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class IncidentEvent(Base):
+    """The history: what happened to an incident on a day, and whether it is news for Slack."""
+
+    __tablename__ = "incident_events"
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    action: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    message: Mapped[bool] = mapped_column(Boolean)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class DetectionDay(Base):
+    """Which series were candidates on a day (the "2 of the last 3 runs" rule reads it)."""
+
+    __tablename__ = "detection_days"
+    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+
+
 class Annotation(Base):
     """An optimization recorded on the map ("one-page checkout since 2026-05-02")."""
 

@@ -34,7 +34,7 @@ def ga4(day: dt.date, item: str, sessions: int) -> dict[str, object]:
 def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
     migrate(engine)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0002"
+        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0003"
 
 
 def test_upsert_inserts_then_updates_by_natural_key(engine: Engine) -> None:

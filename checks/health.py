@@ -1,0 +1,40 @@
+"""The health gate: a source with no data or a collapsed volume raises one data alert, not step alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import pandas as pd
+
+from checks.bottlenecks import StepInfo
+from models.config import AlertPolicy
+
+
+def health_gate(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date,
+                policy: AlertPolicy) -> dict[str, str]:
+    """Source → why its data cannot be judged today (missing data is never read as zero conversions).
+
+    Each step's volume (segment all) on the source's newest matured day is compared with the median of
+    the same weekday over the baseline. When the typical (median) step is at or under `volume_floor` of
+    its usual volume, the source is unhealthy: one step falling is a leak to judge; all of them falling
+    together is a data problem.
+    """
+    problems: dict[str, str] = {}
+    totals = series[series["segment"] == "all"].pivot_table(index="date", columns="step", values="n", aggfunc="sum")
+    for source in sorted({s.source for s in steps}):
+        lag = max(s.lag_days for s in steps if s.source == source)
+        day = as_of - dt.timedelta(days=lag)
+        mine = [s.step for s in steps if s.source == source and s.step in totals.columns]
+        same_weekday = [day - dt.timedelta(days=7 * w) for w in range(1, policy.baseline_days // 7 + 1)]
+        usual = totals.reindex(same_weekday)[mine].fillna(0.0).median()
+        now = totals.reindex([day])[mine].fillna(0.0).iloc[0]
+        judged = usual[usual > 0]
+        if judged.empty:
+            continue  # no history to compare with
+        ratio = float((now[judged.index] / judged).median())
+        if ratio <= policy.volume_floor:
+            what = "no data" if float(now.sum()) == 0 else f"volumes at {ratio:.0%} of the usual"
+            problems[source] = (f"{source}: {what} on {day} (against the same weekday of the last "
+                                f"{len(same_weekday)} weeks); its step alerts are held back until the data is back")
+    return problems

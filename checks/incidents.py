@@ -1,0 +1,158 @@
+"""The alert lifecycle: open → ongoing → resolved, reopen within 7 days, flap demotion, daily cap, snooze.
+
+`advance` is pure: today's findings and yesterday's incidents in, today's incidents and events out.
+One incident per key = journey | step | segment | type, where type is "stall" or "drop".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pandas as pd
+
+from models.config import AlertPolicy
+
+REOPEN_DAYS = 7
+FLAPS_TO_DIGEST = 3
+GOOD_DAYS_TO_RESOLVE = 2
+PAYLOAD = ["journey", "stage", "touchpoint", "source", "segment", "kind", "severity", "p_w", "p_lo", "p_hi", "p0",
+           "z", "q", "window", "drop", "lost", "lost_per_day", "impact_per_day", "top_segments", "since"]
+
+
+@dataclass(frozen=True)
+class Incident:
+    key: str
+    journey: str
+    step: str
+    segment: str
+    type: str
+    status: str  # open | ongoing | resolved
+    severity: str
+    opened_on: dt.date
+    last_seen_on: dt.date
+    resolved_on: dt.date | None = None
+    good_days: int = 0
+    flaps: int = 0
+    digest_only: bool = False
+    snoozed_until: dt.date | None = None
+    acknowledged: bool = False
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def muted(self) -> bool:
+        return self.acknowledged or self.digest_only
+
+
+@dataclass(frozen=True)
+class Event:
+    """What happened to an incident on a day: opened, reopened, updated, resolved; `message` = tell Slack."""
+
+    key: str
+    as_of: dt.date
+    action: str
+    status: str
+    severity: str
+    message: bool
+    payload: dict[str, Any]
+
+
+def incident_key(journey: str, step: str, segment: str, kind: str) -> str:
+    return f"{journey}|{step}|{segment}|{'stall' if kind in ('flatline', 'collapse') else 'drop'}"
+
+
+def _payload(row: pd.Series) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in PAYLOAD:
+        value: Any = row.get(name)
+        if isinstance(value, float) and pd.isna(value):
+            value = None
+        elif value is not None and hasattr(value, "item"):
+            value = value.item()
+        out[name] = value.isoformat() if isinstance(value, dt.date) else value
+    return out
+
+
+def advance(findings: pd.DataFrame, incidents: dict[str, Incident], recent: dict[str, list[bool]],
+            as_of: dt.date, policy: AlertPolicy) -> tuple[dict[str, Incident], list[Event]]:
+    """Move every incident one day on.
+
+    Args:
+        findings: detect()'s rows for `as_of`.
+        incidents: every incident by key, as of the day before.
+        recent: key → was it a candidate on each of the two previous days (for "2 of the last 3 runs").
+    """
+    today = dict(incidents)
+    events: list[Event] = []
+    flagged = findings[(findings["candidate"] | findings["stall"]) & findings["alert_segment"]] \
+        if len(findings) else findings
+    seen: set[str] = set()
+    openings: list[tuple[float, Incident, str]] = []
+    for _, row in flagged.iterrows():  # a handful of flagged series a day, not the data rows
+        key = incident_key(row["journey"], row["step"], row["segment"], row["kind"])
+        seen.add(key)
+        payload = _payload(row)
+        current = today.get(key)
+        if current is not None and current.status in ("open", "ongoing"):
+            changed = current.severity != row["severity"]
+            today[key] = replace(current, status="ongoing", severity=row["severity"], last_seen_on=as_of,
+                                 good_days=0, payload=payload)
+            events.append(Event(key, as_of, "updated", "ongoing", row["severity"],
+                                changed and not _quiet(today[key], as_of), payload))
+            continue
+        earlier = sum(recent.get(key, []))
+        opens = bool(row["stall"]) or float(row["z"] if pd.notna(row["z"]) else 0) <= -5 or earlier >= 1
+        if not opens:
+            continue
+        if current is not None and current.resolved_on is not None and \
+                (as_of - current.resolved_on).days <= REOPEN_DAYS:
+            flaps = current.flaps + 1
+            reopened = replace(current, status="open", severity=row["severity"], last_seen_on=as_of,
+                               resolved_on=None, good_days=0, flaps=flaps,
+                               digest_only=current.digest_only or flaps >= FLAPS_TO_DIGEST, payload=payload)
+            openings.append((float(row["impact_per_day"] or 0), reopened, "reopened"))
+            continue
+        fresh = Incident(key, row["journey"], row["step"], row["segment"], key.rsplit("|", 1)[1], "open",
+                         row["severity"], as_of, as_of, payload=payload)
+        openings.append((float(row["impact_per_day"] or 0), fresh, "opened"))
+    for rank, (_, incident, action) in enumerate(sorted(openings, key=lambda o: -o[0])):
+        capped = rank >= policy.max_new_alerts_per_day
+        incident = replace(incident, digest_only=incident.digest_only or capped) if capped else incident
+        today[incident.key] = incident
+        events.append(Event(incident.key, as_of, action, "open", incident.severity,
+                            not _quiet(incident, as_of), incident.payload))
+    judged = _judged(findings)
+    for key, incident in list(today.items()):
+        if key in seen or incident.status == "resolved":
+            continue
+        judged_row = judged.get((incident.step, incident.segment))
+        good = judged_row is not None and _good(judged_row, policy)
+        days = incident.good_days + 1 if good else 0
+        if days >= GOOD_DAYS_TO_RESOLVE:
+            today[key] = replace(incident, status="resolved", resolved_on=as_of, good_days=days)
+            events.append(Event(key, as_of, "resolved", "resolved", incident.severity,
+                                not _quiet(incident, as_of), incident.payload))
+        else:
+            today[key] = replace(incident, good_days=days)
+    return today, events
+
+
+def _quiet(incident: Incident, as_of: dt.date) -> bool:
+    snoozed = incident.snoozed_until is not None and as_of <= incident.snoozed_until
+    return incident.muted or snoozed
+
+
+def _judged(findings: pd.DataFrame) -> dict[tuple[str, str], pd.Series]:
+    if not len(findings):
+        return {}
+    return {(r["step"], r["segment"]): r for _, r in findings.iterrows()}
+
+
+def _good(row: pd.Series, policy: AlertPolicy) -> bool:
+    """A matured day that counts toward resolution: the 7-day z ≥ −1.5 and the drop under resolve_drop."""
+    z7 = row.get("z7")
+    drop = row.get("drop")
+    z_ok = z7 is None or pd.isna(z7) or float(z7) >= -1.5
+    drop_ok = drop is None or pd.isna(drop) or float(drop) < policy.resolve_drop
+    return bool(z_ok and drop_ok and not row["stall"])

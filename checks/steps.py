@@ -1,0 +1,57 @@
+"""Steps of the map as detection sees them: n and k per (date, step, segment), and what each step is worth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from checks.bottlenecks import StepInfo
+from models.config import JourneyMap
+
+
+def step_series(facts: pd.DataFrame, journey_map: JourneyMap) -> pd.DataFrame:
+    """From touchpoint_daily rows to (date, step, segment, n, k).
+
+    A step's k is the touchpoint's own success where it has one, else the next touchpoint's volume.
+    """
+    columns = ["date", "step", "segment", "n", "k"]
+    if facts.empty:
+        return pd.DataFrame(columns=columns)
+    nxt, own = {}, set()
+    for journey in journey_map.journeys:
+        ordered = journey_map.ordered_touchpoints(journey)
+        for i, tp in enumerate(ordered):
+            if tp.success:
+                own.add(tp.id)
+            elif i + 1 < len(ordered):
+                nxt[tp.id] = ordered[i + 1].id
+    base = facts[["date", "touchpoint_id", "segment", "volume", "success"]]
+    mine = base[base["touchpoint_id"].isin(own)].rename(columns={"touchpoint_id": "step", "volume": "n",
+                                                                 "success": "k"})
+    chained = base[base["touchpoint_id"].isin(list(nxt))].assign(next=lambda f: f["touchpoint_id"].map(nxt))
+    targets = base.rename(columns={"touchpoint_id": "next", "volume": "k"})[["date", "next", "segment", "k"]]
+    chained = chained.merge(targets, on=["date", "next", "segment"], how="left").fillna({"k": 0.0})
+    chained = chained.rename(columns={"touchpoint_id": "step", "volume": "n"})
+    out = pd.concat([mine[columns], chained[columns]], ignore_index=True)
+    out["k"] = np.minimum(out["k"].fillna(0.0).astype(float), out["n"].astype(float))
+    return out
+
+
+def steps_of(journey_map: JourneyMap, series: pd.DataFrame) -> list[StepInfo]:
+    """StepInfo for every step of the map; P(goal | step) is measured on the stored ALL series."""
+    totals = series[series["segment"] == "all"].groupby("step")[["n", "k"]].sum()
+    out = []
+    stage_names = {s.id: s.name for s in journey_map.stages}
+    for journey in journey_map.journeys:
+        ordered = journey_map.ordered_touchpoints(journey)
+        goal = journey.goal_touchpoint or ordered[-1].id
+        goal_index = next(i for i, tp in enumerate(ordered) if tp.id == goal)
+        goal_k = float(totals["k"].get(goal, 0.0))
+        for i, tp in enumerate(ordered):
+            if not tp.success and i + 1 >= len(ordered):
+                continue
+            k = float(totals["k"].get(tp.id, 0.0))
+            share = 0.0 if i > goal_index else (1.0 if i == goal_index else min(1.0, goal_k / k) if k else 0.0)
+            out.append(StepInfo(tp.id, journey.id, stage_names[tp.stage], tp.name, tp.source,
+                                journey_map.source_settings(tp.source).lag_days, journey.value, share))
+    return out

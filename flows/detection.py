@@ -1,0 +1,112 @@
+"""Detection wiring: stored facts → steps → health gate → detect → incident lifecycle; and the backtest replay."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from checks.bottlenecks import detect
+from checks.health import health_gate
+from checks.incident_store import load_incidents, recent_candidates, save_day
+from checks.incidents import Event, Incident, advance, incident_key
+from checks.steps import step_series, steps_of
+from models.config import JourneyMap
+from models.queries import facts_all_segments
+from models.tables import Annotation
+
+EXTRA_DAYS = 7  # beyond the longest lag, window and baseline
+
+
+@dataclass
+class DetectionOutcome:
+    """A day's judgement: the data alerts, the events, and the incidents open afterwards."""
+
+    as_of: dt.date
+    data_alerts: dict[str, str] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    open: list[Incident] = field(default_factory=list)
+
+
+def history_needed(journey_map: JourneyMap) -> int:
+    policy = journey_map.alerts
+    lags = [journey_map.source_settings(s).lag_days for s in journey_map.used_sources()]
+    return max(lags, default=0) + max(policy.windows) + policy.baseline_days + EXTRA_DAYS
+
+
+def load_series(engine: Engine, journey_map: JourneyMap, since: dt.date, until: dt.date) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return step_series(facts_all_segments(conn, since, until), journey_map)
+
+
+def _excluded(series: pd.DataFrame, annotations: pd.DataFrame, incidents: dict[str, Incident],
+              as_of: dt.date) -> pd.DataFrame:
+    """Baseline days to leave out: annotated change days, and the days of open incidents."""
+    parts = []
+    if len(annotations):
+        parts.append(series.merge(annotations.rename(columns={"touchpoint_id": "step"}), on=["step", "date"])
+                     [["step", "segment", "date"]])
+    for incident in incidents.values():
+        if incident.status != "resolved":
+            mine = series[(series["step"] == incident.step) & (series["date"] >= incident.opened_on)
+                          & (series["date"] <= as_of)]
+            parts.append(mine[["step", "segment", "date"]])
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["step", "segment", "date"])
+
+
+def judge_day(series: pd.DataFrame, journey_map: JourneyMap, as_of: dt.date, incidents: dict[str, Incident],
+              recent: dict[str, list[bool]], annotations: pd.DataFrame
+              ) -> tuple[dict[str, Incident], DetectionOutcome, list[str]]:
+    """One day of detection and lifecycle, in memory."""
+    policy = journey_map.alerts
+    steps = steps_of(journey_map, series)
+    unhealthy = health_gate(series, steps, as_of, policy)
+    findings = detect(series, steps, as_of, policy, excluded=_excluded(series, annotations, incidents, as_of),
+                      unhealthy=set(unhealthy))
+    today, events = advance(findings, incidents, recent, as_of, policy)
+    candidates = [] if findings.empty else [
+        incident_key(r.journey, r.step, r.segment, r.kind)
+        for r in findings[findings["candidate"] & findings["alert_segment"]].itertuples()]
+    outcome = DetectionOutcome(as_of, unhealthy, events,
+                               sorted((i for i in today.values() if i.status != "resolved"),
+                                      key=lambda i: -(i.payload.get("impact_per_day") or 0)))
+    return today, outcome, candidates
+
+
+def _annotations(engine: Engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(select(Annotation.touchpoint_id, Annotation.date)).all(),
+                            columns=["touchpoint_id", "date"])
+
+
+def run_detection(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> DetectionOutcome:
+    """Judge `as_of` on the stored facts and store the incidents' new state."""
+    series = load_series(engine, journey_map, as_of - dt.timedelta(days=history_needed(journey_map)), as_of)
+    with engine.connect() as conn:
+        incidents, recent = load_incidents(conn), recent_candidates(conn, as_of)
+    today, outcome, candidates = judge_day(series, journey_map, as_of, incidents, recent, _annotations(engine))
+    with engine.begin() as conn:
+        save_day(conn, as_of, today, outcome.events, candidates)
+    return outcome
+
+
+def backtest(engine: Engine, journey_map: JourneyMap, start: dt.date, end: dt.date) -> list[DetectionOutcome]:
+    """Replay detection day by day over stored history; nothing is written."""
+    series = load_series(engine, journey_map, start - dt.timedelta(days=history_needed(journey_map)), end)
+    annotations = _annotations(engine)
+    incidents: dict[str, Incident] = {}
+    history: dict[dt.date, list[str]] = {}
+    outcomes = []
+    day = start
+    while day <= end:
+        recent = {}
+        for offset, earlier in enumerate((day - dt.timedelta(days=2), day - dt.timedelta(days=1))):
+            for key in history.get(earlier, []):
+                recent.setdefault(key, [False, False])[offset] = True
+        visible = series[series["date"] <= day]
+        incidents, outcome, history[day] = judge_day(visible, journey_map, day, incidents, recent, annotations)
+        outcomes.append(outcome)
+        day += dt.timedelta(days=1)
+    return outcomes
