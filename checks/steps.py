@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -40,13 +42,15 @@ def step_series(facts: pd.DataFrame, journey_map: JourneyMap) -> pd.DataFrame:
 def steps_of(journey_map: JourneyMap, series: pd.DataFrame) -> list[StepInfo]:
     """StepInfo for every step of the map; P(goal | step) is measured on the stored ALL series."""
     totals = series[series["segment"] == "all"].groupby("step")[["n", "k"]].sum()
+    reached = _volumes(journey_map, totals)
     out = []
     stage_names = {s.id: s.name for s in journey_map.stages}
     for journey in journey_map.journeys:
         ordered = journey_map.ordered_touchpoints(journey)
         goal = journey.goal_touchpoint or ordered[-1].id
         goal_index = next(i for i, tp in enumerate(ordered) if tp.id == goal)
-        goal_k = float(totals["k"].get(goal, 0.0))
+        goal_tp = ordered[goal_index]
+        goal_k = float(totals["k"].get(goal, 0.0)) if goal_tp.success else reached.get(goal, 0.0)
         for i, tp in enumerate(ordered):
             if not tp.success and i + 1 >= len(ordered):
                 continue
@@ -54,4 +58,15 @@ def steps_of(journey_map: JourneyMap, series: pd.DataFrame) -> list[StepInfo]:
             share = 0.0 if i > goal_index else (1.0 if i == goal_index else min(1.0, goal_k / k) if k else 0.0)
             out.append(StepInfo(tp.id, journey.id, stage_names[tp.stage], tp.name, tp.source,
                                 journey_map.source_settings(tp.source).lag_days, journey.value, share))
+    return out
+
+
+def _volumes(journey_map: JourneyMap, totals: pd.DataFrame) -> dict[str, float]:
+    """Each touchpoint's volume, read back from the steps: its own step's n, or the previous step's k."""
+    out = {str(step): float(n) for step, n in totals["n"].items()}
+    for journey in journey_map.journeys:
+        ordered = journey_map.ordered_touchpoints(journey)
+        for before, tp in itertools.pairwise(ordered):
+            if tp.id not in out and not before.success and before.id in totals.index:
+                out[tp.id] = float(totals["k"].get(before.id, 0.0))
     return out

@@ -99,6 +99,14 @@ def report(result: PipelineResult) -> None:
     if result.mapping is not None:
         out.print(f"touchpoint_daily: {result.mapping.facts:,} rows written for the synced window; "
                   f"unmapped volume: " + ", ".join(f"{k} {v:,.0f}" for k, v in result.mapping.unmapped_volume.items()))
+    if result.detection is not None and result.view is not None:
+        from reports.incidents import incidents_table
+
+        for message in result.detection.data_alerts.values():
+            err.print(f"[bold yellow]data alert:[/] {message}", highlight=False)
+        opened = [i.payload for i in result.detection.open]
+        out.print(incidents_table(opened, result.view.currency, f"Open incidents as of {result.as_of}: "
+                                  f"{len(opened)}") if opened else f"No open incidents as of {result.as_of}.")
     for synced in result.synced:
         if synced.note:
             err.print(f"[bold yellow]{synced.source}:[/] {synced.note}", highlight=False)
@@ -149,6 +157,60 @@ def backfill(
     chosen = parse_sources(sources, journey_map)
     preflight(settings, journey_map, chosen, demo)
     report(journey_backfill(start_date=first, end_date=last, sources=_source_enums(chosen), demo=demo))
+
+
+@app.command()
+def backtest(
+    start: Annotated[str, typer.Option("--start", help="first day to judge (YYYY-MM-DD)")],
+    end: Annotated[str, typer.Option("--end", help="last day to judge (YYYY-MM-DD)")],
+    journey: Annotated[str | None, typer.Option(help="only this journey id")] = None,
+    persona: Annotated[str | None, typer.Option(help="only this persona's segment")] = None,
+) -> None:
+    """Replay detection day by day over stored history; prints what would have opened and resolved, writes nothing."""
+    from flows.detection import backtest as replay
+    from reports.incidents import incidents_table
+
+    first, last = parse_date(start, "--start"), parse_date(end, "--end")
+    if first is None or last is None or last < first:
+        fail("--start and --end are required, as YYYY-MM-DD, with --end not before --start")
+    settings, journey_map = load_config()
+    engine = make_engine(settings.journey_database_url)
+    migrate(engine)
+    rows = []
+    for outcome in replay(engine, journey_map, first, last):
+        for event in outcome.events:
+            keep = journey in (None, event.payload.get("journey")) and \
+                (persona is None or event.payload.get("segment") == f"persona={persona}")
+            if keep and event.action in ("opened", "reopened", "resolved"):
+                rows.append({**event.payload, "severity": f"{event.as_of} {event.action} {event.severity}"})
+        for message in outcome.data_alerts.values():
+            out.print(f"{outcome.as_of} data alert: {message}", highlight=False)
+    out.print(incidents_table(rows, journey_map.business.currency, f"Backtest {first} to {last}: {len(rows)} events")
+              if rows else f"Backtest {first} to {last}: no incident would have opened.")
+
+
+@app.command()
+def annotate(
+    touchpoint: Annotated[str, typer.Option("--touchpoint", help="touchpoint id from journey.yaml")],
+    date: Annotated[str, typer.Option("--date", help="the day of the change (YYYY-MM-DD)")],
+    note: Annotated[str, typer.Option("--note", help="what changed, e.g. 'one-page checkout'")],
+) -> None:
+    """Record an optimization on the map; its day is kept out of detection baselines."""
+    from models.store import upsert
+    from models.tables import Annotation, table_of
+
+    day = parse_date(date, "--date")
+    settings, journey_map = load_config()
+    ids = [tp.id for _, tp in journey_map.touchpoints()]
+    if touchpoint not in ids:
+        fail(f"--touchpoint {touchpoint!r} is not in {settings.journey_map_file}; touchpoints are {', '.join(ids)}")
+    if not note.strip() or len(note) > 500:
+        fail("--note must say what changed, in at most 500 characters")
+    engine = make_engine(settings.journey_database_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        upsert(conn, table_of(Annotation), [{"touchpoint_id": touchpoint, "date": day, "note": note.strip()}])
+    out.print(f"annotated {touchpoint} on {day}: {note.strip()}", highlight=False)
 
 
 @app.command("map")

@@ -66,9 +66,10 @@ def judge_day(series: pd.DataFrame, journey_map: JourneyMap, as_of: dt.date, inc
     findings = detect(series, steps, as_of, policy, excluded=_excluded(series, annotations, incidents, as_of),
                       unhealthy=set(unhealthy))
     today, events = advance(findings, incidents, recent, as_of, policy)
-    candidates = [] if findings.empty else [
-        incident_key(r.journey, r.step, r.segment, r.kind)
-        for r in findings[findings["candidate"] & findings["alert_segment"]].itertuples()]
+    flagged = findings[findings["candidate"] & findings["alert_segment"]] if len(findings) else findings
+    candidates = [incident_key(str(j), str(st), str(sg), str(kd)) for j, st, sg, kd in
+                  zip(flagged.get("journey", []), flagged.get("step", []), flagged.get("segment", []),
+                      flagged.get("kind", []), strict=True)]
     outcome = DetectionOutcome(as_of, unhealthy, events,
                                sorted((i for i in today.values() if i.status != "resolved"),
                                       key=lambda i: -(i.payload.get("impact_per_day") or 0)))
@@ -85,10 +86,10 @@ def run_detection(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> De
     """Judge `as_of` on the stored facts and store the incidents' new state."""
     series = load_series(engine, journey_map, as_of - dt.timedelta(days=history_needed(journey_map)), as_of)
     with engine.connect() as conn:
-        incidents, recent = load_incidents(conn), recent_candidates(conn, as_of)
+        incidents, recent = load_incidents(conn, as_of), recent_candidates(conn, as_of)
     today, outcome, candidates = judge_day(series, journey_map, as_of, incidents, recent, _annotations(engine))
     with engine.begin() as conn:
-        save_day(conn, as_of, today, outcome.events, candidates)
+        save_day(conn, as_of, incidents, today, outcome.events, candidates)
     return outcome
 
 
@@ -101,7 +102,7 @@ def backtest(engine: Engine, journey_map: JourneyMap, start: dt.date, end: dt.da
     outcomes = []
     day = start
     while day <= end:
-        recent = {}
+        recent: dict[str, list[bool]] = {}
         for offset, earlier in enumerate((day - dt.timedelta(days=2), day - dt.timedelta(days=1))):
             for key in history.get(earlier, []):
                 recent.setdefault(key, [False, False])[offset] = True

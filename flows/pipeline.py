@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
 from connectors.errors import PermanentError
+from flows.detection import DetectionOutcome, run_detection
 from flows.settings import SettingsError, load_settings
 from flows.sources import account_of, sync_source
 from flows.sync import SourceNotConfigured, SourceResult
@@ -25,6 +26,7 @@ from models.db import make_engine, migrate
 from models.mapfile import load_map
 from models.mapping import MappingResult, map_window, persona_segment
 from models.store import get_cursor, save_map, set_cursor
+from reports.incidents import incidents_markdown
 from reports.map_view import MapView
 from reports.render import render_markdown
 
@@ -50,6 +52,7 @@ class PipelineResult:
     misconfigured: set[str] = field(default_factory=set)
     mapping: MappingResult | None = None
     view: MapView | None = None
+    detection: DetectionOutcome | None = None
 
     @property
     def ok(self) -> bool:
@@ -98,6 +101,18 @@ def map_records(engine: Engine, journey_map: JourneyMap, since: dt.date, until: 
     return result
 
 
+@task(cache_policy=NO_CACHE)
+def detect_stalls(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> DetectionOutcome:
+    """Judge the matured days before as_of and move the incidents on."""
+    outcome = run_detection(engine, journey_map, as_of)
+    logger = get_run_logger()
+    for message in outcome.data_alerts.values():
+        logger.warning("data alert: %s", message)
+    for event in outcome.events:
+        logger.info("incident %s %s (%s)", event.key, event.action, event.severity)
+    return outcome
+
+
 def check_range(start: dt.date, end: dt.date, *, today: dt.date) -> None:
     """A backfill range must run forwards and end by today."""
     if end < start:
@@ -135,7 +150,12 @@ def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
         accounts = {s: account_of(s, settings, demo) for s in journey_map.used_sources()}
         result.mapping = map_records(engine, journey_map, since, until, accounts)
     result.view = current_view(engine, journey_map, as_of)
-    create_markdown_artifact(key="journey-map", markdown=render_markdown(result.view),
+    markdown = render_markdown(result.view)
+    if window is None:
+        result.detection = detect_stalls(engine, journey_map, as_of)
+        markdown += "\n" + incidents_markdown([i.payload for i in result.detection.open],
+                                              journey_map.business.currency, "Open incidents")
+    create_markdown_artifact(key="journey-map", markdown=markdown,
                              description=f"Journey map as of {as_of.isoformat()}")
     engine.dispose()
     return result

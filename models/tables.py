@@ -247,6 +247,7 @@ class IncidentEvent(Base):
     severity: Mapped[str] = mapped_column(String(16))
     message: Mapped[bool] = mapped_column(Boolean)
     payload: Mapped[str] = mapped_column(Text)
+    before: Mapped[str | None] = mapped_column(Text)  # the incident's state before this day; None: new that day
 
 
 class DetectionDay(Base):

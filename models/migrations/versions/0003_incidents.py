@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-22 19:48:47.760087
+Create Date: 2026-11-22 19:52:13.699011
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def upgrade() -> None:
     sa.Column('severity', sa.String(length=16), nullable=False),
     sa.Column('message', sa.Boolean(), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
+    sa.Column('before', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('key', 'as_of', name=op.f('pk_incident_events'))
     )
     op.create_table('incidents',
