@@ -81,6 +81,10 @@ class Drop:
     end: int | None = None
     segment: str | None = None
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.size <= 1:
+            raise ValueError(f"Drop.size is a relative fall in [0, 1], got {self.size}")
+
 
 @dataclass(frozen=True)
 class Decline:
@@ -107,6 +111,10 @@ class MixShift:
     segment: str
     start: int
     factor: float = 3.0
+
+    def __post_init__(self) -> None:
+        if self.factor < 1:
+            raise ValueError(f"MixShift.factor adds traffic and must be ≥ 1, got {self.factor}")
 
 
 @dataclass(frozen=True)
@@ -201,7 +209,7 @@ def _multipliers(spec: JourneySpec, effects: Sequence[Effect], steps: Sequence[S
             on = (day >= effect.start) & (day < (effect.end if effect.end is not None else spec.days))
             inside = np.ones(len(cells.share), dtype=bool) if effect.segment is None else \
                 cells.member[:, cells.labels.index(effect.segment)] > 0
-            rate[np.ix_(on, [i], inside)] *= 1 - effect.size
+            rate[np.ix_(on, np.array([i]), inside)] *= 1 - effect.size
     return rate, volume, no_k, no_data
 
 
@@ -214,10 +222,16 @@ def generate(spec: JourneySpec, effects: Sequence[Effect] = (), seed: int = 0) -
     Counts are drawn per finest cell (the cross product of the dimensions) and summed into segments, so ALL
     equals the sum of the children of every dimension exactly.
 
+    Effects never shift the base draws (common random numbers): the same seed without effects gives the same
+    journey wherever no effect acts. Extra traffic is drawn from a second stream, and a lower rate thins the
+    base conversions (Binomial(Binomial(n, p), m) = Binomial(n, p·m)), so a case and its effect-free control
+    differ only by what the effect did.
+
     Returns:
         Columns date (datetime.date), step, segment ("all", "device=mobile", …), n, k (floats), sorted by date.
     """
     rng = np.random.default_rng(seed)
+    extra = np.random.default_rng([seed, 1])  # the effects' own draws
     cells = _cells(spec.dimensions)
     steps = list(spec.steps)
     dates = [spec.date(d) for d in range(spec.days)]
@@ -232,10 +246,15 @@ def generate(spec: JourneySpec, effects: Sequence[Effect] = (), seed: int = 0) -
         block = steps[lo:lo + chunk]
         rate_x, volume_x, no_k, no_data = _multipliers(spec, effects, block, cells)
         reach = np.array([s.reach for s in block])
-        mean = (traffic * shock)[:, None, None] * reach[None, :, None] * cells.share[None, None, :] * volume_x
+        mean = (traffic * shock)[:, None, None] * reach[None, :, None] * cells.share[None, None, :]
+        p = np.clip(p_day[:, lo:lo + chunk, None] * cells.factor[None, None, :], 0.0, 1.0)
         n = rng.poisson(mean)
-        p = np.clip(p_day[:, lo:lo + chunk, None] * cells.factor[None, None, :] * rate_x, 0.0, 1.0)
         k = rng.binomial(n, p)
+        if (volume_x > 1).any():
+            added = extra.poisson(mean * (volume_x - 1))
+            n, k = n + added, k + extra.binomial(added, p)
+        if (rate_x < 1).any():
+            k = extra.binomial(k, np.clip(rate_x, 0.0, 1.0))
         k[no_k | no_data] = 0
         n[no_data] = 0
         n_out[:, lo:lo + chunk] = n @ cells.member

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from enum import StrEnum
 from typing import Annotated, NoReturn
@@ -18,7 +19,9 @@ from models.mapfile import MapConfigError, load_map
 
 app = typer.Typer(help="Journeymap: a customer journey map that keeps itself up to date.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-out = Console(width=None if sys.stdout.isatty() else 160)  # piped output: wide enough for the map table
+# piped output: wide enough for the map table (COLUMNS may widen it)
+_PIPED_WIDTH = max(160, int(os.environ.get("COLUMNS", "0") or 0)) if os.environ.get("COLUMNS", "").isdigit() else 160
+out = Console(width=None if sys.stdout.isatty() else _PIPED_WIDTH)
 err = Console(stderr=True)
 
 SOURCE_NAMES = ("ga4", "mailchimp", "stripe", "surveys")

@@ -77,6 +77,24 @@ def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict
     assert "n/a" in persona.stdout
     assert journey_map.journeys[0].name in latest_map_artifact(env["PREFECT_API_URL"])
 
+    # detection: the run judged 2026-09-30 and printed its open incidents (see connectors/demo: INCIDENTS)
+    assert "Open incidents as of 2026-09-30" in second.stdout
+    assert "Welcome 2" in second.stdout  # the welcome email 2 open-rate drop from 2026-09-10
+    replay = journeymap("backtest", "--start", "2026-08-01", "--end", "2026-09-30", env={**env, "COLUMNS": "300"})
+    assert replay.returncode == 0, replay.stderr[-3000:]
+    assert "opened" in replay.stdout
+    assert "flatline" in replay.stdout  # the sponsor link that stopped firing on 2026-09-26
+    assert "Free starter guide landing page" in replay.stdout  # the slow decline of August
+    bad = journeymap("annotate", "--touchpoint", "kart", "--date", "2026-09-01", "--note", "x", env=env)
+    assert bad.returncode == 2
+    assert "is not in" in bad.stderr
+    good = journeymap("annotate", "--touchpoint", "cart", "--date", "2026-09-01", "--note", "one-page cart", env=env)
+    assert good.returncode == 0, good.stderr
+    engine = create_engine(env["JOURNEY_DATABASE_URL"])
+    with engine.connect() as conn:
+        assert conn.execute(text("select note from annotations")).scalar_one() == "one-page cart"
+    engine.dispose()
+
 
 def latest_map_artifact(api_url: str) -> str:
     """The Markdown of the newest `journey-map` artifact on the Prefect server."""
