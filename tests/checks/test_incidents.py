@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pandas as pd
-import pytest
 from sqlalchemy import Engine, select
 
 from checks.incident_store import load_incidents, recent_candidates, save_day
 from checks.incidents import Incident, advance, incident_key
 from models.config import AlertPolicy
-from models.db import make_engine, migrate
 from models.tables import IncidentEvent, IncidentRow, table_of
 
 D = dt.date(2026, 9, 10)
@@ -116,14 +113,6 @@ def test_snoozed_incidents_are_updated_silently() -> None:
     incidents[KEY] = replace(incidents[KEY], snoozed_until=day(5))
     _, events = advance(pd.DataFrame([finding(candidate=True, severity="critical")]), incidents, {}, day(1), POLICY)
     assert [(e.action, e.message) for e in events] == [("updated", False)]
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def dump(engine: Engine) -> list[Any]:

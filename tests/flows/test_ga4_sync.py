@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from connectors.errors import RetryPolicy
 from connectors.ga4 import make_client, plan_reports
 from flows.ga4 import Ga4Job, days_to_read, plans_for, sync_days
 from models.config import SourceSettings
-from models.db import make_engine, migrate
 from models.mapfile import load_map
 from models.tables import Ga4ReportMeta, Ga4Row, Quarantine, SyncedDay
 from tests.conftest import EXAMPLE_MAP, journeymap
@@ -26,14 +24,6 @@ from tests.fakes.ga4 import FakeGA4, bulk_data
 
 AS_OF = dt.date(2026, 9, 30)
 FAST = RetryPolicy(attempts=3, base_seconds=0.01, max_seconds=0.05)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def rows_of(engine: Engine, table: Any) -> list[tuple[Any, ...]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, select
@@ -14,14 +13,6 @@ from models.store import get_cursor, quarantine, replace_window, set_cursor, ups
 from models.tables import Ga4Row, Quarantine, UnmappedDaily, table_of
 
 D1, D2 = dt.date(2026, 9, 1), dt.date(2026, 9, 2)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def ga4(day: dt.date, item: str, sessions: int) -> dict[str, object]:
