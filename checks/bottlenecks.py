@@ -137,8 +137,14 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
     significant = tested & (q <= policy.fdr_q) & (drop >= policy.min_relative_drop) & \
         (lost >= policy.min_lost_conversions)
     # a drift alone is judged on whole steps: over hundreds of segment series it would mostly find noise
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n7, k7 = lay.n[:, :7].sum(axis=1), lay.k[:, :7].sum(axis=1)
+        drop7 = 1 - (k7 / n7) / _mix_adjusted(out, n7[:, None], p0)[:, 0]
+    # a drift is judged on whole steps (over hundreds of segment series it would mostly find noise), and
+    # must have cost something: half the relative drop of a window alert over the last week, and lost ≥ min
     drift = (cusum > policy.cusum_threshold) & (nb * p0 >= policy.min_expected_baseline) & \
-        (out["segment"] == "all").to_numpy()
+        (out["segment"] == "all").to_numpy() & (drop7 >= policy.min_relative_drop / 2) & \
+        (n7 * np.maximum(0.0, p0 - k7 / np.maximum(n7, 1)) >= policy.min_lost_conversions)
     flat, collapse, expected_k = _stalls(lay, p0, policy)
 
     out = out.assign(
