@@ -147,7 +147,14 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
         (n7 * np.maximum(0.0, p0 - k7 / np.maximum(n7, 1)) >= policy.min_lost_conversions)
     flat, collapse, expected_k = _stalls(lay, p0, policy)
 
+    # resolution looks at the newest two matured days: "resolved after 2 good days", not after a week
+    n2, k2 = lay.n[:, :2].sum(axis=1), lay.k[:, :2].sum(axis=1)
+    p0_2 = _mix_adjusted(out, n2[:, None], p0)[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z_resolve = (k2 / n2 - p0_2) / (sigma * np.sqrt(p0_2 * (1 - p0_2) * (1 / n2 + 1 / nb)))
+        drop_resolve = 1 - (k2 / n2) / p0_2
     out = out.assign(
+        z_resolve=z_resolve, drop_resolve=drop_resolve,
         n_w=best["n_w"], k_w=best["k_w"], p_w=p_w, p_lo=lo, p_hi=hi, p0=best["p0_w"], p0_raw=p0, z=best["z"],
         z7=z_by_window.get(7, best["z"]), p_value=p_series, q=q, window=best["window"], drop=drop,
         lost=np.where(flat | collapse, np.maximum(lost, expected_k - lay.k[:, :3].sum(axis=1)), lost),

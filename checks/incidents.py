@@ -150,9 +150,13 @@ def _judged(findings: pd.DataFrame) -> dict[tuple[str, str], pd.Series]:
 
 
 def _good(row: pd.Series, policy: AlertPolicy) -> bool:
-    """A matured day that counts toward resolution: the 7-day z ≥ −1.5 and the drop under resolve_drop."""
-    z7 = row.get("z7")
-    drop = row.get("drop")
+    """A matured day that counts toward resolution: z ≥ −1.5 and the drop under resolve_drop.
+
+    Both are read over the newest two matured days (`z_resolve`, `drop_resolve`), so a fixed leak
+    resolves after two good days instead of when the bad days have left a 7-day window.
+    """
+    z7 = row.get("z_resolve", row.get("z7"))
+    drop = row.get("drop_resolve", row.get("drop"))
     z_ok = z7 is None or pd.isna(z7) or float(z7) >= -1.5
     drop_ok = drop is None or pd.isna(drop) or float(drop) < policy.resolve_drop
     return bool(z_ok and drop_ok and not row["stall"])
