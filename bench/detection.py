@@ -34,24 +34,22 @@ from bench.synthetic import (
 )
 from checks.bottlenecks import StepInfo, detect
 from checks.health import health_gate
+from checks.incidents import Incident, advance, incident_days, incident_key
 from models.config import AlertPolicy
 
 HISTORY = 56  # quiet days before day 0: baseline 28 + longest window 14 + longest lag 3, and a health-gate month
 KEEP = 50  # days of history each run is given
 POLICY = AlertPolicy()
 DETECTOR_VERSION = f"{dt.datetime.fromtimestamp(os.path.getmtime(checks.bottlenecks.__file__)):%Y-%m-%d %H:%M}"
-REOPEN_DAYS = 7
 FOCUS = "landing"  # the step the incidents are injected into (rate 0.20 × users/day = conversions/day)
-Key = tuple[str, str, str]  # step, segment, type ("drop" | "stall")
 METHOD = """\
 Run: PYTHONPATH=. python -m bench.detection [--seeds 50 | --quick] [--workers N] [--no-perf]
 
 Every case simulates HISTORY quiet days, injects its incident on the next day (day 0) and replays detect() once
-a day from day 0 on, each run seeing only data up to its as_of. A minimal lifecycle (BOTTLENECKS.md § 7) turns
-the daily findings into incidents: open on a stall, on z ≤ −5, or on a candidate in 2 of the last 3 runs (all on
-rows flagged candidate|stall with alert_segment, as checks/incidents.py does); resolve after 2 consecutive runs
-with z ≥ −1.5 and drop < resolve_drop over the newest two matured days (z_resolve, drop_resolve); a reopen
-within 7 days is a flap. Open and resolved incident days are passed to detect() as `excluded`. The sources
+a day from day 0 on, each run seeing only data up to its as_of. The product's own lifecycle
+(checks.incidents.advance, BOTTLENECKS.md § 7) turns the daily findings into incidents, with the 2-of-3 memory
+the stored pipeline keeps and the days of open incidents kept out of the baselines (checks.incidents.incident_days).
+A reopening (within 7 days of a resolution) is a flap. The sources
 checks.health.health_gate finds unhealthy are passed as `unhealthy`; each time one turns unhealthy counts as one
 data alert. "No alert" cases are paired with the noise case of the same volume, seeds and length (the generator
 keeps common random numbers), and compare alerts with their effect-free twin: net = seeds where only the case
@@ -87,70 +85,33 @@ class Outcome:
 
 
 @dataclass
-class _Incident:
-    since: dt.date
-    resolved: dt.date | None = None
-    good: int = 0
-
-
-@dataclass
 class Lifecycle:
-    """The spec's incident lifecycle, reduced to what the benchmark measures."""
+    """checks.incidents.advance once a day, with the 2-of-3 memory the stored pipeline keeps."""
 
-    lags: dict[str, int]
-    segments: list[str]
-    incidents: dict[Key, _Incident] = field(default_factory=dict)
-    recent: dict[Key, list[bool]] = field(default_factory=dict)
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    flagged: list[set[str]] = field(default_factory=list)  # candidate keys of each run so far
     openings: list[Opening] = field(default_factory=list)
     resolved: list[tuple[int, str, str]] = field(default_factory=list)
 
-    def excluded(self, as_of: dt.date) -> pd.DataFrame | None:
-        """Days of every incident so far, for every segment of its step: kept out of later baselines."""
-        spans = [(step, inc.since, (inc.resolved or as_of) - dt.timedelta(days=self.lags[step]))
-                 for (step, _, _), inc in self.incidents.items()]
-        rows = [(step, seg, first + dt.timedelta(days=i)) for step, first, last in spans
-                for i in range((last - first).days + 1) for seg in self.segments]
-        return pd.DataFrame(rows, columns=["step", "segment", "date"]) if rows else None
+    def excluded(self, series: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+        return incident_days(series, self.incidents, as_of)
 
     def advance(self, findings: pd.DataFrame, as_of: dt.date, day: int) -> None:
-        if findings.empty:
-            return
-        flagged = findings[(findings["candidate"] | findings["stall"]) & findings["alert_segment"]]
-        today: set[Key] = set()
-        for row in flagged.itertuples():  # a handful of flagged series a day
-            key = (str(row.step), str(row.segment), "stall" if row.stall else "drop")
-            today.add(key)
-            self._flagged(key, row, as_of, day)
-        z_good = findings.get("z_resolve", findings.get("z7", findings["z"]))  # the detector's recovery reading
-        drop_good = findings.get("drop_resolve", findings["drop"])
-        judged = {(s, g): (z, d, st) for s, g, z, d, st in
-                  zip(findings["step"], findings["segment"], z_good, drop_good, findings["stall"], strict=True)}
-        for key, inc in self.incidents.items():
-            if key in today or inc.resolved is not None:
-                continue
-            z, drop, stall = judged.get(key[:2], (np.nan, np.nan, True))
-            good = not stall and not (z < -1.5) and not (drop >= POLICY.resolve_drop)  # NaN counts as good
-            inc.good = inc.good + 1 if good else 0
-            if inc.good >= 2:
-                inc.resolved = as_of
-                self.resolved.append((day, key[0], key[1]))
-        for key in set(self.recent) | today:
-            self.recent[key] = [*self.recent.get(key, [])[-1:], key in today]
-
-    def _flagged(self, key: Key, row: object, as_of: dt.date, day: int) -> None:
-        current = self.incidents.get(key)
-        if current is not None and current.resolved is None:
-            current.good = 0
-            return
-        z = float(getattr(row, "z", np.nan))
-        if not (bool(getattr(row, "stall", False)) or z <= -5 or sum(self.recent.get(key, [])) >= 1):
-            return
-        reopen = current is not None and current.resolved is not None and \
-            (as_of - current.resolved).days <= REOPEN_DAYS
-        since = getattr(row, "since", as_of)
-        self.incidents[key] = _Incident(current.since if reopen and current else since)
-        self.openings.append(Opening(day, key[0], key[1], str(getattr(row, "kind", "")),
-                                     str(getattr(row, "top_segments", "")), reopen))
+        recent = {key: [key in earlier for earlier in [set(), set(), *self.flagged][-2:]]
+                  for key in set().union(*self.flagged[-2:])}
+        self.incidents, events = advance(findings, self.incidents, recent, as_of, POLICY)
+        flagged = findings[findings["candidate"] & findings["alert_segment"]] if len(findings) else findings
+        self.flagged.append({incident_key(j, st, sg, kd) for j, st, sg, kd in
+                             zip(flagged.get("journey", []), flagged.get("step", []), flagged.get("segment", []),
+                                 flagged.get("kind", []), strict=True)})
+        for event in events:
+            incident = self.incidents[event.key]
+            if event.action in ("opened", "reopened"):
+                self.openings.append(Opening(day, incident.step, incident.segment, str(event.payload.get("kind")),
+                                             str(event.payload.get("top_segments") or ""),
+                                             event.action == "reopened"))
+            elif event.action == "resolved":
+                self.resolved.append((day, incident.step, incident.segment))
 
 
 def step_infos(spec: JourneySpec) -> list[StepInfo]:
@@ -164,7 +125,7 @@ def run_case(case: Case, seed: int) -> Outcome:
     series = generate(spec, case.effects, seed)
     infos = step_infos(spec)
     day = (pd.to_datetime(series["date"]) - pd.Timestamp(spec.start)).dt.days.to_numpy()
-    life = Lifecycle({s.step: s.lag_days for s in spec.steps}, spec.segments())
+    life = Lifecycle()
     was_bad: set[str] = set()
     data_alerts = 0
     for r in range(case.replay):
@@ -177,7 +138,7 @@ def run_case(case: Case, seed: int) -> Outcome:
         bad = set(health_gate(view, infos, as_of, POLICY))
         data_alerts += len(bad - was_bad)
         was_bad = bad
-        findings = detect(view, infos, as_of, POLICY, excluded=life.excluded(as_of), unhealthy=bad)
+        findings = detect(view, infos, as_of, POLICY, excluded=life.excluded(view, as_of), unhealthy=bad)
         life.advance(findings, as_of, r)
     return Outcome(tuple(life.openings), tuple(life.resolved), data_alerts)
 

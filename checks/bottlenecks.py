@@ -18,6 +18,8 @@ from scipy import stats
 from models.config import AlertPolicy
 
 Z95 = 1.959963984540054
+RESOLVE_DAYS = 7  # the window whose reading resolves an incident
+CUSUM_CLIP = 2.0  # a single day moves the CUSUM by at most CUSUM_CLIP − 0.5 = 1.5: one bad day is not a drift
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,10 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
     best_p = np.ones(len(out))
     best = {name: np.full(len(out), np.nan) for name in ("z", "n_w", "k_w", "p0_w", "se", "window")}
     z_by_window = {}
+    sums = {}
     for w in windows:
         n_w, k_w = lay.n[:, :w].sum(axis=1), lay.k[:, :w].sum(axis=1)
+        sums[w] = (n_w, k_w)
         p0_w = _mix_adjusted(out, n_w[:, None], p0)[:, 0]
         with np.errstate(divide="ignore", invalid="ignore"):
             se = np.sqrt(p0_w * (1 - p0_w) * (1 / n_w + 1 / nb))
@@ -136,25 +140,23 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
     cusum = _cusum(lay.n[:, :w_max], lay.k[:, :w_max], _mix_adjusted(out, lay.n[:, :w_max], p0), sigma)
     significant = tested & (q <= policy.fdr_q) & (drop >= policy.min_relative_drop) & \
         (lost >= policy.min_lost_conversions)
-    # a drift alone is judged on whole steps: over hundreds of segment series it would mostly find noise
+    # the last week's reading: it resolves incidents (spec § 7: "7-day z ≥ −1.5 and drop < 10 %") and keeps
+    # drifts honest; ungated, so that small series resolve too
+    n_r, k_r = lay.n[:, :RESOLVE_DAYS].sum(axis=1), lay.k[:, :RESOLVE_DAYS].sum(axis=1)
+    p0_r = _mix_adjusted(out, n_r[:, None], p0)[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
-        n7, k7 = lay.n[:, :7].sum(axis=1), lay.k[:, :7].sum(axis=1)
-        drop7 = 1 - (k7 / n7) / _mix_adjusted(out, n7[:, None], p0)[:, 0]
+        z_resolve = (k_r / n_r - p0_r) / (sigma * np.sqrt(p0_r * (1 - p0_r) * (1 / n_r + 1 / nb)))
+        drop_resolve = 1 - (k_r / n_r) / p0_r
     # a drift is judged on whole steps (over hundreds of segment series it would mostly find noise), and
     # must have cost something: half the relative drop of a window alert over the last week, and lost ≥ min
     drift = (cusum > policy.cusum_threshold) & (nb * p0 >= policy.min_expected_baseline) & \
-        (out["segment"] == "all").to_numpy() & (drop7 >= policy.min_relative_drop / 2) & \
-        (n7 * np.maximum(0.0, p0 - k7 / np.maximum(n7, 1)) >= policy.min_lost_conversions)
+        (out["segment"] == "all").to_numpy() & (drop_resolve >= policy.min_relative_drop / 2) & \
+        (n_r * np.maximum(0.0, p0_r - k_r / np.maximum(n_r, 1)) >= policy.min_lost_conversions)
     flat, collapse, expected_k = _stalls(lay, p0, policy)
 
-    # resolution looks at the newest two matured days: "resolved after 2 good days", not after a week
-    n2, k2 = lay.n[:, :2].sum(axis=1), lay.k[:, :2].sum(axis=1)
-    p0_2 = _mix_adjusted(out, n2[:, None], p0)[:, 0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z_resolve = (k2 / n2 - p0_2) / (sigma * np.sqrt(p0_2 * (1 - p0_2) * (1 / n2 + 1 / nb)))
-        drop_resolve = 1 - (k2 / n2) / p0_2
+    drop_rest = _drop_of_the_rest(out, sums, best["window"], nb, kb)
     out = out.assign(
-        z_resolve=z_resolve, drop_resolve=drop_resolve,
+        drop_rest=drop_rest, z_resolve=z_resolve, drop_resolve=drop_resolve,
         n_w=best["n_w"], k_w=best["k_w"], p_w=p_w, p_lo=lo, p_hi=hi, p0=best["p0_w"], p0_raw=p0, z=best["z"],
         z7=z_by_window.get(7, best["z"]), p_value=p_series, q=q, window=best["window"], drop=drop,
         lost=np.where(flat | collapse, np.maximum(lost, expected_k - lay.k[:, :3].sum(axis=1)), lost),
@@ -214,11 +216,13 @@ def _cusum(n: np.ndarray, k: np.ndarray, p0: np.ndarray, sigma: np.ndarray) -> n
     """One-sided lower CUSUM of daily z over the test days, oldest first: S_t = max(0, S_{t−1} − z_t − 0.5).
 
     `p0` is the expected rate per series and day. Closed form of the recursion (no loop over days):
-    S_t = C_t − min(0, min_{j≤t} C_j) with C = cumsum(−z − 0.5).
+    S_t = C_t − min(0, min_{j≤t} C_j) with C = cumsum(−z − 0.5). Each day's −z is capped at CUSUM_CLIP
+    (a winsorised CUSUM): a single dip, however deep, cannot cross the threshold alone — the window tests
+    judge sharp drops; the CUSUM is for drifts made of many moderately bad days.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (k / n - p0) / (sigma[:, None] * np.sqrt(p0 * (1 - p0) / n))
-    x = np.where(np.isfinite(z), -z - 0.5, 0.0)[:, ::-1]  # oldest day first
+    x = np.where(np.isfinite(z), np.minimum(-z, CUSUM_CLIP) - 0.5, 0.0)[:, ::-1]  # oldest day first
     c = np.cumsum(x, axis=1)
     s = c - np.minimum(0.0, np.minimum.accumulate(c, axis=1))
     return np.asarray(s[:, -1])
@@ -247,8 +251,28 @@ def _stalls(lay: _Layout, p0: np.ndarray, policy: AlertPolicy) -> tuple[np.ndarr
     return flat, collapse & ~flat, expected
 
 
+def _drop_of_the_rest(out: pd.DataFrame, sums: dict[int, tuple[np.ndarray, np.ndarray]], window: np.ndarray,
+                      nb: np.ndarray, kb: np.ndarray) -> np.ndarray:
+    """For each segment row: the relative drop of the rest of its step (ALL minus the segment) over the
+    segment's own window against the rest's baseline. NaN for ALL rows and steps without an ALL row."""
+    is_all = (out["segment"] == "all").to_numpy()
+    all_of_step = pd.Series(np.flatnonzero(is_all), index=out["step"].to_numpy()[is_all])
+    parent = out["step"].map(all_of_step).to_numpy(dtype=float)
+    has = ~is_all & np.isfinite(parent) & np.isfinite(window)
+    idx = np.where(has, parent, 0).astype(int)
+    n_rest, k_rest = np.full(len(out), np.nan), np.full(len(out), np.nan)
+    for w, (n_w, k_w) in sums.items():
+        mine = has & (window == w)
+        n_rest[mine] = n_w[idx[mine]] - n_w[mine]
+        k_rest[mine] = k_w[idx[mine]] - k_w[mine]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_rest0 = (kb[idx] - kb) / (nb[idx] - nb)
+        return np.asarray(np.where(has, 1 - (k_rest / n_rest) / p_rest0, np.nan), dtype=float)
+
+
 def _attribute(out: pd.DataFrame, policy: AlertPolicy) -> pd.DataFrame:
-    """Top segments by share of lost conversions on ALL rows; which rows alert on their own."""
+    """Top segments by share of lost conversions on ALL rows; which rows alert on their own (spec § 6: only
+    when ALL is not significant and the segment carries ≥ segment_min_traffic_share of the traffic)."""
     children = out[out["segment"] != "all"]
     lost = children[children["lost"] > 0].sort_values("lost", ascending=False)
     share = lost["lost"] / lost.groupby("step")["lost"].transform("sum")
@@ -261,5 +285,8 @@ def _attribute(out: pd.DataFrame, policy: AlertPolicy) -> pd.DataFrame:
     all_traffic = out[out["segment"] == "all"].set_index("step")["traffic"]
     parent_quiet = ~out["step"].map(all_flagged).fillna(False).astype(bool)
     big_enough = out["traffic"] >= policy.segment_min_traffic_share * out["step"].map(all_traffic).fillna(np.inf)
-    out["alert_segment"] = flagged & ((out["segment"] == "all") | (parent_quiet & big_enough))
+    # a segment alerts on its own for its own leak: its drop must exceed the rest of the step's by
+    # min_relative_drop (when everyone dropped, it is the step's leak, told — or not — on ALL)
+    own = ~(out["drop"] - out["drop_rest"] < policy.min_relative_drop)  # NaN (no rest to compare) counts as own
+    out["alert_segment"] = flagged & ((out["segment"] == "all") | (parent_quiet & big_enough & own))
     return out

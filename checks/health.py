@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 import pandas as pd
+from scipy import stats
 
 from checks.bottlenecks import StepInfo
 from models.config import AlertPolicy
@@ -18,7 +19,9 @@ def health_gate(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date,
     Each step's volume (segment all) on the source's newest matured day is compared with the median of
     the same weekday over the baseline. When the typical (median) step is at or under `volume_floor` of
     its usual volume, the source is unhealthy: one step falling is a leak to judge; all of them falling
-    together is a data problem.
+    together is a data problem. A fall counts only when it cannot be chance: the source's largest step,
+    today against the same weekdays, must fail the exact conditional Poisson test at 1e-3 (five checkout
+    sessions on a usual day and none today is a quiet day, not an outage).
     """
     problems: dict[str, str] = {}
     totals = series[series["segment"] == "all"].pivot_table(index="date", columns="step", values="n", aggfunc="sum")
@@ -27,13 +30,17 @@ def health_gate(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date,
         day = as_of - dt.timedelta(days=lag)
         mine = [s.step for s in steps if s.source == source and s.step in totals.columns]
         same_weekday = [day - dt.timedelta(days=7 * w) for w in range(1, policy.baseline_days // 7 + 1)]
-        usual = totals.reindex(same_weekday)[mine].fillna(0.0).median()
+        weeks = totals.reindex(same_weekday)[mine].fillna(0.0)
+        usual = weeks.median()
         now = totals.reindex([day])[mine].fillna(0.0).iloc[0]
         judged = usual[usual > 0]
         if judged.empty:
             continue  # no history to compare with
         ratio = float((now[judged.index] / judged).median())
-        if ratio <= policy.volume_floor:
+        top = judged.idxmax()  # exact conditional test of two Poisson rates: today against the same weekdays
+        before = float(weeks[top].sum())
+        implausible = stats.binom.cdf(float(now[top]), float(now[top]) + before, 1 / (1 + len(weeks))) <= 1e-3
+        if ratio <= policy.volume_floor and implausible:
             what = "no data" if float(now.sum()) == 0 else f"volumes at {ratio:.0%} of the usual"
             problems[source] = (f"{source}: {what} on {day} (against the same weekday of the last "
                                 f"{len(same_weekday)} weeks); its step alerts are held back until the data is back")

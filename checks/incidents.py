@@ -90,6 +90,8 @@ def advance(findings: pd.DataFrame, incidents: dict[str, Incident], recent: dict
     seen: set[str] = set()
     openings: list[tuple[float, Incident, str]] = []
     for _, row in flagged.iterrows():  # a handful of flagged series a day, not the data rows
+        if _good(row, policy):  # the window still holds old bad days, the last week is fine again:
+            continue            # no new alert, and an open incident counts the day toward resolution below
         key = incident_key(row["journey"], row["step"], row["segment"], row["kind"])
         seen.add(key)
         payload = _payload(row)
@@ -150,13 +152,31 @@ def _judged(findings: pd.DataFrame) -> dict[tuple[str, str], pd.Series]:
 
 
 def _good(row: pd.Series, policy: AlertPolicy) -> bool:
-    """A matured day that counts toward resolution: z ≥ −1.5 and the drop under resolve_drop.
+    """A matured day that counts toward resolution: the last week's z ≥ −1.5 and its drop under resolve_drop.
 
-    Both are read over the newest two matured days (`z_resolve`, `drop_resolve`), so a fixed leak
-    resolves after two good days instead of when the bad days have left a 7-day window.
+    Both are read over the newest 7 matured days (`z_resolve`, `drop_resolve`). A series whose longer
+    windows still hold a fixed leak's bad days is a candidate, but not a new leak: it neither opens an
+    incident nor keeps one open.
     """
     z7 = row.get("z_resolve", row.get("z7"))
     drop = row.get("drop_resolve", row.get("drop"))
     z_ok = z7 is None or pd.isna(z7) or float(z7) >= -1.5
     drop_ok = drop is None or pd.isna(drop) or float(drop) < policy.resolve_drop
     return bool(z_ok and drop_ok and not row["stall"])
+
+
+def incident_days(series: pd.DataFrame, incidents: dict[str, Incident], as_of: dt.date) -> pd.DataFrame:
+    """(step, segment, date) of every open incident's days, all segments of its step: kept out of baselines.
+
+    An incident's days start at its `since` (the first day of the window that found it), not at the day
+    it opened.
+    """
+    parts = []
+    for i in incidents.values():
+        if i.status == "resolved":
+            continue
+        since = i.payload.get("since")
+        first = min(i.opened_on, dt.date.fromisoformat(since)) if since else i.opened_on
+        parts.append(series.loc[(series["step"] == i.step) & (series["date"] >= first) & (series["date"] <= as_of),
+                                ["step", "segment", "date"]])
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["step", "segment", "date"])

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from checks.bottlenecks import detect
 from checks.health import health_gate
 from checks.incident_store import load_incidents, recent_candidates, save_day
-from checks.incidents import Event, Incident, advance, incident_key
+from checks.incidents import Event, Incident, advance, incident_days, incident_key
 from checks.steps import step_series, steps_of
 from models.config import JourneyMap
 from models.queries import facts_all_segments
@@ -44,16 +44,11 @@ def load_series(engine: Engine, journey_map: JourneyMap, since: dt.date, until: 
 def _excluded(series: pd.DataFrame, annotations: pd.DataFrame, incidents: dict[str, Incident],
               as_of: dt.date) -> pd.DataFrame:
     """Baseline days to leave out: annotated change days, and the days of open incidents."""
-    parts = []
+    parts = [incident_days(series, incidents, as_of)]
     if len(annotations):
         parts.append(series.merge(annotations.rename(columns={"touchpoint_id": "step"}), on=["step", "date"])
                      [["step", "segment", "date"]])
-    for incident in incidents.values():
-        if incident.status != "resolved":
-            mine = series[(series["step"] == incident.step) & (series["date"] >= incident.opened_on)
-                          & (series["date"] <= as_of)]
-            parts.append(mine[["step", "segment", "date"]])
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["step", "segment", "date"])
+    return pd.concat(parts, ignore_index=True)
 
 
 def judge_day(series: pd.DataFrame, journey_map: JourneyMap, as_of: dt.date, incidents: dict[str, Incident],

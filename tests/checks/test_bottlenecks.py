@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from checks.bottlenecks import StepInfo, _cusum, detect
+from checks.bottlenecks import CUSUM_CLIP, StepInfo, _attribute, _cusum, detect
 from models.config import AlertPolicy
 
 AS_OF = dt.date(2026, 9, 30)
@@ -139,9 +139,27 @@ def test_cusum_closed_form_equals_the_recursion() -> None:
         s = 0.0
         for t in range(13, -1, -1):  # oldest first
             z = (k[i, t] / n[i, t] - 0.2) / np.sqrt(0.2 * 0.8 / n[i, t])
-            s = max(0.0, s - z - 0.5)
+            s = max(0.0, s + min(-z, CUSUM_CLIP) - 0.5)
         expected.append(s)
     assert _cusum(n, k, p0, sigma) == pytest.approx(expected)
+
+
+def test_one_deep_day_moves_the_cusum_by_at_most_the_clip() -> None:
+    n = np.full((1, 14), 1000.0)
+    k = np.full((1, 14), 200.0)
+    k[0, 1] = 20  # yesterday at −90 %, z ≈ −14; today on the baseline
+    assert _cusum(n, k, np.full((1, 14), 0.2), np.ones(1))[0] == pytest.approx(CUSUM_CLIP - 0.5 - 0.5)
+
+
+def test_a_one_day_dip_recovered_is_not_a_candidate() -> None:
+    """A day at −90 %, four days ago: the last week lost 13 %, but one day is not a drift."""
+    frame = make(0.2, 2000, seed=3)
+    dip = (frame["date"] == AS_OF - dt.timedelta(days=STEP.lag_days + 4)) & (frame["segment"] != "all")
+    frame.loc[dip, "k"] = (frame.loc[dip, "k"] * 0.1).round()
+    children = frame[frame["segment"] != "all"]
+    total = children.groupby("date", as_index=False)[["n", "k"]].sum().assign(step="cart", segment="all")
+    result = detect(pd.concat([children, total], ignore_index=True), [STEP], AS_OF, POLICY)
+    assert not result["candidate"].any()
 
 
 def test_a_slow_decline_is_caught_by_cusum() -> None:
@@ -156,3 +174,17 @@ def test_a_slow_decline_is_caught_by_cusum() -> None:
     result = detect(pd.concat([children, total], ignore_index=True), [STEP], AS_OF, POLICY)
     assert row(result)["candidate"]
     assert row(result)["cusum"] > 0
+
+
+def test_a_segment_alerts_on_its_own_only_for_its_own_leak() -> None:
+    """ALL is quiet; desktop fell with everyone else (the step's leak), mobile fell alone (its own)."""
+    rows = pd.DataFrame([
+        {"step": "cart", "segment": "all", "candidate": False, "stall": False, "traffic": 1000.0, "lost": 30.0,
+         "drop": 0.15, "drop_rest": np.nan},
+        {"step": "cart", "segment": "device=desktop", "candidate": True, "stall": False, "traffic": 500.0,
+         "lost": 12.0, "drop": 0.32, "drop_rest": 0.22},
+        {"step": "cart", "segment": "device=mobile", "candidate": True, "stall": False, "traffic": 400.0,
+         "lost": 18.0, "drop": 0.61, "drop_rest": 0.04},
+    ])
+    flags = _attribute(rows, POLICY).set_index("segment")["alert_segment"]
+    assert flags.to_dict() == {"all": False, "device=desktop": False, "device=mobile": True}

@@ -87,6 +87,25 @@ def test_a_bad_day_resets_the_count_toward_resolution() -> None:
     assert incidents[KEY].good_days == 1
 
 
+def recovered() -> dict[str, Any]:
+    """Still a candidate on its 14-day window, but the last week is back to normal."""
+    return {**finding(candidate=True, z=-3.0), "z_resolve": -0.5, "drop_resolve": 0.02}
+
+
+def test_a_fixed_leak_resolves_while_its_long_window_still_holds_the_bad_days() -> None:
+    incidents, log = run([[finding(candidate=True, z=-6)], [finding(candidate=True)], [recovered()],
+                          [recovered()]])
+    assert [e.action for e in log[2]] == []
+    assert [e.action for e in log[3]] == ["resolved"]
+    assert incidents[KEY].status == "resolved"
+
+
+def test_a_candidate_whose_last_week_is_fine_opens_nothing() -> None:
+    incidents, log = run([[recovered()], [recovered()], [recovered()]])
+    assert incidents == {}
+    assert log == [[], [], []]
+
+
 def test_reopening_counts_flaps_and_moves_a_flapping_alert_to_the_digest() -> None:
     days: list[list[dict[str, Any]]] = []
     for _ in range(4):
