@@ -136,7 +136,6 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
         p_w = best["k_w"] / best["n_w"]
         drop = 1 - p_w / best["p0_w"]
         lost = best["n_w"] * np.maximum(0.0, best["p0_w"] - p_w - Z95 * best["se"])
-    lo, hi = _wilson(best["k_w"], best["n_w"])
     cusum = _cusum(lay.n[:, :w_max], lay.k[:, :w_max], _mix_adjusted(out, lay.n[:, :w_max], p0), sigma)
     significant = tested & (q <= policy.fdr_q) & (drop >= policy.min_relative_drop) & \
         (lost >= policy.min_lost_conversions)
@@ -145,31 +144,49 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
     n_r, k_r = lay.n[:, :RESOLVE_DAYS].sum(axis=1), lay.k[:, :RESOLVE_DAYS].sum(axis=1)
     p0_r = _mix_adjusted(out, n_r[:, None], p0)[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
-        z_resolve = (k_r / n_r - p0_r) / (sigma * np.sqrt(p0_r * (1 - p0_r) * (1 / n_r + 1 / nb)))
+        se_r = sigma * np.sqrt(p0_r * (1 - p0_r) * (1 / n_r + 1 / nb))
+        z_resolve = (k_r / n_r - p0_r) / se_r
         drop_resolve = 1 - (k_r / n_r) / p0_r
     # a drift is judged on whole steps (over hundreds of segment series it would mostly find noise), and
     # must have cost something: half the relative drop of a window alert over the last week, and lost ≥ min
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lost_r = n_r * np.maximum(0.0, p0_r - k_r / n_r - Z95 * se_r)  # on the lower 95 % bound, as windows
     drift = (cusum > policy.cusum_threshold) & (nb * p0 >= policy.min_expected_baseline) & \
         (out["segment"] == "all").to_numpy() & (drop_resolve >= policy.min_relative_drop / 2) & \
-        (n_r * np.maximum(0.0, p0_r - k_r / np.maximum(n_r, 1)) >= policy.min_lost_conversions)
-    flat, collapse, expected_k = _stalls(lay, p0, policy)
+        (np.nan_to_num(lost_r) >= policy.min_lost_conversions)
+    flat, collapse, stall_days = _stalls(lay, p0, policy)
+    stall = flat | collapse
+    # a drift-only finding reports the last week, the span its lost conversions were counted over; a stall
+    # reports its own days (the zero run of a flatline, the three days of a collapse)
+    only_drift = drift & ~significant & ~stall
+    span = (np.arange(lay.n.shape[1])[None, :] < stall_days[:, None])
+    n_s, k_s = (lay.n * span).sum(axis=1), (lay.k * span).sum(axis=1)
+    lost_s = np.maximum(0.0, n_s * np.nan_to_num(p0) - k_s)
+    for name, week, stalled in (("n_w", n_r, n_s), ("k_w", k_r, k_s), ("p0_w", p0_r, p0),
+                                ("window", RESOLVE_DAYS, stall_days)):
+        best[name] = np.where(stall, stalled, np.where(only_drift, week, best[name]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_w = best["k_w"] / best["n_w"]
+        drop = 1 - p_w / best["p0_w"]
+    lost = np.where(stall, np.maximum(lost, lost_s), np.where(only_drift, lost_r, lost))
+    lo, hi = _wilson(best["k_w"], best["n_w"])
 
     drop_rest = _drop_of_the_rest(out, sums, best["window"], nb, kb)
     out = out.assign(
-        drop_rest=drop_rest, z_resolve=z_resolve, drop_resolve=drop_resolve,
+        drop_rest=drop_rest, shortfall=_shortfall_over_parent_window(out, lay, best["window"], p0), z_resolve=z_resolve, drop_resolve=drop_resolve,
         n_w=best["n_w"], k_w=best["k_w"], p_w=p_w, p_lo=lo, p_hi=hi, p0=best["p0_w"], p0_raw=p0, z=best["z"],
         z7=z_by_window.get(7, best["z"]), p_value=p_series, q=q, window=best["window"], drop=drop,
-        lost=np.where(flat | collapse, np.maximum(lost, expected_k - lay.k[:, :3].sum(axis=1)), lost),
-        cusum=cusum, candidate=significant | drift, stall=flat | collapse, n_base=nb,
+        lost=lost, cusum=cusum, candidate=significant | drift, stall=stall, n_base=nb,
         traffic=lay.n[:, :w_max].sum(axis=1), conversions_per_day=kb / days_b,
     )
     out["kind"] = np.select([flat, collapse, significant, drift], ["flatline", "collapse", "drop", "drift"], "")
-    out["lost_per_day"] = out["lost"] / np.where(out["stall"], 3, out["window"].fillna(1))
+    out["lost_per_day"] = out["lost"] / out["window"].fillna(1)
     out["impact_per_day"] = out["lost_per_day"] * out["goal_share"] * out["value"]
     weekly_goal = 7 * out["conversions_per_day"] * out["goal_share"] * out["value"]
-    critical = out["stall"] | (7 * out["impact_per_day"] >= policy.critical_share_of_weekly_value * weekly_goal)
+    critical = out["stall"] | ((weekly_goal > 0) &
+                               (7 * out["impact_per_day"] >= policy.critical_share_of_weekly_value * weekly_goal))
     out["severity"] = np.where(out["candidate"] | out["stall"], np.where(critical, "critical", "warning"), "")
-    window_days = np.where(out["stall"], 3, out["window"].fillna(w_max)).astype(int)
+    window_days = out["window"].fillna(w_max).astype(int)
     ends = pd.Timestamp(as_of) - pd.to_timedelta(out["lag_days"], unit="D")
     out["since"] = (ends - pd.to_timedelta(window_days - 1, unit="D")).dt.date
     return _attribute(out, policy).sort_values("impact_per_day", ascending=False, ignore_index=True)
@@ -234,7 +251,7 @@ def _stalls(lay: _Layout, p0: np.ndarray, policy: AlertPolicy) -> tuple[np.ndarr
     Flatline: the newest days all have zero conversions while ln(1000) ≈ 6.9 were expected over them
     (P(zero | Poisson) ≤ 1/1000) — the spec's ceil(ln 1000 / λ) days, with λ = n·p0 of each day, so days
     without traffic (a newsletter not sent) neither count nor break the run. Collapse: k ≤ 0.2·E over
-    three days with a Poisson lower tail ≤ 1e-4.
+    three days with a Poisson lower tail ≤ 1e-4. Returns both flags and the stall's span in days.
     """
     horizon = min(lay.n.shape[1], policy.windows[-1])
     n, k = lay.n[:, :horizon], lay.k[:, :horizon]
@@ -248,7 +265,19 @@ def _stalls(lay: _Layout, p0: np.ndarray, policy: AlertPolicy) -> tuple[np.ndarr
     expected = lay.n[:, :3].sum(axis=1) * np.nan_to_num(p0)
     k3 = lay.k[:, :3].sum(axis=1)
     collapse = (expected >= 5) & (k3 <= 0.2 * expected) & (stats.poisson.cdf(k3, np.maximum(expected, 1e-9)) <= 1e-4)
-    return flat, collapse & ~flat, expected
+    days = np.where(flat, np.maximum(run, 1), 3)
+    return flat, collapse & ~flat, days
+
+
+def _shortfall_over_parent_window(out: pd.DataFrame, lay: _Layout, window: np.ndarray, p0: np.ndarray) -> np.ndarray:
+    """Conversions each row fell short of its own baseline over its step's ALL window (for attribution, so
+    that every segment of a step is measured over the same days)."""
+    is_all = (out["segment"] == "all").to_numpy()
+    parent_window = out["step"].map(pd.Series(window[is_all], index=out["step"].to_numpy()[is_all]))
+    days = np.clip(parent_window.fillna(1).to_numpy(dtype=int), 1, lay.n.shape[1])
+    n = np.take_along_axis(np.cumsum(lay.n, axis=1), days[:, None] - 1, axis=1)[:, 0]
+    k = np.take_along_axis(np.cumsum(lay.k, axis=1), days[:, None] - 1, axis=1)[:, 0]
+    return np.asarray(np.maximum(0.0, n * np.nan_to_num(p0) - k), dtype=float)
 
 
 def _drop_of_the_rest(out: pd.DataFrame, sums: dict[int, tuple[np.ndarray, np.ndarray]], window: np.ndarray,
@@ -271,11 +300,11 @@ def _drop_of_the_rest(out: pd.DataFrame, sums: dict[int, tuple[np.ndarray, np.nd
 
 
 def _attribute(out: pd.DataFrame, policy: AlertPolicy) -> pd.DataFrame:
-    """Top segments by share of lost conversions on ALL rows; which rows alert on their own (spec § 6: only
+    """Top segments by share of the step's shortfall on ALL rows; which rows alert on their own (spec § 6: only
     when ALL is not significant and the segment carries ≥ segment_min_traffic_share of the traffic)."""
     children = out[out["segment"] != "all"]
-    lost = children[children["lost"] > 0].sort_values("lost", ascending=False)
-    share = lost["lost"] / lost.groupby("step")["lost"].transform("sum")
+    lost = children[children["shortfall"] > 0].sort_values("shortfall", ascending=False)
+    share = lost["shortfall"] / lost.groupby("step")["shortfall"].transform("sum")
     top = (lost.assign(label=lost["segment"] + " (" + (share * 100).round().astype(int).astype(str) + " %)")
            .groupby("step")["label"].apply(lambda s: ", ".join(s.head(3))))
     out["top_segments"] = np.where(out["segment"] == "all", out["step"].map(top).fillna(""), "")

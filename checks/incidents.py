@@ -93,6 +93,10 @@ def advance(findings: pd.DataFrame, incidents: dict[str, Incident], recent: dict
         if _good(row, policy):  # the window still holds old bad days, the last week is fine again:
             continue            # no new alert, and an open incident counts the day toward resolution below
         key = incident_key(row["journey"], row["step"], row["segment"], row["kind"])
+        stall_key = key.rsplit("|", 1)[0] + "|stall"
+        if key != stall_key and today.get(stall_key, None) is not None and \
+                today[stall_key].status in ("open", "ongoing"):
+            key = stall_key  # the windows now see the stall's days: the same leak, told in its thread
         seen.add(key)
         payload = _payload(row)
         current = today.get(key)

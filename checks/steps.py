@@ -14,7 +14,8 @@ from models.config import JourneyMap
 def step_series(facts: pd.DataFrame, journey_map: JourneyMap) -> pd.DataFrame:
     """From touchpoint_daily rows to (date, step, segment, n, k).
 
-    A step's k is the touchpoint's own success where it has one, else the next touchpoint's volume.
+    A step's k is the touchpoint's own success where it has one, else the next touchpoint's volume, for the
+    segments both touchpoints report.
     """
     columns = ["date", "step", "segment", "n", "k"]
     if facts.empty:
@@ -32,6 +33,10 @@ def step_series(facts: pd.DataFrame, journey_map: JourneyMap) -> pd.DataFrame:
                                                                  "success": "k"})
     chained = base[base["touchpoint_id"].isin(list(nxt))].assign(next=lambda f: f["touchpoint_id"].map(nxt))
     targets = base.rename(columns={"touchpoint_id": "next", "volume": "k"})[["date", "next", "segment", "k"]]
+    # a segment the next touchpoint's source does not report (Stripe has no device) cannot be measured on the
+    # step; a day without a row of a reported segment is a day with zero volume
+    reported = targets[["next", "segment"]].drop_duplicates()
+    chained = chained.merge(reported, on=["next", "segment"])
     chained = chained.merge(targets, on=["date", "next", "segment"], how="left").fillna({"k": 0.0})
     chained = chained.rename(columns={"touchpoint_id": "step", "volume": "n"})
     out = pd.concat([mine[columns], chained[columns]], ignore_index=True)

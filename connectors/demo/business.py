@@ -9,7 +9,7 @@ detector outcome and the story of each are in INCIDENTS at the end of this modul
 | lead-magnet-slow-decline | 08-10 … 08-31 | all            | sign-up rate ×0.98/day for 14 days, then held   | yes   |
 | welcome-2-open-drop      | 09-10 onwards | all            | welcome email 2 open rate −40 % (by send day)   | yes   |
 | affiliate-one-day-dip    | 09-15         | all            | affiliate_click rate −70 % for one day          | no    |
-| mobile-checkout-collapse | 09-20 … 09-23 | device mobile  | checkout completion −85 %                       | yes   |
+| checkout-collapse        | 09-20 … 09-23 | all            | checkout completion −85 %                       | yes   |
 | viral-pin-surge          | 09-24 … 09-30 | Organic Social | sessions ×3 at the channel's usual (low) rates  | no    |
 | sponsor-link-flatline    | 09-26 … 09-28 | all            | sponsor_click never fires                       | yes   |
 """
@@ -257,10 +257,12 @@ INCIDENTS: list[DemoIncident] = [
         ramp_days=0, effect="affiliate click rate −70 % for one day", should_alert=False,
         description="The affiliate network's link redirector is down for a day; recovered the next day."),
     DemoIncident(
-        key="mobile-checkout-collapse", touchpoints=("checkout", "order-confirmation"),
-        start=date(2026, 9, 20), end=date(2026, 9, 23), segment=("device", "mobile"),
-        target="rate:checkout_complete", factor=0.15, ramp_days=0, effect="mobile checkout completion −85 %",
-        should_alert=True, description="A payment-button change breaks Apple Pay and card entry on small screens."),
+        key="checkout-collapse", touchpoints=("checkout", "order-confirmation"),
+        start=date(2026, 9, 20), end=date(2026, 9, 23), segment=None,
+        target="rate:checkout_complete", factor=0.15, ramp_days=0, effect="checkout completion −85 %",
+        should_alert=True, description="A payment-method change in Stripe declines most cards and wallets for four "
+        "days; fixed on 2026-09-24. (Stripe reports no device, so a mobile-only break at this shop's ~14 checkouts "
+        "a day would be below what any test can tell from noise; the benchmark's mobile case covers segments.)"),
     DemoIncident(
         key="viral-pin-surge", touchpoints=("pinterest-pins", "recipe-pages"),
         start=date(2026, 9, 24), end=date(2026, 9, 30), segment=("channel", "Organic Social"),

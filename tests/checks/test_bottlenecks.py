@@ -68,6 +68,10 @@ def test_zero_conversions_at_twenty_a_day_is_a_flatline_on_the_next_matured_day(
     assert row(result)["kind"] == "flatline"
     assert row(result)["stall"]
     assert row(result)["severity"] == "critical"
+    # it reports its own day, not a window around it: rate 0 since the newest matured day, ~20 lost that day
+    assert (row(result)["window"], row(result)["p_w"]) == (1, 0.0)
+    assert row(result)["since"] == AS_OF - dt.timedelta(days=STEP.lag_days)
+    assert 10 < row(result)["lost_per_day"] < 30
 
 
 def test_a_collapse_is_a_stall() -> None:
@@ -180,11 +184,21 @@ def test_a_segment_alerts_on_its_own_only_for_its_own_leak() -> None:
     """ALL is quiet; desktop fell with everyone else (the step's leak), mobile fell alone (its own)."""
     rows = pd.DataFrame([
         {"step": "cart", "segment": "all", "candidate": False, "stall": False, "traffic": 1000.0, "lost": 30.0,
-         "drop": 0.15, "drop_rest": np.nan},
+         "shortfall": 40.0, "drop": 0.15, "drop_rest": np.nan},
         {"step": "cart", "segment": "device=desktop", "candidate": True, "stall": False, "traffic": 500.0,
-         "lost": 12.0, "drop": 0.32, "drop_rest": 0.22},
+         "lost": 12.0, "shortfall": 15.0, "drop": 0.32, "drop_rest": 0.22},
         {"step": "cart", "segment": "device=mobile", "candidate": True, "stall": False, "traffic": 400.0,
-         "lost": 18.0, "drop": 0.61, "drop_rest": 0.04},
+         "lost": 18.0, "shortfall": 25.0, "drop": 0.61, "drop_rest": 0.04},
     ])
-    flags = _attribute(rows, POLICY).set_index("segment")["alert_segment"]
-    assert flags.to_dict() == {"all": False, "device=desktop": False, "device=mobile": True}
+    result = _attribute(rows, POLICY).set_index("segment")
+    assert result["alert_segment"].to_dict() == {"all": False, "device=desktop": False, "device=mobile": True}
+    assert result.loc["all", "top_segments"] == "device=mobile (62 %), device=desktop (38 %)"
+
+
+def test_a_step_worth_nothing_is_never_critical_for_its_money() -> None:
+    """A step whose success leads to no goal value (goal_share 0) warns; only a stall would make it critical."""
+    unpriced = StepInfo("cart", "shop", "purchase", "Cart", "ga4", 2, 100.0, 0.0)
+    result = detect(make(0.2, 200, effect={"all": -0.4}), [unpriced], AS_OF, POLICY)
+    assert row(result)["candidate"]
+    assert row(result)["impact_per_day"] == 0
+    assert row(result)["severity"] == "warning"

@@ -106,6 +106,14 @@ def test_a_candidate_whose_last_week_is_fine_opens_nothing() -> None:
     assert log == [[], [], []]
 
 
+def test_a_drop_on_a_stalled_step_updates_the_stall() -> None:
+    """The collapse opens at once; days later the windows see it as a drop: one incident, not two."""
+    stall = finding(stall=True, kind="collapse", severity="critical")
+    incidents, log = run([[stall], [stall], [finding(candidate=True, z=-6)], [finding(candidate=True, z=-6)]])
+    assert list(incidents) == ["shop|cart|all|stall"]
+    assert [e.action for e in log[3]] == ["updated"]
+
+
 def test_reopening_counts_flaps_and_moves_a_flapping_alert_to_the_digest() -> None:
     days: list[list[dict[str, Any]]] = []
     for _ in range(4):

@@ -84,6 +84,7 @@ def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict
     assert replay.returncode == 0, replay.stderr[-3000:]
     assert "opened" in replay.stdout
     assert "flatline" in replay.stdout  # the sponsor link that stopped firing on 2026-09-26
+    assert "collapse" in replay.stdout  # Stripe Checkout declining cards, 2026-09-20 … 23
     assert "Free starter guide landing page" in replay.stdout  # the slow decline of August
     bad = journeymap("annotate", "--touchpoint", "kart", "--date", "2026-09-01", "--note", "x", env=env)
     assert bad.returncode == 2
