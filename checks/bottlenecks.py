@@ -173,7 +173,8 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
 
     drop_rest = _drop_of_the_rest(out, sums, best["window"], nb, kb)
     out = out.assign(
-        drop_rest=drop_rest, shortfall=_shortfall_over_parent_window(out, lay, best["window"], p0), z_resolve=z_resolve, drop_resolve=drop_resolve,
+        drop_rest=drop_rest, shortfall=_shortfall_over_parent_window(out, lay, best["window"], p0),
+        z_resolve=z_resolve, drop_resolve=drop_resolve,
         n_w=best["n_w"], k_w=best["k_w"], p_w=p_w, p_lo=lo, p_hi=hi, p0=best["p0_w"], p0_raw=p0, z=best["z"],
         z7=z_by_window.get(7, best["z"]), p_value=p_series, q=q, window=best["window"], drop=drop,
         lost=lost, cusum=cusum, candidate=significant | drift, stall=stall, n_base=nb,

@@ -90,11 +90,11 @@ def advance(findings: pd.DataFrame, incidents: dict[str, Incident], recent: dict
     seen: set[str] = set()
     openings: list[tuple[float, Incident, str]] = []
     for _, row in flagged.iterrows():  # a handful of flagged series a day, not the data rows
-        if _good(row, policy):  # the window still holds old bad days, the last week is fine again:
+        if recovered(row, policy):  # the window still holds old bad days, the last week is fine again:
             continue            # no new alert, and an open incident counts the day toward resolution below
         key = incident_key(row["journey"], row["step"], row["segment"], row["kind"])
         stall_key = key.rsplit("|", 1)[0] + "|stall"
-        if key != stall_key and today.get(stall_key, None) is not None and \
+        if key != stall_key and today.get(stall_key) is not None and \
                 today[stall_key].status in ("open", "ongoing"):
             key = stall_key  # the windows now see the stall's days: the same leak, told in its thread
         seen.add(key)
@@ -133,7 +133,7 @@ def advance(findings: pd.DataFrame, incidents: dict[str, Incident], recent: dict
         if key in seen or incident.status == "resolved":
             continue
         judged_row = judged.get((incident.step, incident.segment))
-        good = judged_row is not None and _good(judged_row, policy)
+        good = judged_row is not None and recovered(judged_row, policy)
         days = incident.good_days + 1 if good else 0
         if days >= GOOD_DAYS_TO_RESOLVE:
             today[key] = replace(incident, status="resolved", resolved_on=as_of, good_days=days)
@@ -155,7 +155,7 @@ def _judged(findings: pd.DataFrame) -> dict[tuple[str, str], pd.Series]:
     return {(r["step"], r["segment"]): r for _, r in findings.iterrows()}
 
 
-def _good(row: pd.Series, policy: AlertPolicy) -> bool:
+def recovered(row: pd.Series, policy: AlertPolicy) -> bool:
     """A matured day that counts toward resolution: the last week's z ≥ −1.5 and its drop under resolve_drop.
 
     Both are read over the newest 7 matured days (`z_resolve`, `drop_resolve`). A series whose longer
