@@ -79,18 +79,20 @@ def preflight(settings: Settings, journey_map: JourneyMap, chosen: list[str] | N
     if demo:
         return
     from connectors.errors import PermanentError
-    from flows.sources import REAL_SOURCES, ga4_job
+    from flows.sources import REAL_SOURCES, ga4_job, stripe_client
 
     wanted = chosen or journey_map.used_sources()
     missing = [s for s in wanted if s not in REAL_SOURCES]
     if missing:
         fail(f"the {', '.join(missing)} connector{'s are' if len(missing) > 1 else ' is'} not part of this version "
              f"yet; run with --sources {','.join(s for s in wanted if s in REAL_SOURCES) or 'ga4'}, or with --demo")
-    if "ga4" in wanted:
-        try:
+    try:
+        if "ga4" in wanted:
             ga4_job(settings, journey_map)
-        except (SettingsError, PermanentError) as exc:
-            fail(str(exc))
+        if "stripe" in wanted:
+            stripe_client(settings)
+    except (SettingsError, PermanentError) as exc:
+        fail(str(exc))
 
 
 def report(result: PipelineResult) -> None:

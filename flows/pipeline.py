@@ -148,6 +148,7 @@ def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
         since = min(s.since for s in result.synced)
         until = max(s.until for s in result.synced)
         accounts = {s: account_of(s, settings, demo) for s in journey_map.used_sources()}
+        accounts.update({r.source: r.account for r in result.synced if r.account})
         result.mapping = map_records(engine, journey_map, since, until, accounts)
     result.view = current_view(engine, journey_map, as_of)
     markdown = render_markdown(result.view)

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
 
     journey_database_url: str = "sqlite:///journey.db"
     journey_map_file: Path = Path("journey.yaml")
+    journey_hash_salt: SecretStr | None = None  # salt of the stored email hashes; default: the source account id
     ga4_property_id: str | None = None
     ga4_credentials_file: Path | None = None
     ga4_api_endpoint: str | None = None

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 
+import stripe
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
 from connectors.demo import DEMO_PROPERTY_ID
 from connectors.ga4 import make_client
+from connectors.stripe import account_id as stripe_account_id
+from connectors.stripe import make_client as make_stripe_client
+from connectors.stripe import read_checkout_sessions
+from connectors.stripe.settings import PAGE_SIZE as STRIPE_PAGE_SIZE
 from flows.ga4 import Ga4Job, days_to_read, plans_for, sync_days
 from flows.progress import tracked
 from flows.settings import Settings, SettingsError, load_settings
-from flows.sync import SourceNotConfigured, SourceResult, StreamResult, demo_streams, sync_stream
+from flows.sync import Pages, SourceNotConfigured, SourceResult, StreamResult, demo_streams, sync_stream
 from models.config import JourneyMap
+from models.raw import STRIPE_CHECKOUTS
 
-REAL_SOURCES = ("ga4",)  # sources with a connector to a real API in this version
+REAL_SOURCES = ("ga4", "stripe")  # sources with a connector to a real API in this version
 
 
 def ga4_job(settings: Settings, journey_map: JourneyMap) -> Ga4Job:
@@ -33,10 +39,22 @@ def ga4_job(settings: Settings, journey_map: JourneyMap) -> Ga4Job:
 
 
 def account_of(source: str, settings: Settings, demo: bool) -> str | None:
-    """The account whose raw rows the map reads (the GA4 property), or None for every account."""
+    """The account whose raw rows the map reads (the GA4 property; "demo" for the demo), or None for every
+    account (a source whose account is only known once its API answered: its sync reports it)."""
+    if demo:
+        return DEMO_PROPERTY_ID
     if source == "ga4":
-        return DEMO_PROPERTY_ID if demo else (settings.ga4_property_id or "").strip()
+        return (settings.ga4_property_id or "").strip()
     return None
+
+
+def stripe_client(settings: Settings) -> stripe.StripeClient:
+    """A Stripe client from the settings; raises with the variable to set when the key is missing or wrong."""
+    key = settings.stripe_api_key.get_secret_value().strip() if settings.stripe_api_key else ""
+    if not key:
+        raise SettingsError("STRIPE_API_KEY is not set; set it to a secret or restricted key (Stripe Dashboard › "
+                            "Developers › API keys), or run with --demo")
+    return make_stripe_client(key, settings.stripe_api_base)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="sync-{source}")
@@ -47,8 +65,34 @@ def sync_source(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.
         return _sync_demo(engine, journey_map, source, as_of, window)
     if source == "ga4":
         return _sync_ga4(engine, journey_map, as_of, window)
+    if source == "stripe":
+        return _sync_stripe(engine, journey_map, as_of, window)
     raise SourceNotConfigured(f"the {source} connector is not part of this version yet; "
-                              "run with --demo, or with --sources ga4")
+                              f"run with --demo, or with --sources {','.join(REAL_SOURCES)}")
+
+
+def _sync_stripe(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
+                 window: tuple[dt.date, dt.date] | None) -> SourceResult:
+    logger = get_run_logger()
+    settings = load_settings()
+    client = stripe_client(settings)
+    account = stripe_account_id(client)
+    salt = settings.journey_hash_salt.get_secret_value() if settings.journey_hash_salt else account
+    source_settings = journey_map.source_settings("stripe")
+
+    def reader(since: dt.date, until: dt.date) -> Pages:
+        return read_checkout_sessions(client, since, until, salt=salt,
+                                      page_size=min(source_settings.page_size, STRIPE_PAGE_SIZE),
+                                      on_retry=lambda n, e, w: logger.warning("stripe retry %d in %.0f s: %s",
+                                                                              n, w, e))
+
+    with tracked(source_settings.history_days, "sync-stripe-checkout-sessions",
+                 f"Loading Stripe checkout sessions ({account})") as progress:
+        done = sync_stream(engine, STRIPE_CHECKOUTS, reader, account, as_of, source_settings,
+                           on_page=lambda r: progress.step(f"stripe checkout sessions ({r.rows:,})"), window=window)
+    logger.info("stripe/checkout_sessions: %s..%s, %d rows, %d quarantined", done.since, done.until, done.rows,
+                done.quarantined)
+    return SourceResult("stripe", [done], account=account)
 
 
 def _sync_demo(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.date,

@@ -41,6 +41,7 @@ class SourceResult:
     source: str
     streams: list[StreamResult] = field(default_factory=list)
     note: str = ""  # e.g. a quota stop: what was left for the next run
+    account: str | None = None  # the account the rows were stored under, when the API told it
 
     @property
     def since(self) -> dt.date:
@@ -90,7 +91,7 @@ def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str,
     since, until = window or incremental_window(cursor, as_of, settings)
     result = StreamResult(stream.source, stream.stream, since, until)
     for page in reader(since, until):
-        prepared = prepare(stream, [as_dict(r) for r in page])
+        prepared = prepare(stream, [{**as_dict(r), "account": account} for r in page])
         with engine.begin() as conn:
             result.rows += upsert(conn, stream.table, prepared.rows)
             if prepared.bad:

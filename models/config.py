@@ -22,7 +22,8 @@ SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
     "stripe": {
         # product: product id or name regex; mode: payment / subscription
         "keys": ("product", "mode"),
-        "metrics": ("checkouts", "completed", "expired", "revenue"),
+        # abandoned: expired, or open past expires_at, with no completed session of the same customer that day
+        "metrics": ("checkouts", "completed", "expired", "abandoned", "revenue"),
     },
     "surveys": {
         "keys": ("survey", "stage"),

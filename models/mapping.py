@@ -195,7 +195,7 @@ ACTION_LAG = dt.timedelta(days=4)  # opens and clicks after the window still bel
 
 
 def _read_mailchimp(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
-                    _account: str | None) -> pd.DataFrame:
+                    account: str | None) -> pd.DataFrame:
     """Activity dated by its email's send day (a cohort): opens of Monday's email count for Monday.
 
     Dating an open by its own day would let a step's successes exceed its volume and
@@ -206,8 +206,10 @@ def _read_mailchimp(conn: Connection, since: dt.date, until: dt.date, tz: ZoneIn
     hi = dt.datetime.combine(until + ACTION_LAG, dt.time())
     stmt = (select(a.c.campaign_id, a.c.email_hash, a.c.action, a.c.timestamp, c.c.title, c.c.workflow_title,
                    c.c.position)
-            .join(c, c.c.campaign_id == a.c.campaign_id)
+            .join(c, (c.c.account == a.c.account) & (c.c.campaign_id == a.c.campaign_id))
             .where(a.c.timestamp >= lo, a.c.timestamp < hi))
+    if account is not None:
+        stmt = stmt.where(a.c.account == account)
     raw = pd.read_sql(stmt, conn)
     own_day, _ = _between(raw["timestamp"], tz, since, until)
     raw["date"] = own_day
@@ -259,22 +261,37 @@ def _unique_per_day(rows: pd.DataFrame, action: str) -> pd.Series:
 
 
 def _read_stripe(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
-                 _account: str | None) -> pd.DataFrame:
+                 account: str | None) -> pd.DataFrame:
     s = table_of(StripeCheckoutSession)
     lo = dt.datetime.combine(since - dt.timedelta(days=1), dt.time())
     hi = dt.datetime.combine(until + dt.timedelta(days=2), dt.time())
-    raw = pd.read_sql(select(s).where(s.c.created >= lo, s.c.created < hi), conn)
+    stmt = select(s).where(s.c.created >= lo, s.c.created < hi)
+    raw = pd.read_sql(stmt if account is None else stmt.where(s.c.account == account), conn)
     raw["date"], inside = _between(raw["created"], tz, since, until)
     raw = raw[inside].copy()
     divisor = np.where(raw["currency"].str.lower().isin(ZERO_DECIMAL), 1.0, 100.0)
     raw["amount"] = raw["amount_total"].astype(float) / divisor
+    raw["abandoned"] = _abandoned(raw, dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
     return raw
+
+
+def _abandoned(raw: pd.DataFrame, window_end: dt.datetime) -> pd.Series:
+    """Cart abandonment: expired sessions, and open ones past `expires_at` by the window's end — unless the same
+    customer completed a session that day (a retried card is not a lost sale)."""
+    lapsed = (raw["status"] == "expired") | ((raw["status"] == "open") & (raw["expires_at"].notna()) &
+                                             (pd.to_datetime(raw["expires_at"]) <= window_end))
+    known = raw["customer_hash"] != ""
+    paid = raw.loc[known & (raw["status"] == "complete"), ["date", "customer_hash"]].drop_duplicates()
+    bought = pd.MultiIndex.from_frame(paid).unique()
+    again = pd.MultiIndex.from_frame(raw[["date", "customer_hash"]]).isin(bought) & known.to_numpy()
+    return lapsed & ~again
 
 
 STRIPE_METRICS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "checkouts": lambda r: pd.Series(1.0, index=r.index),
     "completed": lambda r: (r["status"] == "complete").astype(float),
     "expired": lambda r: (r["status"] == "expired").astype(float),
+    "abandoned": lambda r: r["abandoned"].astype(float),
     "revenue": lambda r: r["amount"].where(r["status"] == "complete", 0.0),
 }
 

@@ -22,6 +22,18 @@ GA4_COUNTS = ("sessions", "screen_page_views", "event_count")
 GA4_AMOUNTS = ("key_events", "purchase_revenue")
 MAILCHIMP_ACTIONS = ("sent", "open", "click", "bounce", "unsub")
 STRIPE_STATUSES = ("open", "complete", "expired")
+# the currencies Stripe presents charges in (ISO 4217, lower case as Stripe sends them)
+CURRENCIES = frozenset({
+    "aed", "afn", "all", "amd", "ang", "aoa", "ars", "aud", "awg", "azn", "bam", "bbd", "bdt", "bgn", "bhd", "bif",
+    "bmd", "bnd", "bob", "brl", "bsd", "bwp", "byn", "bzd", "cad", "cdf", "chf", "clp", "cny", "cop", "crc", "cve",
+    "czk", "djf", "dkk", "dop", "dzd", "egp", "etb", "eur", "fjd", "fkp", "gbp", "gel", "gip", "gmd", "gnf", "gtq",
+    "gyd", "hkd", "hnl", "htg", "huf", "idr", "ils", "inr", "isk", "jmd", "jod", "jpy", "kes", "kgs", "khr", "kmf",
+    "krw", "kwd", "kyd", "kzt", "lak", "lbp", "lkr", "lrd", "lsl", "mad", "mdl", "mga", "mkd", "mmk", "mnt", "mop",
+    "mur", "mvr", "mwk", "mxn", "myr", "mzn", "nad", "ngn", "nio", "nok", "npr", "nzd", "omr", "pab", "pen", "pgk",
+    "php", "pkr", "pln", "pyg", "qar", "ron", "rsd", "rub", "rwf", "sar", "sbd", "scr", "sek", "sgd", "shp", "sle",
+    "sos", "srd", "std", "szl", "thb", "tjs", "tnd", "top", "try", "ttd", "twd", "tzs", "uah", "ugx", "usd", "uyu",
+    "uzs", "vnd", "vuv", "wst", "xaf", "xcd", "xof", "xpf", "yer", "zar", "zmw",
+})
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}")
 
 
@@ -112,9 +124,16 @@ def _ga4_row(r: Record) -> dict[str, Any]:
             **{m: _count(r, m, whole=False) for m in GA4_AMOUNTS}}
 
 
+def _account(r: Record) -> str:
+    account = str(r["account"]).strip()
+    if not account:
+        raise BadRecord("account is empty; every email and sales row belongs to an account")
+    return account
+
+
 def _campaign_row(r: Record) -> dict[str, Any]:
     send = r.get("send_time")
-    return {"campaign_id": str(r["campaign_id"]), "title": str(r["title"]),
+    return {"account": _account(r), "campaign_id": str(r["campaign_id"]), "title": str(r["title"]),
             "kind": _choice(r, "kind", ("regular", "automation")), "list_id": str(r["list_id"]),
             "workflow_id": str(r["workflow_id"]), "workflow_title": str(r["workflow_title"]),
             "position": int(_count(r, "position", whole=True)),
@@ -122,7 +141,7 @@ def _campaign_row(r: Record) -> dict[str, Any]:
 
 
 def _activity_row(r: Record) -> dict[str, Any]:
-    return {"campaign_id": str(r["campaign_id"]), "email_hash": _hash(r["email_hash"]),
+    return {"account": _account(r), "campaign_id": str(r["campaign_id"]), "email_hash": _hash(r["email_hash"]),
             "action": _choice(r, "action", MAILCHIMP_ACTIONS), "timestamp": _utc_naive(r["timestamp"], "timestamp")}
 
 
@@ -135,10 +154,15 @@ def _hash(value: Any) -> str:
 
 def _checkout_row(r: Record) -> dict[str, Any]:
     currency = str(r["currency"]).lower()
-    if len(currency) != 3 or not currency.isalpha():
-        raise BadRecord(f"currency {r['currency']!r} is not an ISO 4217 code")
+    if currency not in CURRENCIES:
+        raise BadRecord(f"currency {r['currency']!r} is not a currency Stripe charges in (ISO 4217, e.g. gbp)")
+    if r["amount_total"] is None:
+        raise BadRecord("amount_total is null (Stripe sends null before line items are known); not summed")
     customer = str(r["customer_hash"])
-    return {"session_id": str(r["session_id"]), "created": _utc_naive(r["created"], "created"),
+    expires = r.get("expires_at")
+    return {"account": _account(r), "session_id": str(r["session_id"]),
+            "created": _utc_naive(r["created"], "created"),
+            "expires_at": None if expires is None else _utc_naive(expires, "expires_at"),
             "status": _choice(r, "status", STRIPE_STATUSES), "payment_status": str(r["payment_status"]),
             "mode": _choice(r, "mode", ("payment", "subscription", "setup")),
             "amount_total": int(_count(r, "amount_total", whole=True)), "currency": currency,

@@ -102,6 +102,7 @@ class Ga4Row(Base):
 
 class MailchimpCampaign(Base):
     __tablename__ = "raw_mailchimp_campaigns"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)  # the Mailchimp account ("demo" for the demo)
     campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     title: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(16))
@@ -114,6 +115,7 @@ class MailchimpCampaign(Base):
 
 class MailchimpActivity(Base):
     __tablename__ = "raw_mailchimp_activity"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     action: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -122,6 +124,7 @@ class MailchimpActivity(Base):
 
 class StripeCheckoutSession(Base):
     __tablename__ = "raw_stripe_checkout_sessions"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)  # the Stripe account (acct_…, or "demo")
     session_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     created: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     status: Mapped[str] = mapped_column(String(16))
@@ -132,6 +135,7 @@ class StripeCheckoutSession(Base):
     product_id: Mapped[str] = mapped_column(String(100))
     product_name: Mapped[str] = mapped_column(Text)
     customer_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class Ga4ReportMeta(Base):

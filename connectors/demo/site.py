@@ -280,5 +280,6 @@ def checkout_day(seed: int, ordinal: int) -> tuple[CheckoutSession, ...]:
             status="complete" if done[i] else "expired", payment_status="paid" if done[i] else "unpaid",
             mode=p.mode, amount_total=p.amount, currency="gbp", product_id=p.product_id, product_name=p.name,
             customer_hash=sha256_hex(f"demo-customer:{seed}:{int(ids[i])}") if known[i] else "",
+            expires_at=midnight + timedelta(seconds=int(created[i]), hours=24),
         ))
     return tuple(sessions)

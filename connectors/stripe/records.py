@@ -18,8 +18,9 @@ class CheckoutSession:
     status: str  # open / complete / expired
     payment_status: str  # paid / unpaid / no_payment_required
     mode: str  # payment / subscription
-    amount_total: int
+    amount_total: int | None  # null until line items are known: quarantined when landing, never summed
     currency: str  # lower-case ISO code, as Stripe sends it
     product_id: str
     product_name: str
     customer_hash: str  # salted SHA-256 of the buyer's email; "" when unknown
+    expires_at: datetime | None = None  # when an unpaid session expires (24 h after creation by default)

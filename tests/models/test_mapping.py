@@ -6,14 +6,14 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from models.db import make_engine, migrate
 from models.mapfile import parse_map
 from models.mapping import map_window
 from models.raw import GA4_ROWS, MAILCHIMP_ACTIVITY, MAILCHIMP_CAMPAIGNS, STRIPE_CHECKOUTS, prepare
 from models.store import upsert
-from models.tables import TouchpointDaily, UnmappedDaily, table_of
+from models.tables import StripeCheckoutSession, TouchpointDaily, UnmappedDaily, table_of
 
 MAP = """\
 business: {name: Shop, timezone: Europe/London, currency: GBP}
@@ -57,17 +57,18 @@ def engine(db_url: str) -> Iterator[Engine]:
         ga4("pages", "/cart", "desktop", "Direct", "(direct)", "(none)", 6, views=8),
         ga4("pages", "/about", "desktop", "Direct", "(direct)", "(none)", 3, views=3),
     ]
-    campaigns = [{"campaign_id": c, "title": t, "kind": "automation", "list_id": "l", "workflow_id": "w",
-                  "workflow_title": "Welcome sequence", "position": p, "send_time": None}
+    campaigns = [{"account": "a1", "campaign_id": c, "title": t, "kind": "automation", "list_id": "l",
+                  "workflow_id": "w", "workflow_title": "Welcome sequence", "position": p, "send_time": None}
                  for c, t, p in (("c1", "Welcome 1", 1), ("c2", "Welcome 2", 2))]
     # 23:30 UTC on 31 August is already 1 September in London (BST).
     late = dt.datetime(2026, 8, 31, 23, 30, tzinfo=UTC)
-    activity = [{"campaign_id": "c1", "email_hash": f"{i:064x}", "action": a, "timestamp": late}
+    activity = [{"account": "a1", "campaign_id": "c1", "email_hash": f"{i:064x}", "action": a, "timestamp": late}
                 for i in range(4) for a in (("sent", "open") if i < 3 else ("sent",))]
-    activity += [{"campaign_id": "c1", "email_hash": f"{0:064x}", "action": "open",
+    activity += [{"account": "a1", "campaign_id": "c1", "email_hash": f"{0:064x}", "action": "open",
                   "timestamp": dt.datetime(2026, 9, 1, 9, tzinfo=UTC)},  # opened twice: one unique open
-                 {"campaign_id": "c2", "email_hash": f"{0:064x}", "action": "sent", "timestamp": late}]
-    sessions = [{"session_id": f"cs_{i}", "created": dt.datetime(2026, 9, 1, 12, tzinfo=UTC),
+                 {"account": "a1", "campaign_id": "c2", "email_hash": f"{0:064x}", "action": "sent",
+                  "timestamp": late}]
+    sessions = [{"account": "a1", "session_id": f"cs_{i}", "created": dt.datetime(2026, 9, 1, 12, tzinfo=UTC),
                  "status": s, "payment_status": "paid" if s == "complete" else "unpaid", "mode": "payment",
                  "amount_total": 19900, "currency": "gbp", "product_id": "prod_1", "product_name": n,
                  "customer_hash": ""}
@@ -136,7 +137,7 @@ def test_mapping_twice_gives_the_same_facts(engine: Engine) -> None:
 def test_opens_count_for_the_day_their_email_was_sent(engine: Engine) -> None:
     """An open two days after the send belongs to the send day's cohort (so opens ≤ sends per day)."""
     later = dt.datetime(2026, 9, 3, 8, tzinfo=UTC)
-    activity = [{"campaign_id": "c1", "email_hash": f"{9:064x}", "action": a, "timestamp": t}
+    activity = [{"account": "a1", "campaign_id": "c1", "email_hash": f"{9:064x}", "action": a, "timestamp": t}
                 for a, t in (("sent", dt.datetime(2026, 9, 1, 7, tzinfo=UTC)), ("open", later))]
     with engine.begin() as conn:
         upsert(conn, MAILCHIMP_ACTIVITY.table, prepare(MAILCHIMP_ACTIVITY, activity).rows)
@@ -146,3 +147,23 @@ def test_opens_count_for_the_day_their_email_was_sent(engine: Engine) -> None:
     with engine.connect() as conn:
         days = conn.execute(select(TouchpointDaily.date).where(TouchpointDaily.touchpoint_id == "welcome")).all()
     assert [d for (d,) in days] == [DAY]
+
+
+def test_cart_abandonment_counts_lapsed_sessions_but_not_a_customer_who_paid_that_day(engine: Engine) -> None:
+    """Expired, and open past expires_at, are abandoned — unless the same customer completed one that day."""
+    buyer, other = f"{1:064x}", f"{2:064x}"
+    noon = dt.datetime(2026, 9, 1, 11, tzinfo=UTC)
+    rows = [("cs_a", "expired", buyer, None), ("cs_b", "complete", buyer, None),  # retried and paid: not lost
+            ("cs_c", "expired", other, None),
+            ("cs_d", "open", "", noon + dt.timedelta(hours=2)),  # open, already past expiry by the day's end
+            ("cs_e", "open", "", noon + dt.timedelta(days=3))]  # still open: not (yet) abandoned
+    sessions = [{"account": "a1", "session_id": sid, "created": noon, "status": status,
+                 "payment_status": "paid" if status == "complete" else "unpaid", "mode": "payment",
+                 "amount_total": 19900, "currency": "gbp", "product_id": "prod_1", "product_name": "Course",
+                 "customer_hash": customer, "expires_at": expires} for sid, status, customer, expires in rows]
+    text = MAP.replace("volume: checkouts, success: completed", "volume: checkouts, success: abandoned")
+    with engine.begin() as conn:
+        conn.execute(delete(table_of(StripeCheckoutSession)))
+        upsert(conn, STRIPE_CHECKOUTS.table, prepare(STRIPE_CHECKOUTS, sessions).rows)
+        map_window(conn, parse_map(text), DAY, DAY)
+    assert facts(engine)[("checkout", "all")][:2] == (5.0, 2.0)  # cs_c and cs_d

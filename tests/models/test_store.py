@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select
 
-from models.db import DatabaseConfigError, make_engine, migrate
+from models.db import MIGRATIONS, DatabaseConfigError, make_engine, migrate
 from models.raw import GA4_ROWS, MAILCHIMP_ACTIVITY, prepare
 from models.store import get_cursor, quarantine, replace_window, set_cursor, upsert
-from models.tables import Ga4Row, Quarantine, UnmappedDaily, table_of
+from models.tables import Base, Ga4Row, Quarantine, UnmappedDaily, table_of
 
 D1, D2 = dt.date(2026, 9, 1), dt.date(2026, 9, 2)
 
@@ -22,10 +25,12 @@ def ga4(day: dt.date, item: str, sessions: int) -> dict[str, object]:
             "purchase_revenue": 0.0}
 
 
-def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
+def test_migrate_twice_is_a_no_op_and_the_migrations_build_the_models_schema(engine: Engine) -> None:
     migrate(engine)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0003"
+        head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == head
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 
 def test_upsert_inserts_then_updates_by_natural_key(engine: Engine) -> None:
@@ -55,7 +60,8 @@ def test_bad_records_are_quarantined_with_reason_and_payload(engine: Engine) -> 
     page = [ga4(D1, "/ok", 3), ga4(D1, "/neg", -1), {**ga4(D1, "/r", 1), "report": "funnels"}]
     prepared = prepare(GA4_ROWS, page)
     assert [r["item"] for r in prepared.rows] == ["/ok"]
-    naive = {"campaign_id": "c1", "email_hash": "a" * 64, "action": "open", "timestamp": dt.datetime(2026, 9, 1)}
+    naive = {"account": "a1", "campaign_id": "c1", "email_hash": "a" * 64, "action": "open",
+             "timestamp": dt.datetime(2026, 9, 1)}
     bad_activity = prepare(MAILCHIMP_ACTIVITY, [naive, {**naive, "email_hash": "someone@example.com",
                                                         "timestamp": dt.datetime(2026, 9, 1, tzinfo=dt.UTC)}])
     assert bad_activity.rows == []

@@ -1,0 +1,84 @@
+"""Read Stripe Checkout Sessions by `created` window, page by page, as typed records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+import stripe
+from stripe.params.checkout import SessionListParams, SessionListParamsCreated
+
+from connectors.errors import DEFAULT_POLICY, RetryPolicy, TransientError, with_retries
+from connectors.stripe.client import classify
+from connectors.stripe.records import CheckoutSession
+from connectors.stripe.settings import PAGE_SIZE, SESSION_EXPAND
+
+
+def account_id(client: stripe.StripeClient, *, policy: RetryPolicy = DEFAULT_POLICY) -> str:
+    """The id (acct_…) of the account the key belongs to: the rows' account, and the hashes' default salt."""
+    account = with_retries(lambda: client.v1.accounts.retrieve_current(), classify, policy=policy)
+    return str(account.id)
+
+
+def customer_hash(email: str | None, salt: str) -> str:
+    """Salted SHA-256 of a lower-cased address; "" when there is none. The address itself is never kept."""
+    if not email:
+        return ""
+    return hashlib.sha256(f"{salt}:{email.strip().lower()}".encode()).hexdigest()
+
+
+def _when(value: Any) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromtimestamp(int(value), dt.UTC)
+
+
+def to_record(session: Any, salt: str) -> CheckoutSession:
+    """One session object (with `line_items` expanded) as a record; nothing of it is dropped silently:
+    a null amount or an odd currency stays as Stripe sent it, for the landing step to quarantine."""
+    items = (session.get("line_items") or {}).get("data") or []
+    first = items[0] if items else {}
+    price = first.get("price") or {}
+    product = price.get("product") if isinstance(price, dict) else None
+    product_id = product.get("id") if isinstance(product, dict) else (product or "")
+    product_name = (product.get("name") if isinstance(product, dict) else None) or first.get("description") or ""
+    details = session.get("customer_details") or {}
+    email = details.get("email") or session.get("customer_email")
+    return CheckoutSession(
+        session_id=str(session["id"]), created=_when(session["created"]) or dt.datetime.min.replace(tzinfo=dt.UTC),
+        status=str(session.get("status") or ""), payment_status=str(session.get("payment_status") or ""),
+        mode=str(session.get("mode") or ""), amount_total=session.get("amount_total"),
+        currency=str(session.get("currency") or ""), product_id=str(product_id), product_name=str(product_name),
+        customer_hash=customer_hash(email, salt), expires_at=_when(session.get("expires_at")),
+    )
+
+
+def read_checkout_sessions(client: stripe.StripeClient, since: dt.date, until: dt.date, *, salt: str,
+                           page_size: int = PAGE_SIZE, policy: RetryPolicy = DEFAULT_POLICY,
+                           on_retry: Callable[[int, TransientError, float], None] | None = None,
+                           ) -> Iterator[list[CheckoutSession]]:
+    """Sessions created on the UTC days [since, until], one page per API page, day by day (oldest day first).
+
+    Every read of a day returns each session in its current state, so re-reading a window picks up what
+    changed after creation (an open session that expired, a late payment); the landing upsert replaces it.
+    """
+    day = since
+    while day <= until:
+        start = dt.datetime.combine(day, dt.time(), dt.UTC)
+        end = start + dt.timedelta(days=1)
+        window: SessionListParamsCreated = {"gte": int(start.timestamp()), "lt": int(end.timestamp())}
+        after: str | None = None
+        while True:
+            params: SessionListParams = {"created": window, "limit": page_size, "expand": list(SESSION_EXPAND)}
+            if after is not None:
+                params["starting_after"] = after
+            page = with_retries(partial(client.v1.checkout.sessions.list, params=params), classify,
+                                policy=policy, on_retry=on_retry)
+            sessions = list(page.data)
+            if sessions:
+                yield [to_record(s, salt) for s in sessions]
+            if not page.has_more or not sessions:
+                break
+            after = str(sessions[-1].id)
+        day += dt.timedelta(days=1)

@@ -1,0 +1,89 @@
+"""The Stripe connector against the fake Stripe API, through the official `stripe` library."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+
+from connectors.errors import PermanentError, RetryPolicy, TransientError
+from connectors.stripe import account_id, make_client, read_checkout_sessions
+from tests.fakes.stripe_api import FakeStripe
+
+DAY = dt.date(2026, 9, 14)
+FAST = RetryPolicy(attempts=3, base_seconds=0.01, max_seconds=0.05)
+
+
+def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), dt.UTC)
+
+
+def test_sessions_are_read_day_by_day_with_paging_products_and_hashed_customers() -> None:
+    with FakeStripe() as fake:
+        for i in range(250):
+            fake.add_session(created=at(DAY, 9) + dt.timedelta(seconds=i), customer_email=f"Buyer{i}@Example.com",
+                             status="complete" if i % 3 else "expired")
+        fake.add_session(created=at(DAY + dt.timedelta(days=1), 10), product_id="prod_club",
+                         product_name="Bakers' Club", mode="subscription", customer_email=None)
+        fake.add_session(created=at(DAY + dt.timedelta(days=3), 10))  # outside the window
+        client = make_client(fake.api_key, fake.url)
+        pages = list(read_checkout_sessions(client, DAY, DAY + dt.timedelta(days=1), salt="s", policy=FAST))
+        requested = [r for r in fake.requests if r.path == "/v1/checkout/sessions"]
+    assert [len(p) for p in pages] == [100, 100, 50, 1]
+    assert len(requested) == 4
+    assert all(r.stripe_version == "2026-02-25.clover" for r in requested)
+    records = [r for p in pages for r in p]
+    assert len({r.session_id for r in records}) == 251
+    first = next(r for r in records if r.created == at(DAY, 9))
+    assert first.customer_hash == hashlib.sha256(b"s:buyer0@example.com").hexdigest()
+    assert (first.product_id, first.product_name, first.currency) == ("prod_course", "Sourdough Masterclass", "gbp")
+    assert first.expires_at == at(DAY, 9) + dt.timedelta(hours=24)
+    club = records[-1]
+    assert (club.product_name, club.mode, club.customer_hash) == ("Bakers' Club", "subscription", "")
+    assert "example.com" not in repr(records).lower()  # no address leaves the connector
+
+
+def test_429_and_5xx_are_retried_honouring_retry_after() -> None:
+    with FakeStripe() as fake:
+        fake.add_session(created=at(DAY, 9))
+        fake.fail_next(1, 429, retry_after=1)
+        fake.fail_next(1, 503)
+        waits: list[float] = []
+        client = make_client(fake.api_key, fake.url)
+        pages = list(read_checkout_sessions(client, DAY, DAY, salt="s", policy=RetryPolicy(3, 0.01, 2.0),
+                                            on_retry=lambda n, e, w: waits.append(w)))
+    assert [len(p) for p in pages] == [1]
+    assert len(waits) == 2
+    assert waits[0] == pytest.approx(1.0)  # the server's Retry-After, not the backoff
+    assert waits[1] < 0.05
+
+
+def test_a_server_that_keeps_failing_is_a_transient_error_after_the_attempts() -> None:
+    with FakeStripe() as fake:
+        fake.fail_next(5, 500)
+        client = make_client(fake.api_key, fake.url)
+        with pytest.raises(TransientError, match="Stripe server error"):
+            list(read_checkout_sessions(client, DAY, DAY, salt="s", policy=FAST))
+        assert len(fake.requests) == FAST.attempts
+
+
+def test_a_wrong_key_is_permanent_and_names_the_fix() -> None:
+    with FakeStripe(api_key="sk_test_right") as fake:
+        client = make_client("sk_test_wrong", fake.url)
+        with pytest.raises(PermanentError, match="STRIPE_API_KEY"):
+            account_id(client, policy=FAST)
+        assert len(fake.requests) == 1  # not retried
+        assert account_id(make_client("sk_test_right", fake.url), policy=FAST) == fake.account_id
+    with pytest.raises(PermanentError, match="publishable"):
+        make_client("pk_test_123")
+
+
+def test_a_status_change_is_seen_when_the_day_is_read_again() -> None:
+    with FakeStripe() as fake:
+        session = fake.add_session(created=at(DAY, 9), status="open")
+        client = make_client(fake.api_key, fake.url)
+        before = [r.status for p in read_checkout_sessions(client, DAY, DAY, salt="s", policy=FAST) for r in p]
+        fake.set_status(session["id"], "expired")
+        after = [r.status for p in read_checkout_sessions(client, DAY, DAY, salt="s", policy=FAST) for r in p]
+    assert (before, after) == (["open"], ["expired"])

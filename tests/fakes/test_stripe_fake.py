@@ -1,0 +1,316 @@
+"""The fake Stripe API, driven by the official `stripe` library exactly as a connector drives Stripe (no patching)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import stripe
+
+from tests.fakes.stripe_api import DEFAULT_API_VERSION, FakeStripe, unix
+
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeStripe]:
+    with FakeStripe() as server:
+        yield server
+
+
+def client(fake: FakeStripe, key: str | None = None, **options: Any) -> stripe.StripeClient:
+    options.setdefault("max_network_retries", 0)
+    return stripe.StripeClient(key or fake.api_key, base_addresses={"api": fake.url}, **options)
+
+
+def raw_get(fake: FakeStripe, path: str, auth: str | None = None) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """A GET without the library: status, headers (lower-case names), JSON body."""
+    req = urllib.request.Request(fake.url + path)
+    if auth is not None:
+        req.add_header("Authorization", auth)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, json.loads(exc.read())
+
+
+def test_library_version_matches_the_fakes_default_api_version() -> None:
+    assert stripe._api_version._ApiVersion.CURRENT == DEFAULT_API_VERSION
+
+
+def test_auto_paging_returns_every_session_in_the_window_newest_first(fake: FakeStripe) -> None:
+    start, end = T0, T0 + timedelta(days=3)
+    for i in range(10):  # before and after the window
+        fake.add_session(created=start - timedelta(minutes=i + 1))
+        fake.add_session(created=end + timedelta(minutes=i))
+    for i in range(250):  # three sessions share each second, so ties straddle the page boundaries
+        status = "expired" if i % 5 == 0 else "complete"
+        fake.add_session(created=start + timedelta(minutes=(i // 3) * 10), status=status)
+    fake.requests.clear()
+
+    page = client(fake).v1.checkout.sessions.list(params={"created": {"gte": unix(start), "lt": unix(end)},
+                                                          "limit": 100})
+    got = list(page.auto_paging_iter())
+
+    assert len(got) == 250
+    assert len({s.id for s in got}) == 250
+    keys = [(s.created, s.id) for s in got]
+    assert keys == sorted(keys, reverse=True)
+    assert all(unix(start) <= s.created < unix(end) for s in got)
+    assert [r.params.get("starting_after") for r in fake.requests] == [None, got[99].id, got[199].id]
+    first = fake.requests[0]
+    assert first.path == "/v1/checkout/sessions"
+    assert first.query["created[gte]"] == [str(unix(start))]
+    assert first.query["limit"] == ["100"]
+    assert first.stripe_version == DEFAULT_API_VERSION
+    assert first.headers["authorization"] == f"Bearer {fake.api_key}"
+
+
+def test_session_fields_follow_the_checkout_session_object(fake: FakeStripe) -> None:
+    stored = fake.add_session(created=T0, customer_email="ann@example.com", session_id="cs_test_ann")
+    fake.add_session(created=T0, status="open", expires_at=T0 + timedelta(hours=2))
+    s = client(fake).v1.checkout.sessions.retrieve("cs_test_ann")
+    assert json.loads(str(s)) == stored
+    assert (s.object, s.created, s.expires_at, s.status, s.payment_status) == (
+        "checkout.session", unix(T0), unix(T0) + 86_400, "complete", "paid")
+    assert (s.mode, s.amount_total, s.amount_subtotal, s.currency, s.livemode, dict(s.metadata)) == (
+        "payment", 4900, 4900, "gbp", False, {})
+    assert s.customer_details is not None
+    assert s.customer_details.email == "ann@example.com"
+    assert s.customer_email == "ann@example.com"
+    assert s.url is None
+    assert s.payment_intent
+    assert "line_items" not in s  # only when expanded
+    open_session = client(fake).v1.checkout.sessions.list(params={"status": "open"}).data[0]
+    assert open_session.payment_status == "unpaid"
+    assert open_session.customer_details is None
+    assert open_session.url == f"https://checkout.stripe.com/c/pay/{open_session.id}"
+    assert open_session.expires_at == unix(T0) + 7200
+
+
+def test_expand_line_items_gives_product_id_and_name(fake: FakeStripe) -> None:
+    fake.add_session(created=T0, product_id="prod_bread", product_name="Bread Basics", price_id="price_bread",
+                     amount_total=2500, session_id="cs_test_bread")
+    c = client(fake)
+
+    listed = c.v1.checkout.sessions.list(params={"expand": ["data.line_items"]}).data[0]
+    item = listed.line_items.data[0]
+    assert (item.price.id, item.price.product, item.description) == ("price_bread", "prod_bread", "Bread Basics")
+    assert (item.amount_total, item.currency, item.quantity) == (2500, "gbp", 1)
+    assert fake.requests[-1].query == {"expand[0]": ["data.line_items"]}
+
+    one = c.v1.checkout.sessions.retrieve("cs_test_bread", params={"expand": ["line_items.data.price.product"]})
+    product = one.line_items.data[0].price.product
+    assert (product.object, product.id, product.name) == ("product", "prod_bread", "Bread Basics")
+
+    items = c.v1.checkout.sessions.line_items.list("cs_test_bread", params={"expand": ["data.price.product"]})
+    assert items.data[0].price.product.name == "Bread Basics"
+    assert items.has_more is False
+
+    with pytest.raises(stripe.InvalidRequestError, match="more than 4 levels") as deep:  # as Stripe refuses it
+        c.v1.checkout.sessions.list(params={"expand": ["data.line_items.data.price.product"]})
+    assert deep.value.http_status == 400
+    with pytest.raises(stripe.InvalidRequestError, match=r"cannot be expanded \(line_items\)"):
+        c.v1.checkout.sessions.list(params={"expand": ["line_items"]})  # a list needs the data. prefix
+
+
+def test_expand_brackets_form_and_basic_auth_on_the_wire(fake: FakeStripe) -> None:
+    fake.add_session(created=T0)
+    basic = "Basic " + base64.b64encode(f"{fake.api_key}:".encode()).decode()
+    status, headers, body = raw_get(fake, "/v1/checkout/sessions?expand[]=data.line_items&limit=1", basic)
+    assert status == 200
+    assert body["object"] == "list"
+    assert body["url"] == "/v1/checkout/sessions"
+    assert body["data"][0]["line_items"]["data"][0]["price"]["product"] == "prod_course"
+    assert headers["request-id"].startswith("req_")
+    assert headers["stripe-version"] == DEFAULT_API_VERSION
+
+    status, headers, body = raw_get(fake, "/v1/checkout/sessions")
+    assert status == 401
+    assert body["error"]["type"] == "invalid_request_error"
+    assert body["error"]["message"].startswith("You did not provide an API key.")
+
+
+def test_bad_key_raises_authentication_error(fake: FakeStripe) -> None:
+    with pytest.raises(stripe.AuthenticationError) as err:
+        client(fake, key="sk_test_wrong_key_1234").v1.checkout.sessions.list()
+    assert err.value.http_status == 401
+    assert err.value.json_body == {"error": {"message": "Invalid API Key provided: sk_test_**********1234",
+                                             "type": "invalid_request_error"}}
+
+
+def test_rate_limit_surfaces_with_retry_after_and_is_not_retried(fake: FakeStripe) -> None:
+    fake.fail_next(1, 429, retry_after=1)
+    with pytest.raises(stripe.RateLimitError) as err:
+        client(fake).v1.checkout.sessions.list()
+    assert err.value.http_status == 429
+    assert err.value.error is not None
+    assert err.value.error.code == "rate_limit"
+    assert err.value.headers is not None
+    assert err.value.headers["Retry-After"] == "1"
+    assert err.value.request_id is not None
+    assert err.value.request_id.startswith("req_")
+    assert err.value.json_body is not None
+    assert err.value.json_body["error"]["type"] == "invalid_request_error"
+
+    fake.requests.clear()
+    fake.fail_next(1, 429)  # the library does not retry a 429, whatever max_network_retries says
+    with pytest.raises(stripe.RateLimitError):
+        client(fake, max_network_retries=3).v1.checkout.sessions.list()
+    assert [r.status for r in fake.requests] == [429]
+    assert client(fake).v1.checkout.sessions.list().data == []
+
+
+def test_server_errors_are_api_errors_and_retried_when_allowed(fake: FakeStripe) -> None:
+    fake.fail_next(1, 500)
+    with pytest.raises(stripe.APIError) as err:
+        client(fake).v1.events.list()
+    assert err.value.http_status == 500
+    assert err.value.json_body is not None
+    assert err.value.json_body["error"]["type"] == "api_error"
+
+    fake.requests.clear()
+    fake.fail_next(1, 503)
+    assert client(fake, max_network_retries=1).v1.events.list().data == []  # one retry after ≥ 0.5 s
+    assert [r.status for r in fake.requests] == [503, 200]
+
+
+def test_unknown_session_is_a_404_invalid_request_error(fake: FakeStripe) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        client(fake).v1.checkout.sessions.retrieve("cs_test_nope")
+    assert (err.value.http_status, err.value.code) == (404, "resource_missing")
+    assert "No such checkout.session: 'cs_test_nope'" in str(err.value)
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        client(fake).v1.checkout.sessions.line_items.list("cs_test_nope")
+    assert err.value.http_status == 404
+
+
+def test_bad_parameters_are_refused_like_stripe_refuses_them(fake: FakeStripe) -> None:
+    c = client(fake)
+    with pytest.raises(stripe.InvalidRequestError, match="Received unknown parameter: colour") as err:
+        c.v1.checkout.sessions.list(params={"colour": "red"})
+    assert err.value.param == "colour"
+    with pytest.raises(stripe.InvalidRequestError, match="less than or equal to 100"):
+        c.v1.checkout.sessions.list(params={"limit": 101})
+    with pytest.raises(stripe.InvalidRequestError, match="Invalid status"):
+        c.v1.checkout.sessions.list(params={"status": "paid"})
+    with pytest.raises(stripe.InvalidRequestError, match=r"No such checkout\.session"):
+        c.v1.checkout.sessions.list(params={"starting_after": "cs_test_gone"})
+
+
+def test_ending_before_pages_towards_newer_sessions(fake: FakeStripe) -> None:
+    for i in range(60):
+        fake.add_session(created=T0 + timedelta(minutes=i))
+    c = client(fake)
+    ids = [s.id for s in c.v1.checkout.sessions.list(params={"limit": 100}).data]
+    page = c.v1.checkout.sessions.list(params={"limit": 10, "ending_before": ids[50]})
+    assert [s.id for s in page.data] == ids[40:50]
+    assert page.has_more
+    top = c.v1.checkout.sessions.list(params={"limit": 10, "ending_before": ids[5]})
+    assert [s.id for s in top.data] == ids[:5]
+    assert not top.has_more
+    backwards = list(c.v1.checkout.sessions.list(params={"limit": 7, "ending_before": ids[30]}).auto_paging_iter())
+    assert [s.id for s in backwards] == ids[29::-1]
+
+
+def test_set_status_records_events_with_the_session_as_it_was(fake: FakeStripe) -> None:
+    opened = fake.add_session(created=T0, status="open")
+    late = fake.add_session(created=T0 + timedelta(hours=1), status="complete", payment_status="unpaid")
+    fake.set_status(opened["id"], "expired")
+    fake.set_status(late["id"], "complete", "paid")
+    c = client(fake)
+
+    expired = c.v1.events.list(params={"type": "checkout.session.expired"}).data
+    assert [(e.type, e.data.object.id, e.data.object.status) for e in expired] == [
+        ("checkout.session.expired", opened["id"], "expired")]
+    assert expired[0].created == unix(T0) + 86_400  # when it expired, not later
+    everything = c.v1.events.list(params={"types": ["checkout.session.completed",
+                                                    "checkout.session.async_payment_succeeded"]}).data
+    assert [(e.type, e.data.object.payment_status) for e in everything] == [
+        ("checkout.session.async_payment_succeeded", "paid"), ("checkout.session.completed", "unpaid")]
+    assert len(c.v1.events.list(params={"type": "checkout.session.*"}).data) == 3
+    window = c.v1.events.list(params={"created": {"lt": unix(T0) + 7200}}).data
+    assert [e.type for e in window] == ["checkout.session.completed"]
+    assert c.v1.checkout.sessions.retrieve(opened["id"]).status == "expired"
+
+
+def test_refunds_and_subscriptions(fake: FakeStripe) -> None:
+    sale = fake.add_session(created=T0)
+    fake.add_refund(created=T0 + timedelta(days=2), amount=4900, payment_intent=sale["payment_intent"])
+    fake.add_refund(created=T0 + timedelta(days=3), amount=1000)
+    fake.add_subscription(created=T0, subscription_id="sub_live")
+    fake.add_subscription(created=T0 + timedelta(days=1), status="canceled", canceled_at=T0 + timedelta(days=20),
+                          subscription_id="sub_gone")
+    c = client(fake)
+
+    refunds = c.v1.refunds.list(params={"payment_intent": sale["payment_intent"]}).data
+    assert [(r.object, r.amount, r.currency, r.status) for r in refunds] == [("refund", 4900, "gbp", "succeeded")]
+    assert len(c.v1.refunds.list(params={"created": {"gte": unix(T0 + timedelta(days=3))}}).data) == 1
+
+    assert [s.id for s in c.v1.subscriptions.list().data] == ["sub_live"]  # canceled ones only when asked
+    assert [s.id for s in c.v1.subscriptions.list(params={"status": "all"}).data] == ["sub_gone", "sub_live"]
+    gone = c.v1.subscriptions.list(params={"status": "canceled"}).data[0]
+    assert gone.canceled_at == unix(T0 + timedelta(days=20))
+    assert gone.ended_at == gone.canceled_at
+    live = c.v1.subscriptions.retrieve("sub_live", params={"expand": ["items.data.price.product"]})
+    item = live["items"].data[0]  # a StripeObject is a dict: `.items` is dict.items
+    assert (item.price.product.id, item.price.recurring.interval, item.quantity) == ("prod_club", "month", 1)
+    assert "current_period_end" not in live  # basil and later: the period lives on the items
+    assert (item.current_period_start, item.current_period_end) == (unix(T0), unix(datetime(2024, 4, 1, tzinfo=UTC)))
+    old = client(fake, stripe_version="2024-06-20").v1.subscriptions.retrieve("sub_live")
+    assert old.current_period_end == item.current_period_end
+    assert fake.requests[-1].stripe_version == "2024-06-20"
+    types = [e.type for e in c.v1.events.list(params={"type": "customer.subscription.*"}).data]
+    assert types == ["customer.subscription.deleted", "customer.subscription.created",
+                     "customer.subscription.created"]
+
+
+def test_bulk_sessions_are_fast_and_mixed() -> None:
+    started = time.perf_counter()
+    with FakeStripe() as big:
+        big.add_sessions_bulk(200_000, T0, 365, seed=4)
+        assert big.counts()["sessions"] == 200_000
+        c = client(big)
+        week = c.v1.checkout.sessions.list(params={
+            "limit": 100, "created": {"gte": unix(T0 + timedelta(days=100)), "lt": unix(T0 + timedelta(days=107))}})
+        assert week.has_more
+        assert len({s.id for s in week.data}) == 100
+        assert {s.status for s in week.data} == {"complete", "expired"}  # open ones only on the last day
+        assert sum(s.currency == "gbp" for s in week.data) > 60
+        assert len({s.line_items.data[0].price.product for s in c.v1.checkout.sessions.list(
+            params={"limit": 100, "expand": ["data.line_items"]}).data}) > 1
+        opened = c.v1.checkout.sessions.list(params={"status": "open", "limit": 100}).data
+        assert opened
+        assert all(s.created > unix(T0 + timedelta(days=364)) for s in opened)
+        assert len(c.v1.events.list(params={"type": "checkout.session.completed", "limit": 5}).data) == 5
+    assert time.perf_counter() - started < 10  # typically 2 s
+
+
+def test_bulk_sessions_are_deterministic_per_seed() -> None:
+    with FakeStripe() as one, FakeStripe() as two, FakeStripe() as other:
+        for fake, seed in ((one, 1), (two, 1), (other, 2)):
+            fake.add_sessions_bulk(5_000, T0, 30, seed=seed)
+        pages = [str(client(f).v1.checkout.sessions.list(params={"limit": 100})) for f in (one, two, other)]
+    assert pages[0] == pages[1]
+    assert pages[0] != pages[2]
+
+
+def test_requests_in_flight_are_counted(fake: FakeStripe) -> None:
+    fake.latency = 0.2
+    threads = [threading.Thread(target=lambda: client(fake).v1.refunds.list()) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert fake.max_concurrent >= 2
+    assert len(fake.requests) == 4
+    assert {r.path for r in fake.requests} == {"/v1/refunds"}
