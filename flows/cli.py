@@ -79,7 +79,7 @@ def preflight(settings: Settings, journey_map: JourneyMap, chosen: list[str] | N
     if demo:
         return
     from connectors.errors import PermanentError
-    from flows.sources import REAL_SOURCES, ga4_job, stripe_client
+    from flows.sources import REAL_SOURCES, ga4_job, mailchimp_reader, stripe_client
 
     wanted = chosen or journey_map.used_sources()
     missing = [s for s in wanted if s not in REAL_SOURCES]
@@ -91,6 +91,8 @@ def preflight(settings: Settings, journey_map: JourneyMap, chosen: list[str] | N
             ga4_job(settings, journey_map)
         if "stripe" in wanted:
             stripe_client(settings)
+        if "mailchimp" in wanted:
+            mailchimp_reader(settings, journey_map)
     except (SettingsError, PermanentError) as exc:
         fail(str(exc))
 

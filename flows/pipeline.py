@@ -144,6 +144,12 @@ def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
         if synced.note:
             logger.warning("%s: %s", source, synced.note)
         result.synced.append(synced)
+        if synced.bad_input:  # what was good is stored; the bad input is named, and the run exits 2
+            shown = "; ".join(synced.bad_input[:5]) + (f"; and {len(synced.bad_input) - 5} more (see the "
+                                                       "quarantine table)" if len(synced.bad_input) > 5 else "")
+            logger.error("source %s: bad input: %s", source, shown)
+            result.failed[source] = f"bad input: {shown}"
+            result.misconfigured.add(source)
     if result.synced:
         since = min(s.since for s in result.synced)
         until = max(s.until for s in result.synced)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import stripe
 from prefect import get_run_logger, task
@@ -10,19 +11,31 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
 from connectors.demo import DEMO_PROPERTY_ID
+from connectors.errors import Rejected
 from connectors.ga4 import make_client
+from connectors.mailchimp import Reader as MailchimpReader
+from connectors.mailchimp import make_client as make_mailchimp_client
 from connectors.stripe import account_id as stripe_account_id
 from connectors.stripe import make_client as make_stripe_client
 from connectors.stripe import read_checkout_sessions
 from connectors.stripe.settings import PAGE_SIZE as STRIPE_PAGE_SIZE
+from connectors.surveys import Columns, SurveyFileError, SurveyResponse, read_survey_file
 from flows.ga4 import Ga4Job, days_to_read, plans_for, sync_days
 from flows.progress import tracked
 from flows.settings import Settings, SettingsError, load_settings
-from flows.sync import Pages, SourceNotConfigured, SourceResult, StreamResult, demo_streams, sync_stream
+from flows.sync import Pages, SourceNotConfigured, SourceResult, StreamResult, as_dict, demo_streams, sync_stream
 from models.config import JourneyMap
-from models.raw import STRIPE_CHECKOUTS
+from models.raw import (
+    MAILCHIMP_ACTIVITY,
+    MAILCHIMP_CAMPAIGNS,
+    MAILCHIMP_REPORTS,
+    STRIPE_CHECKOUTS,
+    SURVEY_RESPONSES,
+    prepare,
+)
+from models.store import quarantine, upsert
 
-REAL_SOURCES = ("ga4", "stripe")  # sources with a connector to a real API in this version
+REAL_SOURCES = ("ga4", "mailchimp", "stripe", "surveys")  # sources with a connector to a real API in this version
 
 
 def ga4_job(settings: Settings, journey_map: JourneyMap) -> Ga4Job:
@@ -41,6 +54,8 @@ def ga4_job(settings: Settings, journey_map: JourneyMap) -> Ga4Job:
 def account_of(source: str, settings: Settings, demo: bool) -> str | None:
     """The account whose raw rows the map reads (the GA4 property; "demo" for the demo), or None for every
     account (a source whose account is only known once its API answered: its sync reports it)."""
+    if source == "surveys":
+        return None  # answers are kept per survey, and every survey of the map counts
     if demo:
         return DEMO_PROPERTY_ID
     if source == "ga4":
@@ -67,8 +82,90 @@ def sync_source(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.
         return _sync_ga4(engine, journey_map, as_of, window)
     if source == "stripe":
         return _sync_stripe(engine, journey_map, as_of, window)
+    if source == "surveys":
+        return _sync_surveys(engine, journey_map, as_of)
+    if source == "mailchimp":
+        return _sync_mailchimp(engine, journey_map, as_of, window)
     raise SourceNotConfigured(f"the {source} connector is not part of this version yet; "
                               f"run with --demo, or with --sources {','.join(REAL_SOURCES)}")
+
+
+def mailchimp_reader(settings: Settings, journey_map: JourneyMap) -> MailchimpReader:
+    """A Mailchimp reader from the settings; raises with the variable to set when the key is missing or wrong."""
+    key = settings.mailchimp_api_key.get_secret_value().strip() if settings.mailchimp_api_key else ""
+    if not key:
+        raise SettingsError("MAILCHIMP_API_KEY is not set; set it to an API key with its data-centre suffix "
+                            "(Mailchimp › Account › Extras › API keys, e.g. …-us6), or run with --demo")
+    source = journey_map.source_settings("mailchimp")
+    return MailchimpReader(make_mailchimp_client(key, settings.mailchimp_api_url), salt="",
+                           page_size=source.page_size, connections=source.concurrency)
+
+
+def _sync_mailchimp(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
+                    window: tuple[dt.date, dt.date] | None) -> SourceResult:
+    """Campaigns and automation emails, then their activity, then (daily runs) today's report snapshots."""
+    logger = get_run_logger()
+    settings = load_settings()
+    reader = mailchimp_reader(settings, journey_map)
+    reader.on_retry = lambda n, e, w: logger.warning("mailchimp retry %d in %.0f s: %s", n, w, e)
+    account = reader.account_id()
+    reader.salt = settings.journey_hash_salt.get_secret_value() if settings.journey_hash_salt else account
+    source = journey_map.source_settings("mailchimp")
+    history = as_of - dt.timedelta(days=source.history_days - 1)
+    emails = reader.campaigns(min(history, window[0]) if window else history)
+    result = SourceResult("mailchimp", account=account)
+    with tracked(len(emails) + 2, "sync-mailchimp", f"Loading Mailchimp account {account}") as progress:
+        result.streams.append(sync_stream(engine, MAILCHIMP_CAMPAIGNS, lambda s, u: iter([emails]), account, as_of,
+                                          source, window=window))
+        progress.step(f"mailchimp campaigns ({len(emails)})")
+        result.streams.append(sync_stream(
+            engine, MAILCHIMP_ACTIVITY, lambda s, u: reader.activity(emails, s, u), account, as_of, source,
+            on_page=lambda r: progress.step(f"mailchimp activity ({r.rows:,})"), window=window, in_date_order=False))
+        if window is None:  # a snapshot is today's state: only a daily run takes one
+            automation = [e for e in emails if e.kind == "automation"]
+            result.streams.append(sync_stream(engine, MAILCHIMP_REPORTS,
+                                              lambda s, u: iter([reader.reports(automation, as_of)]), account,
+                                              as_of, source, window=(as_of, as_of)))
+    for done in result.streams:
+        logger.info("mailchimp/%s: %s..%s, %d rows, %d quarantined", done.stream, done.since, done.until, done.rows,
+                    done.quarantined)
+    return result
+
+
+def _sync_surveys(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> SourceResult:
+    """Load every survey export of the map whole (exports are small; answers upsert by id, so a re-import
+    changes nothing). Bad rows are quarantined and named; the good rows of the same file still load."""
+    logger = get_run_logger()
+    folder = load_settings().journey_map_file.resolve().parent
+    tz = ZoneInfo(journey_map.business.timezone)
+    result = SourceResult("surveys")
+    for survey in journey_map.surveys:
+        path = (folder / survey.file).resolve()
+        done = StreamResult("surveys", survey.name, as_of, as_of)
+        columns = Columns(**survey.columns.model_dump())
+        try:
+            pages = read_survey_file(path, survey.name, columns, tz=tz, delimiter=survey.delimiter,
+                                     date_format=survey.date_format)
+        except SurveyFileError as exc:
+            result.bad_input.append(str(exc))
+            continue
+        for page in pages:
+            good = [as_dict(r) for r in page if isinstance(r, SurveyResponse)]
+            rejected = [(r.key, r.reason, r.payload) for r in page if isinstance(r, Rejected)]
+            prepared = prepare(SURVEY_RESPONSES, good)
+            with engine.begin() as conn:
+                done.rows += upsert(conn, SURVEY_RESPONSES.table, prepared.rows)
+                done.quarantined += quarantine(conn, "surveys", survey.name, [*rejected, *prepared.bad], as_of)
+            result.bad_input += [reason for _, reason, _ in [*rejected, *prepared.bad]]
+            days = [r["submitted"].date() for r in prepared.rows]
+            if days:
+                done.since, done.until = min(done.since, *days), max(done.until, *days)
+            done.pages += 1
+        logger.info("surveys/%s: %d answers, %d quarantined", survey.name, done.rows, done.quarantined)
+        result.streams.append(done)
+    if not result.streams:
+        result.streams.append(StreamResult("surveys", "responses", as_of, as_of))
+    return result
 
 
 def _sync_stripe(engine: Engine, journey_map: JourneyMap, as_of: dt.date,

@@ -12,7 +12,15 @@ from sqlalchemy import Engine
 
 from connectors import demo
 from models.config import SourceSettings
-from models.raw import GA4_ROWS, MAILCHIMP_ACTIVITY, MAILCHIMP_CAMPAIGNS, STRIPE_CHECKOUTS, RawStream, prepare
+from models.raw import (
+    GA4_ROWS,
+    MAILCHIMP_ACTIVITY,
+    MAILCHIMP_CAMPAIGNS,
+    STRIPE_CHECKOUTS,
+    SURVEY_RESPONSES,
+    RawStream,
+    prepare,
+)
 from models.store import get_cursor, quarantine, set_cursor, upsert
 
 Pages = Iterator[Sequence[Any]]
@@ -42,6 +50,7 @@ class SourceResult:
     streams: list[StreamResult] = field(default_factory=list)
     note: str = ""  # e.g. a quota stop: what was left for the next run
     account: str | None = None  # the account the rows were stored under, when the API told it
+    bad_input: list[str] = field(default_factory=list)  # rows or files refused (quarantined): the run exits 2
 
     @property
     def since(self) -> dt.date:
@@ -72,7 +81,7 @@ def demo_streams(source: str) -> list[tuple[RawStream, Reader]]:
         "mailchimp": [(MAILCHIMP_CAMPAIGNS, lambda s, u: demo.read_email_campaigns(s, u)),
                       (MAILCHIMP_ACTIVITY, lambda s, u: demo.read_email_activity(s, u))],
         "stripe": [(STRIPE_CHECKOUTS, lambda s, u: demo.read_checkout_sessions(s, u))],
-        "surveys": [],
+        "surveys": [(SURVEY_RESPONSES, lambda s, u: demo.read_survey_responses(s, u))],
     }
     return table[source]
 
@@ -84,12 +93,17 @@ def as_dict(record: Any) -> dict[str, Any]:
 
 def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str, as_of: dt.date,
                 settings: SourceSettings, on_page: Callable[[StreamResult], None] | None = None,
-                window: tuple[dt.date, dt.date] | None = None) -> StreamResult:
-    """Load one stream for its window (or the given one); each page commits its rows and its cursor together."""
+                window: tuple[dt.date, dt.date] | None = None, in_date_order: bool = True) -> StreamResult:
+    """Load one stream for its window (or the given one); each page commits its rows and its cursor together.
+
+    A reader whose pages are not in date order (Mailchimp's come campaign by campaign) passes
+    `in_date_order=False`: its cursor moves once, after the last page, so a stop never skips a day.
+    """
     with engine.connect() as conn:
         cursor = get_cursor(conn, stream.source, stream.stream, account)
     since, until = window or incremental_window(cursor, as_of, settings)
     result = StreamResult(stream.source, stream.stream, since, until)
+    latest: dt.date | None = None
     for page in reader(since, until):
         prepared = prepare(stream, [{**as_dict(r), "account": account} for r in page])
         with engine.begin() as conn:
@@ -97,11 +111,17 @@ def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str,
             if prepared.bad:
                 result.quarantined += quarantine(conn, stream.source, stream.stream, prepared.bad, as_of)
             days = [d for d in prepared.days if d != dt.date.min]
-            if days:
+            if days and not in_date_order:
+                latest = max(latest or days[0], *days)
+            elif days:
                 moved = max(days) if cursor is None else max(max(days), dt.date.fromisoformat(cursor))
                 set_cursor(conn, stream.source, stream.stream, account, min(moved, as_of).isoformat())
                 cursor = min(moved, as_of).isoformat()
         result.pages += 1
         if on_page is not None:
             on_page(result)
+    if latest is not None:
+        moved = latest if cursor is None else max(latest, dt.date.fromisoformat(cursor))
+        with engine.begin() as conn:
+            set_cursor(conn, stream.source, stream.stream, account, min(moved, as_of).isoformat())
     return result

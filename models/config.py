@@ -26,8 +26,9 @@ SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
         "metrics": ("checkouts", "completed", "expired", "abandoned", "revenue"),
     },
     "surveys": {
+        # survey: survey name regex; stage: the answer's stage id (regex)
         "keys": ("survey", "stage"),
-        "metrics": ("responses", "promoters", "detractors"),
+        "metrics": ("responses", "promoters", "passives", "detractors"),
     },
 }
 # Non-additive metrics that people reach for and that must never be summed over days.
@@ -101,6 +102,30 @@ class Persona(_Strict):
     where: dict[str, str] = Field(min_length=1)
 
 
+class SurveyColumns(_Strict):
+    """The export's column names (as in its header row; case and surrounding spaces do not matter)."""
+
+    date: str
+    score: str = Field(description="the 0–10 'how likely are you to recommend us' answer")
+    stage: str | None = None
+    touchpoint: str | None = None
+    comment: str | None = None
+    persona: list[str] = Field(default_factory=list)
+    id: str | None = Field(default=None, description="the export's response id (stable re-imports)")
+
+
+class Survey(_Strict):
+    """A survey / NPS export (Typeform, Google Forms, Hotjar CSV) and where its answers sit on the map."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    file: str = Field(description="the CSV export, relative to journey.yaml")
+    columns: SurveyColumns
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    date_format: str | None = Field(default=None, description="strptime format when dates are not ISO 8601")
+    stage: str | None = Field(default=None, description="stage of answers without a stage column")
+    touchpoint: str | None = Field(default=None, description="touchpoint of answers without a touchpoint column")
+
+
 class AlertPolicy(_Strict):
     """Detection defaults of the bottleneck spec, tunable per business."""
 
@@ -128,6 +153,7 @@ class JourneyMap(_Strict):
     personas: list[Persona] = Field(default_factory=list)
     alerts: AlertPolicy = Field(default_factory=AlertPolicy)
     journeys: list[Journey] = Field(min_length=1)
+    surveys: list[Survey] = Field(default_factory=list)
 
     def source_settings(self, source: str) -> SourceSettings:
         """The settings of a source, falling back to its built-in defaults."""
@@ -135,7 +161,7 @@ class JourneyMap(_Strict):
 
     def used_sources(self) -> list[str]:
         """Sources that at least one touchpoint reads, in the order of SOURCES."""
-        used = {tp.source for j in self.journeys for tp in j.touchpoints}
+        used = {tp.source for j in self.journeys for tp in j.touchpoints} | ({"surveys"} if self.surveys else set())
         return [s for s in SOURCES if s in used]
 
     def touchpoints(self) -> list[tuple[Journey, Touchpoint]]:

@@ -13,11 +13,13 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from models.config import DIMENSIONS, JourneyMap, Persona, Touchpoint
+from models.feedback import map_surveys, read_surveys
 from models.store import replace_window, stream_of
 from models.tables import (
     Ga4Row,
     MailchimpActivity,
     MailchimpCampaign,
+    MailchimpReport,
     StripeCheckoutSession,
     TouchpointDaily,
     UnmappedDaily,
@@ -67,7 +69,7 @@ def map_window(conn: Connection, journey_map: JourneyMap, since: dt.date, until:
     unmapped: list[pd.DataFrame] = []
     result = MappingResult()
     for source, reader, mapper in (("ga4", _read_ga4, _map_ga4), ("mailchimp", _read_mailchimp, _map_mailchimp),
-                                   ("stripe", _read_stripe, _map_stripe)):
+                                   ("stripe", _read_stripe, _map_stripe), ("surveys", read_surveys, map_surveys)):
         raw = reader(conn, since, until, tz, (accounts or {}).get(source))
         tps = [(j.id, tp) for j, tp in journey_map.touchpoints() if tp.source == source]
         facts, left = mapper(raw, tps, journey_map)
@@ -219,9 +221,33 @@ def _read_mailchimp(conn: Connection, since: dt.date, until: dt.date, tz: ZoneIn
     raw = raw.merge(sends, on=["campaign_id", "email_hash"], how="left")
     raw["date"] = raw["send_date"].where(raw["send_date"].notna(), raw["date"])
     raw = raw[(raw["date"] >= since) & (raw["date"] <= until)].drop(columns=["send_date"])
+    raw = pd.concat([raw.assign(weight=1.0), _snapshot_sends(conn, since, until, account, set(sends["campaign_id"]))],
+                    ignore_index=True)
     for column in ("title", "workflow_title"):
         raw[column] = raw[column].astype("category")
     return raw.reset_index(drop=True)
+
+
+def _snapshot_sends(conn: Connection, since: dt.date, until: dt.date, account: str | None,
+                    with_sends: set[str]) -> pd.DataFrame:
+    """Daily sends of emails with no per-subscriber send on record (automation emails read from the API): the
+    growth of `emails_sent` between consecutive report snapshots, on the later snapshot's day. One row per
+    (email, day) whose `weight` is the count; the first snapshot of an email has nothing to compare with."""
+    r, c = table_of(MailchimpReport), table_of(MailchimpCampaign)
+    stmt = (select(r.c.campaign_id, r.c.taken_on, r.c.emails_sent, c.c.title, c.c.workflow_title, c.c.position)
+            .join(c, (c.c.account == r.c.account) & (c.c.campaign_id == r.c.campaign_id))
+            .where(r.c.taken_on >= since - dt.timedelta(days=7), r.c.taken_on <= until))
+    if account is not None:
+        stmt = stmt.where(r.c.account == account)
+    snaps = pd.read_sql(stmt, conn).sort_values(["campaign_id", "taken_on"])
+    snaps = snaps[~snaps["campaign_id"].isin(with_sends)]
+    snaps["weight"] = snaps.groupby("campaign_id")["emails_sent"].diff().clip(lower=0)
+    snaps = snaps[snaps["weight"].notna() & (snaps["weight"] > 0)]
+    snaps = snaps[(snaps["taken_on"] >= since) & (snaps["taken_on"] <= until)]
+    return pd.DataFrame({"campaign_id": snaps["campaign_id"], "email_hash": "snapshot", "action": "sent",
+                         "timestamp": pd.to_datetime(snaps["taken_on"]), "title": snaps["title"],
+                         "workflow_title": snaps["workflow_title"], "position": snaps["position"],
+                         "date": snaps["taken_on"], "weight": snaps["weight"].astype(float)})
 
 
 def _map_mailchimp(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
@@ -245,16 +271,16 @@ def _map_mailchimp(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
         facts = facts.fillna({"success": 0.0} if tp.success else {}).reset_index(names="date")
         out.append(facts.assign(segment=ALL, touchpoint_id=tp.id, journey_id=journey_id)[FACT_COLUMNS])
     left = raw[~matched & (raw["action"] == "sent")]
-    unmapped = (left.groupby(["date", "title"], observed=True).size().rename("volume").reset_index()
+    unmapped = (left.groupby(["date", "title"], observed=True)["weight"].sum().rename("volume").reset_index()
                 .rename(columns={"title": "item"}).assign(source="mailchimp", stream="activity"))
     unmapped["volume"] = unmapped["volume"].astype(float)
     return _concat(out), unmapped
 
 
 def _unique_per_day(rows: pd.DataFrame, action: str) -> pd.Series:
-    """Distinct subscribers per day with this action on any of the rule's emails."""
+    """Distinct subscribers per day with this action on any of the rule's emails (plus snapshot sends)."""
     acted = rows[rows["action"] == action]
-    return acted.drop_duplicates(["date", "campaign_id", "email_hash"]).groupby("date").size().astype(float)
+    return acted.drop_duplicates(["date", "campaign_id", "email_hash"]).groupby("date")["weight"].sum().astype(float)
 
 
 # --- Stripe ---

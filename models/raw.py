@@ -13,7 +13,15 @@ from typing import Any
 from sqlalchemy import Table
 
 from models.store import row_key
-from models.tables import Ga4Row, MailchimpActivity, MailchimpCampaign, StripeCheckoutSession, table_of
+from models.tables import (
+    Ga4Row,
+    MailchimpActivity,
+    MailchimpCampaign,
+    MailchimpReport,
+    StripeCheckoutSession,
+    SurveyResponseRow,
+    table_of,
+)
 
 Record = Mapping[str, Any]
 GA4_REPORTS = ("traffic", "pages", "events")
@@ -145,6 +153,14 @@ def _activity_row(r: Record) -> dict[str, Any]:
             "action": _choice(r, "action", MAILCHIMP_ACTIONS), "timestamp": _utc_naive(r["timestamp"], "timestamp")}
 
 
+def _report_row(r: Record) -> dict[str, Any]:
+    if not isinstance(r["taken_on"], dt.date):
+        raise BadRecord(f"taken_on must be a date, got {r['taken_on']!r}")
+    return {"account": _account(r), "campaign_id": str(r["campaign_id"]), "taken_on": r["taken_on"],
+            **{m: int(_count(r, m, whole=True)) for m in ("emails_sent", "unique_opens", "unique_clicks",
+                                                           "hard_bounces", "unsubscribed")}}
+
+
 def _hash(value: Any) -> str:
     text = str(value)
     if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
@@ -170,6 +186,19 @@ def _checkout_row(r: Record) -> dict[str, Any]:
             "customer_hash": _hash(customer) if customer else ""}
 
 
+def _survey_row(r: Record) -> dict[str, Any]:
+    score = _count(r, "score", whole=True)
+    if score > 10:
+        raise BadRecord(f"score {r['score']!r} is not a score from 0 to 10")
+    comment = str(r.get("comment") or "")
+    if EMAIL.search(comment):
+        raise BadRecord("comment holds an email address; connectors must strip PII before storage")
+    return {"survey": str(r["survey"]), "response_id": str(r["response_id"]),
+            "submitted": _utc_naive(r["submitted"], "submitted"), "score": int(score),
+            "stage": str(r.get("stage") or ""), "touchpoint": str(r.get("touchpoint") or ""), "comment": comment,
+            "persona": str(r.get("persona") or "")}
+
+
 def _day(name: str) -> Callable[[dict[str, Any]], dt.date]:
     def day_of(row: dict[str, Any]) -> dt.date:
         value = row[name]
@@ -188,5 +217,9 @@ MAILCHIMP_CAMPAIGNS = RawStream("mailchimp", "campaigns", table_of(MailchimpCamp
 MAILCHIMP_ACTIVITY = RawStream("mailchimp", "activity", table_of(MailchimpActivity),
                                _activity_row, lambda r: f"{r['campaign_id']}|{r['action']}|{r['timestamp']}",
                                _day("timestamp"))
+MAILCHIMP_REPORTS = RawStream("mailchimp", "reports", table_of(MailchimpReport), _report_row,
+                              lambda r: f"{r['campaign_id']}|{r['taken_on']}", _day("taken_on"))
 STRIPE_CHECKOUTS = RawStream("stripe", "checkout_sessions", table_of(StripeCheckoutSession),
                              _checkout_row, lambda r: str(r["session_id"]), _day("created"))
+SURVEY_RESPONSES = RawStream("surveys", "responses", table_of(SurveyResponseRow), _survey_row,
+                             lambda r: f"{r['survey']}|{r['response_id']}", _day("submitted"))

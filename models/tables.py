@@ -122,6 +122,20 @@ class MailchimpActivity(Base):
     timestamp: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True, index=True)
 
 
+class MailchimpReport(Base):
+    """A campaign's cumulative report as read on a day; consecutive days' differences are its daily numbers."""
+
+    __tablename__ = "raw_mailchimp_reports"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    taken_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    emails_sent: Mapped[int] = mapped_column(Integer)
+    unique_opens: Mapped[int] = mapped_column(Integer)
+    unique_clicks: Mapped[int] = mapped_column(Integer)
+    hard_bounces: Mapped[int] = mapped_column(Integer)
+    unsubscribed: Mapped[int] = mapped_column(Integer)
+
+
 class StripeCheckoutSession(Base):
     __tablename__ = "raw_stripe_checkout_sessions"
     account: Mapped[str] = mapped_column(String(64), primary_key=True)  # the Stripe account (acct_…, or "demo")
@@ -136,6 +150,20 @@ class StripeCheckoutSession(Base):
     product_name: Mapped[str] = mapped_column(Text)
     customer_hash: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class SurveyResponseRow(Base):
+    """One survey answer: score 0–10, where on the map it belongs, and its comment with PII stripped."""
+
+    __tablename__ = "raw_survey_responses"
+    survey: Mapped[str] = mapped_column(String(64), primary_key=True)
+    response_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    submitted: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(64))
+    touchpoint: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str] = mapped_column(Text)
+    persona: Mapped[str] = mapped_column(String(200))
 
 
 class Ga4ReportMeta(Base):

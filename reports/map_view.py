@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from models.config import Journey, JourneyMap, Touchpoint
+from models.feedback import StageFeedback
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,17 @@ class JourneyView:
 
 
 @dataclass(frozen=True)
+class FeedbackView:
+    """The emotion row of one stage: NPS over the period, against the period before, and its pain points."""
+
+    stage: str
+    answers: int
+    nps: float | None
+    previous_nps: float | None
+    pain_points: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class MapView:
     business: str
     currency: str
@@ -70,6 +82,16 @@ class MapView:
     since: dt.date
     until: dt.date
     journeys: list[JourneyView] = field(default_factory=list)
+    feedback: list[FeedbackView] = field(default_factory=list)  # stages with survey answers, in stage order
+
+
+def feedback_rows(journey_map: JourneyMap, now: dict[str, StageFeedback],
+                  before: dict[str, StageFeedback]) -> list[FeedbackView]:
+    """FeedbackView per stage that had answers in either period, in the map's stage order."""
+    return [FeedbackView(s.name, now[s.id].responses if s.id in now else 0,
+                         now[s.id].nps if s.id in now else None, before[s.id].nps if s.id in before else None,
+                         now[s.id].pain_points if s.id in now else ())
+            for s in journey_map.stages if s.id in now or s.id in before]
 
 
 SEGMENTED_SOURCES = frozenset({"ga4"})  # sources whose records carry device, channel and user type

@@ -6,7 +6,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from reports.map_view import JourneyView, MapView, TouchpointView
+from reports.map_view import FeedbackView, JourneyView, MapView, TouchpointView
 
 
 def fmt_volume(value: float | None) -> str:
@@ -72,7 +72,23 @@ def render_table(view: MapView) -> Group:
     parts += [journey_table(j, view.currency) for j in view.journeys]
     if not view.journeys:
         parts.append(Text("No journey matches the selection."))
+    if view.feedback:
+        table = Table(title="Customer feedback (NPS per stage)", title_justify="left")
+        for name in FEEDBACK_COLUMNS:
+            table.add_column(name, justify="right" if name in ("Answers", "NPS", "Δ NPS") else "left")
+        for row in view.feedback:
+            table.add_row(*_feedback_cells(row))
+        parts.append(table)
     return Group(*parts)
+
+
+FEEDBACK_COLUMNS = ("Stage", "Answers", "NPS", "Δ NPS", "Most frequent pain points")
+
+
+def _feedback_cells(row: FeedbackView) -> list[str]:
+    nps = "no answers" if row.nps is None else f"{row.nps:+.0f}"
+    change = "" if row.nps is None or row.previous_nps is None else f"{row.nps - row.previous_nps:+.0f}"
+    return [row.stage, f"{row.answers:,}", nps, change, "; ".join(row.pain_points)]
 
 
 def render_markdown(view: MapView) -> str:
@@ -87,4 +103,9 @@ def render_markdown(view: MapView) -> str:
             lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(tp)) + " |"
                       for tp in stage.touchpoints]
             lines.append("")
+    if view.feedback:
+        lines += ["## Customer feedback (NPS per stage)", "", "| " + " | ".join(FEEDBACK_COLUMNS) + " |",
+                  "|---|---:|---:|---:|---|"]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _feedback_cells(r)) + " |" for r in view.feedback]
+        lines.append("")
     return "\n".join(lines)

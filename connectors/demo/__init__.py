@@ -1,4 +1,4 @@
-"""A seeded, deterministic demo business (a sourdough blog) yielding GA4, Mailchimp and Stripe records."""
+"""A seeded, deterministic demo business (a sourdough blog) yielding GA4, Mailchimp, Stripe and survey records."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import TypeVar
 
-from connectors.demo import mail, site
+from connectors.demo import feedback, mail, site
 from connectors.demo.business import DEMO_PROPERTY_ID, INCIDENTS, DemoIncident
 from connectors.ga4.records import Ga4ReportRow
 from connectors.mailchimp.records import EmailActivity, EmailCampaign
 from connectors.stripe.records import CheckoutSession
+from connectors.surveys.records import SurveyResponse
 
 __all__ = [
     "DEMO_PROPERTY_ID",
@@ -20,6 +21,7 @@ __all__ = [
     "read_email_activity",
     "read_email_campaigns",
     "read_ga4_rows",
+    "read_survey_responses",
 ]
 
 Record = TypeVar("Record")
@@ -75,3 +77,9 @@ def read_checkout_sessions(since: date, until: date, *, seed: int = 7, page_days
                            ) -> Iterator[list[CheckoutSession]]:
     """Stripe Checkout sessions created in [since, until], with their final status (complete or expired)."""
     return _pages(since, until, page_days, lambda day: list(site.checkout_day(seed, day.toordinal())))
+
+
+def read_survey_responses(since: date, until: date, *, seed: int = 7, page_days: int = 28,
+                          ) -> Iterator[list[SurveyResponse]]:
+    """NPS answers submitted in [since, until] to the demo's post-purchase and onboarding surveys."""
+    return _pages(since, until, page_days, lambda day: feedback.responses(seed, day))

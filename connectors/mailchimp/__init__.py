@@ -1,7 +1,10 @@
-"""Mailchimp: campaigns, automation emails and per-subscriber email activity."""
+"""Mailchimp: campaigns, automation emails, per-subscriber email activity and report snapshots
+(official `mailchimp-marketing` client)."""
 
 from __future__ import annotations
 
-from connectors.mailchimp.records import EmailActivity, EmailCampaign
+from connectors.mailchimp.client import classify, make_client
+from connectors.mailchimp.reader import Reader
+from connectors.mailchimp.records import EmailActivity, EmailCampaign, EmailReport
 
-__all__ = ["EmailActivity", "EmailCampaign"]
+__all__ = ["EmailActivity", "EmailCampaign", "EmailReport", "Reader", "classify", "make_client"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 ACTIONS = ("sent", "open", "click", "bounce", "unsub")
 
@@ -34,3 +34,17 @@ class EmailActivity:
     email_hash: str
     action: str  # one of ACTIONS
     timestamp: datetime  # timezone-aware, UTC
+
+
+@dataclass(frozen=True, slots=True)
+class EmailReport:
+    """A campaign's cumulative report as read on one day: daily numbers come from the difference between two
+    days' snapshots where no per-subscriber timestamps exist (automation emails' sends)."""
+
+    campaign_id: str
+    taken_on: date  # the run's as-of day
+    emails_sent: int
+    unique_opens: int
+    unique_clicks: int
+    hard_bounces: int
+    unsubscribed: int

@@ -25,7 +25,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -98,9 +98,10 @@ def read_survey_file(path: Path, survey: str, columns: Columns, *, tz: ZoneInfo,
 
     The file is read and checked when this is called: `SurveyFileError` (file missing, empty, no header,
     wrong delimiter, a mapped column missing, month-first dates) is raised before any page exists. A bad
-    row (score not 0–10, unreadable date, not UTF-8, empty or duplicate id, stray cells) is a `Rejected`
-    keyed `"<file name>:<row>"`, row being the line its record starts on (the header is row 1); its
-    payload is the row by header name, with personal data stripped.
+    row (score not 0–10, unreadable date, not UTF-8, empty or duplicate id, stray cells, a quote never
+    closed) is a `Rejected`
+    keyed `"<file name>:<row>"`, row being the line its record starts on (the header is row 1); its payload
+    is the row by header name, with personal data stripped. Blank lines are skipped.
     """
     if page_size < 1:
         raise ValueError(f"page_size must be at least 1, not {page_size}")
@@ -135,7 +136,7 @@ class _Export:
     def open(cls, path: Path, columns: Columns, *, delimiter: str, date_format: str | None) -> _Export:
         name = path.name
         if len(delimiter) != 1 or delimiter in "\"\r\n":
-            raise SurveyFileError(f"{name}: delimiter {delimiter!r} is not one character; set delimiter to ',', "
+            raise SurveyFileError(f"{name}: delimiter {delimiter!r} cannot split a CSV file; set delimiter to ',', "
                                   f"';', '\\t' or '|' for this survey in journey.yaml")
         try:
             data = path.read_bytes()
@@ -152,6 +153,10 @@ class _Export:
             raise SurveyFileError(f"{name}: the file is empty or has no header row; export it again with its "
                                   f"header row")
         head, body = rows[0], rows[1:]
+        if body and body[-1].last_line > body[-1].line and _quote_left_open(body[-1].text, delimiter):
+            last = body[-1]
+            body[-1] = replace(last, error=f"a quote opened on line {last.line} is never closed, so lines "
+                                           f"{last.line}–{last.last_line} were read as one cell")
         names = [_readable(cell).strip() for cell in head.cells]
         _check_delimiter(name, head, delimiter)
         found = _find_columns(name, names, head, columns, date_format)
@@ -216,6 +221,24 @@ class _Lines:
         self.taken.append(line)
         self.count += 1
         return line
+
+
+def _quote_left_open(text: str, delimiter: str) -> bool:
+    """Whether `text` ends inside a quoted cell, read as the csv module reads it (the module itself
+    silently takes an unclosed quote to run to the end of the file)."""
+    quoted = closing = False
+    at_start = True
+    for char in text:
+        if quoted:
+            if char == '"':
+                quoted, closing = False, True
+            continue
+        if char == '"' and (at_start or closing):
+            quoted, closing = True, False  # a new quoted cell, or "" inside one
+        else:
+            closing = False
+        at_start = char in (delimiter, "\r", "\n")
+    return quoted
 
 
 def _check_delimiter(name: str, head: _Row, delimiter: str) -> None:

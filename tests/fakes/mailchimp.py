@@ -400,6 +400,7 @@ class FakeMailchimp:
 
     def __init__(self, api_key: str = DEFAULT_KEY) -> None:
         self.api_key = api_key
+        self.account_id = "8d3a3db4d97663a9074efcc16"
         self.server = api_key.rpartition("-")[2] if "-" in api_key else "us1"
         self.requests: list[LoggedRequest] = []
         self.latency = 0.0
@@ -419,6 +420,7 @@ class FakeMailchimp:
         self._growth: dict[str, tuple[int, list[dict[str, Any]]]] = {}
         self._routes: list[tuple[re.Pattern[str], Endpoint]] = [
             (re.compile(pattern), handler) for pattern, handler in (
+                (r"", self._root),
                 (r"/ping", self._ping),
                 (r"/lists", self._get_lists),
                 (r"/lists/([^/]+)", self._get_list),
@@ -803,6 +805,12 @@ class FakeMailchimp:
     # --- endpoints (callers hold the lock) -------------------------------------------------------------------------
     def _ping(self, q: Query) -> dict[str, Any]:
         return {"health_status": "Everything's Chimpy!"}
+
+    def _root(self, q: Query) -> dict[str, Any]:
+        """`GET /3.0/`: the account the key belongs to."""
+        return {"account_id": self.account_id, "login_id": "1", "account_name": "Test bakery",
+                "email": "owner@example.com", "role": "owner", "pricing_plan_type": "monthly",
+                "account_timezone": "Europe/London", "total_subscribers": len(self._emails)}
 
     def _get_lists(self, q: Query) -> dict[str, Any]:
         count, offset = q.paging()

@@ -48,6 +48,8 @@ def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict
     for name in ("raw_ga4_rows", "raw_mailchimp_activity", "raw_stripe_checkout_sessions", "touchpoint_daily"):
         assert len(once[name]) > 1000, name
     assert len({row[0] for row in once["touchpoint_daily"]}) == 180  # days
+    assert len(once["raw_survey_responses"]) > 500  # the demo's NPS answers, shown per stage
+    assert "Customer feedback (NPS per stage)" in second.stdout
     assert "ga4/rows: 2026-04-04..2026-09-30" in first.stderr  # the first run loads the history …
     assert "ga4/rows: 2026-09-27..2026-09-30" in second.stderr  # … the second re-reads the lookback days
 

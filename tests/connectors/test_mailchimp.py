@@ -1,0 +1,95 @@
+"""The Mailchimp connector against the fake Marketing API, through the official `mailchimp-marketing` client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+
+from connectors.errors import PermanentError, RetryPolicy
+from connectors.mailchimp import Reader, make_client
+from tests.fakes.mailchimp import FakeActivity, FakeCampaign, FakeMailchimp
+
+SEND = dt.datetime(2026, 9, 14, 8, tzinfo=dt.UTC)
+DAY = SEND.date()
+FAST = RetryPolicy(attempts=3, base_seconds=0.01, max_seconds=2.0)
+
+
+def fill(fake: FakeMailchimp, recipients: int = 250) -> None:
+    fake.add_list("l1", "Bakers")
+    fake.add_campaign(FakeCampaign("news1", "Sourdough Hour Weekly #12", "regular", "l1", SEND))
+    fake.add_campaign(FakeCampaign("old", "Sourdough Hour Weekly #1", "regular", "l1", SEND - dt.timedelta(days=60)))
+    for position in (1, 2):
+        fake.add_campaign(FakeCampaign(f"w{position}", f"Welcome {position}", "automation", "l1",
+                                       SEND - dt.timedelta(days=30), "wf1", "Starter guide welcome", position))
+    rows = []
+    for i in range(recipients):
+        who = f"Baker{i}@Example.com"
+        rows.append(FakeActivity("news1", who, "sent", SEND))
+        if i % 2 == 0:
+            rows.append(FakeActivity("news1", who, "open", SEND + dt.timedelta(hours=3)))
+        if i % 5 == 0:
+            rows.append(FakeActivity("news1", who, "click", SEND + dt.timedelta(days=1, hours=2)))
+        rows.append(FakeActivity("w1", who, "sent", SEND - dt.timedelta(days=1)))
+        if i % 3 == 0:
+            rows.append(FakeActivity("w1", who, "open", SEND + dt.timedelta(hours=1)))
+    fake.add_activity(rows)
+
+
+def reader(fake: FakeMailchimp, **kwargs: object) -> Reader:
+    return Reader(make_client(fake.api_key, fake.url), salt="s", policy=FAST, **kwargs)  # type: ignore[arg-type]
+
+
+def test_campaigns_and_automation_emails_in_order() -> None:
+    with FakeMailchimp() as fake:
+        fill(fake)
+        emails = reader(fake).campaigns(DAY - dt.timedelta(days=7))
+    regular = [(e.campaign_id, e.title, e.send_time) for e in emails if e.kind == "regular"]
+    assert regular == [("news1", "Sourdough Hour Weekly #12", SEND)]  # sent before the window: not listed
+    automation = [(e.campaign_id, e.workflow_title, e.position) for e in emails if e.kind == "automation"]
+    assert automation == [("w1", "Starter guide welcome", 1), ("w2", "Starter guide welcome", 2)]
+
+
+def test_activity_pages_hashes_and_windows_match_the_api_totals() -> None:
+    with FakeMailchimp() as fake:
+        fill(fake)
+        r = reader(fake, page_size=100, connections=2)
+        emails = r.campaigns(DAY - dt.timedelta(days=7))
+        rows = [a for page in r.activity(emails, DAY, DAY + dt.timedelta(days=1)) for a in page]
+        totals = fake.totals()
+        assert fake.max_concurrent <= 2
+    news = [a for a in rows if a.campaign_id == "news1"]
+    for action in ("sent", "open", "click"):
+        assert sum(a.action == action for a in news) == totals[("news1", action)], action
+    assert all(a.timestamp == SEND for a in news if a.action == "sent")  # a regular campaign sends at its send time
+    # an automation email's opens are there; its sends (the day before the window) are not: they come from snapshots
+    assert {a.action for a in rows if a.campaign_id == "w1"} == {"open"}
+    assert news[0].email_hash == hashlib.sha256(b"s:baker0@example.com").hexdigest()
+    assert "example.com" not in repr(rows).lower()
+    assert len({(a.campaign_id, a.email_hash, a.action, a.timestamp) for a in rows}) == len(rows)
+
+
+def test_report_snapshots_are_the_cumulative_numbers() -> None:
+    with FakeMailchimp() as fake:
+        fill(fake, recipients=30)
+        r = reader(fake)
+        emails = [e for e in r.campaigns(DAY - dt.timedelta(days=7)) if e.kind == "automation"]
+        reports = {x.campaign_id: x for x in r.reports(emails, DAY)}
+    assert (reports["w1"].emails_sent, reports["w1"].unique_opens, reports["w1"].taken_on) == (30, 10, DAY)
+    assert reports["w2"].emails_sent == 0
+
+
+def test_429_waits_for_retry_after_and_a_bad_key_names_the_fix() -> None:
+    with FakeMailchimp() as fake:
+        fill(fake, recipients=3)
+        fake.fail_next(1, 429, retry_after=1)
+        waits: list[float] = []
+        r = reader(fake, on_retry=lambda n, e, w: waits.append(w))
+        assert r.account_id() == fake.account_id
+        assert waits == [1.0]
+        wrong = Reader(make_client("0" * 32 + "-us6", fake.url), salt="s", policy=FAST)
+        with pytest.raises(PermanentError, match="MAILCHIMP_API_KEY"):
+            wrong.account_id()
+    with pytest.raises(PermanentError, match="data centre"):
+        make_client("not-a-key")
