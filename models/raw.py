@@ -42,6 +42,7 @@ CURRENCIES = frozenset({
     "sos", "srd", "std", "szl", "thb", "tjs", "tnd", "top", "try", "ttd", "twd", "tzs", "uah", "ugx", "usd", "uyu",
     "uzs", "vnd", "vuv", "wst", "xaf", "xcd", "xof", "xpf", "yer", "zar", "zmw",
 })
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}")
 
 
@@ -163,7 +164,7 @@ def _report_row(r: Record) -> dict[str, Any]:
 
 def _hash(value: Any) -> str:
     text = str(value)
-    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+    if not SHA256_HEX.fullmatch(text):
         raise BadRecord("email_hash is not a SHA-256 hex digest; addresses must be hashed before storage")
     return text
 

@@ -33,6 +33,20 @@ def test_migrate_twice_is_a_no_op_and_the_migrations_build_the_models_schema(eng
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 
+def test_a_large_upsert_inserts_then_updates_by_natural_key(engine: Engine) -> None:
+    """Big pages take PostgreSQL's COPY-then-merge path; the result is the same as row by row."""
+    first = prepare(GA4_ROWS, [ga4(D1, f"/p{i}", i) for i in range(3000)])
+    again = prepare(GA4_ROWS, [ga4(D1, f"/p{i}", i + 1) for i in range(1000, 4000)])
+    with engine.begin() as conn:
+        assert upsert(conn, table_of(Ga4Row), first.rows) == 3000
+    with engine.begin() as conn:
+        assert upsert(conn, table_of(Ga4Row), again.rows) == 3000
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(Ga4Row.item, Ga4Row.sessions)).all())
+    assert len(rows) == 4000
+    assert (rows["/p0"], rows["/p999"], rows["/p1000"], rows["/p3999"]) == (0, 999, 1001, 4000)
+
+
 def test_upsert_inserts_then_updates_by_natural_key(engine: Engine) -> None:
     first = prepare(GA4_ROWS, [ga4(D1, "/a", 10), ga4(D1, "/b", 5)])
     again = prepare(GA4_ROWS, [ga4(D1, "/a", 12), ga4(D1, "/a", 13)])  # same key twice: the last wins
