@@ -11,13 +11,13 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
 from connectors.demo import DEMO_PROPERTY_ID
-from connectors.errors import Rejected
+from connectors.errors import Rejected, TransientError
 from connectors.ga4 import make_client
 from connectors.mailchimp import Reader as MailchimpReader
 from connectors.mailchimp import make_client as make_mailchimp_client
 from connectors.stripe import account_id as stripe_account_id
 from connectors.stripe import make_client as make_stripe_client
-from connectors.stripe import read_checkout_sessions
+from connectors.stripe import read_checkout_sessions, read_subscriptions
 from connectors.stripe.settings import PAGE_SIZE as STRIPE_PAGE_SIZE
 from connectors.surveys import Columns, SurveyFileError, SurveyResponse, read_survey_file
 from flows.ga4 import Ga4Job, days_to_read, plans_for, sync_days
@@ -30,6 +30,7 @@ from models.raw import (
     MAILCHIMP_CAMPAIGNS,
     MAILCHIMP_REPORTS,
     STRIPE_CHECKOUTS,
+    STRIPE_SUBSCRIPTIONS,
     SURVEY_RESPONSES,
     prepare,
 )
@@ -177,19 +178,24 @@ def _sync_stripe(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
     salt = settings.journey_hash_salt.get_secret_value() if settings.journey_hash_salt else account
     source_settings = journey_map.source_settings("stripe")
 
+    def retry(attempt: int, error: TransientError, wait: float) -> None:
+        logger.warning("stripe retry %d in %.0f s: %s", attempt, wait, error)
+
     def reader(since: dt.date, until: dt.date) -> Pages:
         return read_checkout_sessions(client, since, until, salt=salt,
-                                      page_size=min(source_settings.page_size, STRIPE_PAGE_SIZE),
-                                      on_retry=lambda n, e, w: logger.warning("stripe retry %d in %.0f s: %s",
-                                                                              n, w, e))
+                                      page_size=min(source_settings.page_size, STRIPE_PAGE_SIZE), on_retry=retry)
 
     with tracked(source_settings.history_days, "sync-stripe-checkout-sessions",
                  f"Loading Stripe checkout sessions ({account})") as progress:
         done = sync_stream(engine, STRIPE_CHECKOUTS, reader, account, as_of, source_settings,
                            on_page=lambda r: progress.step(f"stripe checkout sessions ({r.rows:,})"), window=window)
-    logger.info("stripe/checkout_sessions: %s..%s, %d rows, %d quarantined", done.since, done.until, done.rows,
-                done.quarantined)
-    return SourceResult("stripe", [done], account=account)
+        subscriptions = sync_stream(engine, STRIPE_SUBSCRIPTIONS,
+                                    lambda s, u: read_subscriptions(client, on_retry=retry), account, as_of,
+                                    source_settings, window=window)
+    for stream in (done, subscriptions):
+        logger.info("stripe/%s: %s..%s, %d rows, %d quarantined", stream.stream, stream.since, stream.until,
+                    stream.rows, stream.quarantined)
+    return SourceResult("stripe", [done, subscriptions], account=account)
 
 
 def _sync_demo(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.date,

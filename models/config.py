@@ -23,7 +23,9 @@ SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
         # product: product id or name regex; mode: payment / subscription
         "keys": ("product", "mode"),
         # abandoned: expired, or open past expires_at, with no completed session of the same customer that day
-        "metrics": ("checkouts", "completed", "expired", "abandoned", "revenue"),
+        # subscriptions_started / _canceled: subscriptions of the product begun / cancelled that day (churn)
+        "metrics": ("checkouts", "completed", "expired", "abandoned", "revenue", "subscriptions_started",
+                    "subscriptions_canceled"),
     },
     "surveys": {
         # survey: survey name regex; stage: the answer's stage id (regex)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from models.config import DIMENSIONS, JourneyMap, Persona, Touchpoint
 from models.feedback import map_surveys, read_surveys
@@ -21,6 +21,7 @@ from models.tables import (
     MailchimpCampaign,
     MailchimpReport,
     StripeCheckoutSession,
+    StripeSubscription,
     TouchpointDaily,
     UnmappedDaily,
     table_of,
@@ -298,7 +299,34 @@ def _read_stripe(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
     divisor = np.where(raw["currency"].str.lower().isin(ZERO_DECIMAL), 1.0, 100.0)
     raw["amount"] = raw["amount_total"].astype(float) / divisor
     raw["abandoned"] = _abandoned(raw, dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
-    return raw
+    raw["kind"] = "session"
+    return pd.concat([raw, _subscription_events(conn, since, until, tz, account)], ignore_index=True)
+
+
+def _subscription_events(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
+                         account: str | None) -> pd.DataFrame:
+    """A row per subscription start (`kind` started) and cancellation (canceled) in the window, named by the
+    product names the checkout sessions carry (subscriptions only know the product id)."""
+    sub, ses = table_of(StripeSubscription), table_of(StripeCheckoutSession)
+    lo, hi = dt.datetime.combine(since - dt.timedelta(days=1), dt.time()), \
+        dt.datetime.combine(until + dt.timedelta(days=2), dt.time())
+    stmt = select(sub).where(((sub.c.created >= lo) & (sub.c.created < hi)) |
+                             ((sub.c.canceled_at >= lo) & (sub.c.canceled_at < hi)))
+    subs = pd.read_sql(stmt if account is None else stmt.where(sub.c.account == account), conn)
+    counts = pd.read_sql(select(ses.c.product_id, ses.c.product_name, func.count().label("n"))
+                         .group_by(ses.c.product_id, ses.c.product_name), conn)
+    names = (counts.sort_values(["product_id", "n", "product_name"], ascending=[True, False, True])
+             .drop_duplicates("product_id").set_index("product_id")["product_name"])  # the name most sessions carry
+    events = []
+    for kind, column in (("started", "created"), ("canceled", "canceled_at")):
+        rows = subs[subs[column].notna()]
+        day, inside = _between(rows[column], tz, since, until)
+        rows = rows.assign(date=day)[inside]
+        events.append(pd.DataFrame({"date": rows["date"], "kind": kind, "mode": "subscription",
+                                    "status": rows["status"], "product_id": rows["product_id"],
+                                    "product_name": rows["product_id"].map(names).fillna(rows["product_id"]),
+                                    "amount": 0.0, "abandoned": False}))
+    return pd.concat(events, ignore_index=True)
 
 
 def _abandoned(raw: pd.DataFrame, window_end: dt.datetime) -> pd.Series:
@@ -314,11 +342,13 @@ def _abandoned(raw: pd.DataFrame, window_end: dt.datetime) -> pd.Series:
 
 
 STRIPE_METRICS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
-    "checkouts": lambda r: pd.Series(1.0, index=r.index),
-    "completed": lambda r: (r["status"] == "complete").astype(float),
-    "expired": lambda r: (r["status"] == "expired").astype(float),
-    "abandoned": lambda r: r["abandoned"].astype(float),
-    "revenue": lambda r: r["amount"].where(r["status"] == "complete", 0.0),
+    "checkouts": lambda r: (r["kind"] == "session").astype(float),
+    "completed": lambda r: ((r["kind"] == "session") & (r["status"] == "complete")).astype(float),
+    "expired": lambda r: ((r["kind"] == "session") & (r["status"] == "expired")).astype(float),
+    "abandoned": lambda r: ((r["kind"] == "session") & r["abandoned"].astype(bool)).astype(float),
+    "revenue": lambda r: r["amount"].where((r["kind"] == "session") & (r["status"] == "complete"), 0.0),
+    "subscriptions_started": lambda r: (r["kind"] == "started").astype(float),
+    "subscriptions_canceled": lambda r: (r["kind"] == "canceled").astype(float),
 }
 
 
@@ -339,7 +369,7 @@ def _map_stripe(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
                               "success": STRIPE_METRICS[tp.success](rows) if tp.success else np.nan,
                               "events": 1.0, "revenue": STRIPE_METRICS["revenue"](rows)})
         out.append(_segment_facts(frame, tp, journey_id, [], []))
-    left = raw[~matched]
+    left = raw[~matched & (raw["kind"] == "session")]
     unmapped = (left.groupby(["date", "product_name"]).size().rename("volume").reset_index()
                 .rename(columns={"product_name": "item"}).assign(source="stripe", stream="checkout_sessions"))
     unmapped["volume"] = unmapped["volume"].astype(float)

@@ -19,6 +19,7 @@ from models.tables import (
     MailchimpCampaign,
     MailchimpReport,
     StripeCheckoutSession,
+    StripeSubscription,
     SurveyResponseRow,
     table_of,
 )
@@ -200,6 +201,18 @@ def _survey_row(r: Record) -> dict[str, Any]:
             "persona": str(r.get("persona") or "")}
 
 
+def _subscription_row(r: Record) -> dict[str, Any]:
+    currency = str(r["currency"]).lower()
+    if currency not in CURRENCIES:
+        raise BadRecord(f"currency {r['currency']!r} is not a currency Stripe charges in (ISO 4217, e.g. gbp)")
+    canceled = r.get("canceled_at")
+    return {"account": _account(r), "subscription_id": str(r["subscription_id"]),
+            "created": _utc_naive(r["created"], "created"), "status": str(r["status"]), "customer": str(r["customer"]),
+            "product_id": str(r["product_id"]), "amount": int(_count(r, "amount", whole=True)), "currency": currency,
+            "interval": str(r["interval"]),
+            "canceled_at": None if canceled is None else _utc_naive(canceled, "canceled_at")}
+
+
 def _day(name: str) -> Callable[[dict[str, Any]], dt.date]:
     def day_of(row: dict[str, Any]) -> dt.date:
         value = row[name]
@@ -224,3 +237,5 @@ STRIPE_CHECKOUTS = RawStream("stripe", "checkout_sessions", table_of(StripeCheck
                              _checkout_row, lambda r: str(r["session_id"]), _day("created"))
 SURVEY_RESPONSES = RawStream("surveys", "responses", table_of(SurveyResponseRow), _survey_row,
                              lambda r: f"{r['survey']}|{r['response_id']}", _day("submitted"))
+STRIPE_SUBSCRIPTIONS = RawStream("stripe", "subscriptions", table_of(StripeSubscription), _subscription_row,
+                                 lambda r: str(r["subscription_id"]), _no_day)

@@ -166,6 +166,22 @@ class SurveyResponseRow(Base):
     persona: Mapped[str] = mapped_column(String(200))
 
 
+class StripeSubscription(Base):
+    """A subscription as last read: its start and (churn) its cancellation."""
+
+    __tablename__ = "raw_stripe_subscriptions"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    customer: Mapped[str] = mapped_column(String(100))
+    product_id: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    interval: Mapped[str] = mapped_column(String(8))
+    canceled_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
 class Ga4ReportMeta(Base):
     """What GA4 said about a report of a day: row count, (other) roll-up, thresholding, sampling."""
 

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from connectors.stripe.client import classify, make_client
-from connectors.stripe.reader import account_id, customer_hash, read_checkout_sessions, to_record
-from connectors.stripe.records import CheckoutSession
+from connectors.stripe.reader import (
+    account_id,
+    customer_hash,
+    read_checkout_sessions,
+    read_subscriptions,
+    to_record,
+    to_subscription,
+)
+from connectors.stripe.records import CheckoutSession, Subscription
 
-__all__ = ["CheckoutSession", "account_id", "classify", "customer_hash", "make_client", "read_checkout_sessions",
-           "to_record"]
+__all__ = ["CheckoutSession", "Subscription", "account_id", "classify", "customer_hash", "make_client",
+           "read_checkout_sessions", "read_subscriptions", "to_record", "to_subscription"]

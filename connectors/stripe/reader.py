@@ -9,11 +9,12 @@ from functools import partial
 from typing import Any
 
 import stripe
+from stripe.params import SubscriptionListParams
 from stripe.params.checkout import SessionListParams, SessionListParamsCreated
 
 from connectors.errors import DEFAULT_POLICY, RetryPolicy, TransientError, with_retries
 from connectors.stripe.client import classify
-from connectors.stripe.records import CheckoutSession
+from connectors.stripe.records import CheckoutSession, Subscription
 from connectors.stripe.settings import PAGE_SIZE, SESSION_EXPAND
 
 
@@ -82,3 +83,42 @@ def read_checkout_sessions(client: stripe.StripeClient, since: dt.date, until: d
                 break
             after = str(sessions[-1].id)
         day += dt.timedelta(days=1)
+
+
+def to_subscription(sub: Any) -> Subscription:
+    """One subscription object as a record (its first item's price gives product, amount and interval)."""
+    items = (sub.get("items") or {}).get("data") or []
+    first = items[0] if items else {}
+    price = first.get("price") or {}
+    product = price.get("product")
+    unit = price.get("unit_amount")
+    return Subscription(
+        subscription_id=str(sub["id"]), created=_when(sub["created"]) or dt.datetime.min.replace(tzinfo=dt.UTC),
+        status=str(sub.get("status") or ""), customer=str(sub.get("customer") or ""),
+        product_id=str(product.get("id") if isinstance(product, dict) else (product or "")),
+        amount=None if unit is None else int(unit) * int(first.get("quantity") or 1),
+        currency=str(price.get("currency") or sub.get("currency") or ""),
+        interval=str((price.get("recurring") or {}).get("interval") or ""),
+        canceled_at=_when(sub.get("canceled_at")),
+    )
+
+
+def read_subscriptions(client: stripe.StripeClient, *, page_size: int = PAGE_SIZE,
+                       policy: RetryPolicy = DEFAULT_POLICY,
+                       on_retry: Callable[[int, TransientError, float], None] | None = None,
+                       ) -> Iterator[list[Subscription]]:
+    """Every subscription, whatever its status (`status=all`), in its current state, a page per API page: a
+    cancellation years after the start is a change to an old object, so the whole list is read each run."""
+    after: str | None = None
+    while True:
+        params: SubscriptionListParams = {"status": "all", "limit": page_size}
+        if after is not None:
+            params["starting_after"] = after
+        page = with_retries(partial(client.v1.subscriptions.list, params=params), classify, policy=policy,
+                            on_retry=on_retry)
+        subs = list(page.data)
+        if subs:
+            yield [to_subscription(s) for s in subs]
+        if not page.has_more or not subs:
+            return
+        after = str(subs[-1].id)

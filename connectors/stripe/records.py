@@ -24,3 +24,18 @@ class CheckoutSession:
     product_name: str
     customer_hash: str  # salted SHA-256 of the buyer's email; "" when unknown
     expires_at: datetime | None = None  # when an unpaid session expires (24 h after creation by default)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A subscription in its current state: started on `created`, ended on `canceled_at` (churn) if it has."""
+
+    subscription_id: str
+    created: datetime  # timezone-aware, UTC
+    status: str  # active / trialing / past_due / canceled / unpaid / incomplete / incomplete_expired / paused
+    customer: str  # Stripe's customer id (cus_…), no personal data
+    product_id: str
+    amount: int | None  # per period, in the currency's minor unit (unit amount × quantity)
+    currency: str
+    interval: str  # day / week / month / year
+    canceled_at: datetime | None = None

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from connectors.errors import PermanentError, RetryPolicy, TransientError
-from connectors.stripe import account_id, make_client, read_checkout_sessions
+from connectors.stripe import account_id, make_client, read_checkout_sessions, read_subscriptions
 from tests.fakes.stripe_api import FakeStripe
 
 DAY = dt.date(2026, 9, 14)
@@ -87,3 +87,20 @@ def test_a_status_change_is_seen_when_the_day_is_read_again() -> None:
         fake.set_status(session["id"], "expired")
         after = [r.status for p in read_checkout_sessions(client, DAY, DAY, salt="s", policy=FAST) for r in p]
     assert (before, after) == (["open"], ["expired"])
+
+
+def test_every_subscription_is_read_with_its_cancellation_whatever_its_status() -> None:
+    with FakeStripe() as fake:
+        for i in range(130):
+            fake.add_subscription(created=at(DAY, 9) + dt.timedelta(minutes=i), unit_amount=900, quantity=2,
+                                  status="canceled" if i % 10 == 0 else "active",
+                                  canceled_at=at(DAY + dt.timedelta(days=5), 12) if i % 10 == 0 else None)
+        client = make_client(fake.api_key, fake.url)
+        pages = list(read_subscriptions(client, policy=FAST))
+    subs = [s for p in pages for s in p]
+    assert [len(p) for p in pages] == [100, 30]
+    assert sum(s.status == "canceled" for s in subs) == 13
+    churned = next(s for s in subs if s.status == "canceled")
+    assert churned.canceled_at == at(DAY + dt.timedelta(days=5), 12)
+    assert (churned.product_id, churned.amount, churned.currency, churned.interval) == ("prod_club", 1800, "gbp",
+                                                                                       "month")

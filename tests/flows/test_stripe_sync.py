@@ -38,6 +38,10 @@ def fill(fake: FakeStripe) -> None:
             fake.add_session(created=dt.datetime.combine(day, dt.time(9 + i % 10, i), dt.UTC), status=status,
                              product_id=pid, product_name=name, amount_total=amount,
                              customer_email=f"buyer{d}-{i}@example.com")
+    for i in range(3):  # the Club's subscriptions, one of them cancelled (churn)
+        fake.add_subscription(created=dt.datetime.combine(AS_OF - dt.timedelta(days=5), dt.time(9 + i), dt.UTC),
+                              status="canceled" if i == 0 else "active",
+                              canceled_at=dt.datetime.combine(AS_OF, dt.time(7), dt.UTC) if i == 0 else None)
     fake.add_session(created=dt.datetime.combine(AS_OF, dt.time(8), dt.UTC), amount_total=None)
     fake.add_session(created=dt.datetime.combine(AS_OF, dt.time(8, 5), dt.UTC), currency="xyz")
 
@@ -89,4 +93,6 @@ def test_run_sources_stripe_maps_what_stripe_holds(db_url: str, stripe_map: Path
     assert scalar(db_url, "select count(*) from raw_stripe_checkout_sessions where status = 'expired' "
                           f"and session_id = '{late['id']}'") == 1
     assert scalar(db_url, "select count(distinct account) from raw_stripe_checkout_sessions") == 1
+    assert scalar(db_url, "select count(*) from raw_stripe_subscriptions where canceled_at is not null") == 1
+    assert scalar(db_url, "select count(*) from raw_stripe_subscriptions") == 3
     assert scalar(db_url, "select count(*) from raw_stripe_checkout_sessions where customer_hash like '%@%'") == 0

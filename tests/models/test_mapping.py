@@ -11,7 +11,14 @@ from sqlalchemy import Engine, delete, select
 from models.db import make_engine, migrate
 from models.mapfile import parse_map
 from models.mapping import map_window
-from models.raw import GA4_ROWS, MAILCHIMP_ACTIVITY, MAILCHIMP_CAMPAIGNS, STRIPE_CHECKOUTS, prepare
+from models.raw import (
+    GA4_ROWS,
+    MAILCHIMP_ACTIVITY,
+    MAILCHIMP_CAMPAIGNS,
+    STRIPE_CHECKOUTS,
+    STRIPE_SUBSCRIPTIONS,
+    prepare,
+)
 from models.store import upsert
 from models.tables import StripeCheckoutSession, TouchpointDaily, UnmappedDaily, table_of
 
@@ -167,3 +174,18 @@ def test_cart_abandonment_counts_lapsed_sessions_but_not_a_customer_who_paid_tha
         upsert(conn, STRIPE_CHECKOUTS.table, prepare(STRIPE_CHECKOUTS, sessions).rows)
         map_window(conn, parse_map(text), DAY, DAY)
     assert facts(engine)[("checkout", "all")][:2] == (5.0, 2.0)  # cs_c and cs_d
+
+
+def test_subscription_starts_and_cancellations_count_for_their_days(engine: Engine) -> None:
+    """Churn per product: subscriptions know only the product id; the name comes from the checkout sessions."""
+    noon = dt.datetime(2026, 9, 1, 11, tzinfo=UTC)
+    subs = [{"account": "a1", "subscription_id": f"sub_{i}", "created": noon - dt.timedelta(days=40 * (i % 2)),
+             "status": "canceled" if i % 2 else "active", "customer": f"cus_{i}", "product_id": "prod_1",
+             "amount": 900, "currency": "gbp", "interval": "month",
+             "canceled_at": noon if i % 2 else None} for i in range(5)]
+    text = MAP.replace("volume: checkouts, success: completed",
+                       "volume: subscriptions_started, success: subscriptions_canceled")
+    with engine.begin() as conn:
+        upsert(conn, STRIPE_SUBSCRIPTIONS.table, prepare(STRIPE_SUBSCRIPTIONS, subs).rows)
+        map_window(conn, parse_map(text), DAY, DAY)
+    assert facts(engine)[("checkout", "all")][:2] == (3.0, 2.0)  # 3 started today, 2 older ones cancelled today
