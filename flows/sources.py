@@ -28,6 +28,7 @@ from models.config import JourneyMap
 from models.raw import (
     MAILCHIMP_ACTIVITY,
     MAILCHIMP_CAMPAIGNS,
+    MAILCHIMP_LIST_GROWTH,
     MAILCHIMP_REPORTS,
     STRIPE_CHECKOUTS,
     STRIPE_SUBSCRIPTIONS,
@@ -122,6 +123,8 @@ def _sync_mailchimp(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
         result.streams.append(sync_stream(
             engine, MAILCHIMP_ACTIVITY, lambda s, u: reader.activity(emails, s, u), account, as_of, source,
             on_page=lambda r: progress.step(f"mailchimp activity ({r.rows:,})"), window=window, in_date_order=False))
+        result.streams.append(sync_stream(engine, MAILCHIMP_LIST_GROWTH, lambda s, u: reader.list_growth(), account,
+                                          as_of, source, window=window))
         if window is None:  # a snapshot is today's state: only a daily run takes one
             automation = [e for e in emails if e.kind == "automation"]
             result.streams.append(sync_stream(engine, MAILCHIMP_REPORTS,

@@ -17,6 +17,7 @@ from models.tables import (
     Ga4Row,
     MailchimpActivity,
     MailchimpCampaign,
+    MailchimpListGrowth,
     MailchimpReport,
     StripeCheckoutSession,
     StripeSubscription,
@@ -213,6 +214,15 @@ def _subscription_row(r: Record) -> dict[str, Any]:
             "canceled_at": None if canceled is None else _utc_naive(canceled, "canceled_at")}
 
 
+def _growth_row(r: Record) -> dict[str, Any]:
+    month = str(r["month"])
+    if not re.fullmatch(r"\d{4}-\d{2}", month):
+        raise BadRecord(f"month {month!r} is not YYYY-MM")
+    return {"account": _account(r), "list_id": str(r["list_id"]), "month": month, "list_name": str(r["list_name"]),
+            **{f: int(_count(r, f, whole=True)) for f in ("existing", "imports", "optins", "subscribed",
+                                                           "unsubscribed", "cleaned")}}
+
+
 def _day(name: str) -> Callable[[dict[str, Any]], dt.date]:
     def day_of(row: dict[str, Any]) -> dt.date:
         value = row[name]
@@ -239,3 +249,5 @@ SURVEY_RESPONSES = RawStream("surveys", "responses", table_of(SurveyResponseRow)
                              lambda r: f"{r['survey']}|{r['response_id']}", _day("submitted"))
 STRIPE_SUBSCRIPTIONS = RawStream("stripe", "subscriptions", table_of(StripeSubscription), _subscription_row,
                                  lambda r: str(r["subscription_id"]), _no_day)
+MAILCHIMP_LIST_GROWTH = RawStream("mailchimp", "list_growth", table_of(MailchimpListGrowth), _growth_row,
+                                  lambda r: f"{r['list_id']}|{r['month']}", _no_day)

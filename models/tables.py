@@ -136,6 +136,22 @@ class MailchimpReport(Base):
     unsubscribed: Mapped[int] = mapped_column(Integer)
 
 
+class MailchimpListGrowth(Base):
+    """An audience's month as Mailchimp's growth history reports it."""
+
+    __tablename__ = "raw_mailchimp_list_growth"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    list_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    list_name: Mapped[str] = mapped_column(Text)
+    existing: Mapped[int] = mapped_column(Integer)
+    imports: Mapped[int] = mapped_column(Integer)
+    optins: Mapped[int] = mapped_column(Integer)
+    subscribed: Mapped[int] = mapped_column(Integer)
+    unsubscribed: Mapped[int] = mapped_column(Integer)
+    cleaned: Mapped[int] = mapped_column(Integer)
+
+
 class StripeCheckoutSession(Base):
     __tablename__ = "raw_stripe_checkout_sessions"
     account: Mapped[str] = mapped_column(String(64), primary_key=True)  # the Stripe account (acct_…, or "demo")

@@ -18,7 +18,7 @@ import mailchimp_marketing
 
 from connectors.errors import DEFAULT_POLICY, RetryPolicy, TransientError, with_retries
 from connectors.mailchimp.client import classify
-from connectors.mailchimp.records import EmailActivity, EmailCampaign, EmailReport
+from connectors.mailchimp.records import EmailActivity, EmailCampaign, EmailReport, ListGrowth
 from connectors.mailchimp.settings import (
     ACTIVITY_FIELDS,
     CAMPAIGN_FIELDS,
@@ -118,6 +118,20 @@ class Reader:
                         rows.append(EmailActivity(campaign.campaign_id, who, str(act["action"]), when))
             if rows:
                 yield rows
+
+    # --- audiences ------------------------------------------------------------------------------------------------
+
+    def list_growth(self) -> Iterator[list[ListGrowth]]:
+        """Every audience's monthly growth history (sign-ups, unsubscribes, cleaned), a page per audience page."""
+        for lists in self._paged(self.client.lists.get_all_lists, "lists",
+                                 fields=["lists.id", "lists.name", "total_items"]):
+            for audience in lists:
+                for page in self._paged(self.client.lists.get_list_growth_history, "history", audience["id"],
+                                        sort_field="month", sort_dir="ASC"):
+                    yield [ListGrowth(str(audience["id"]), str(audience["name"]), str(m["month"]),
+                                      *(int(m.get(f) or 0) for f in ("existing", "imports", "optins", "subscribed",
+                                                                     "unsubscribed", "cleaned")))
+                           for m in page]
 
     # --- report snapshots ----------------------------------------------------------------------------------------
 

@@ -48,3 +48,18 @@ class EmailReport:
     unique_clicks: int
     hard_bounces: int
     unsubscribed: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListGrowth:
+    """An audience's month: sign-ups and departures (Mailchimp's list growth history)."""
+
+    list_id: str
+    list_name: str
+    month: str  # "2026-09"
+    existing: int  # as Mailchimp reports each field of the month, uninterpreted
+    imports: int
+    optins: int
+    subscribed: int
+    unsubscribed: int
+    cleaned: int  # removed after hard bounces

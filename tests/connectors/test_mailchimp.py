@@ -93,3 +93,14 @@ def test_429_waits_for_retry_after_and_a_bad_key_names_the_fix() -> None:
             wrong.account_id()
     with pytest.raises(PermanentError, match="data centre"):
         make_client("not-a-key")
+
+
+def test_list_growth_history_per_audience_and_month() -> None:
+    with FakeMailchimp() as fake:
+        fill(fake, recipients=12)
+        fake.add_activity([FakeActivity("news1", "Baker0@Example.com", "unsub", SEND + dt.timedelta(days=20))])
+        months = [m for page in reader(fake).list_growth() for m in page]
+    assert all(m.list_id == "l1" and m.list_name == "Bakers" for m in months)
+    assert [m.month for m in months] == sorted(m.month for m in months)  # asked oldest first
+    assert sum(m.unsubscribed for m in months) == 1
+    assert sum(m.optins + m.imports + m.subscribed for m in months) > 0

@@ -74,6 +74,8 @@ def test_run_sources_mailchimp_maps_sends_opens_and_clicks(db_url: str, mailchim
         hashes: list[Any] = [r[0] for r in conn.execute(text("select email_hash from raw_mailchimp_activity"))]
         snapshots = conn.execute(text("select taken_on, emails_sent from raw_mailchimp_reports "
                                       "where campaign_id = 'w1' order by taken_on")).all()
+        audiences = conn.execute(text("select count(*) from raw_mailchimp_list_growth where list_id = 'l1'")).scalar()
     engine.dispose()
     assert all("@" not in h and len(h) == 64 for h in hashes)
+    assert audiences >= 1  # the audience's monthly growth history
     assert [int(n) for _, n in snapshots] == [40, 55]
