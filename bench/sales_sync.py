@@ -1,7 +1,8 @@
 """Email and sales sync throughput: 200 000 Stripe checkout sessions and 1 000 000 Mailchimp activity rows,
 each beside the official client's raw fetch of the same pages in the same run.
 
-Run:  .venv/bin/python -m bench.sales_sync [--sessions 200000] [--activity 1000000] [--postgres URL]
+Run:  .venv/bin/python -m bench.sales_sync [--sessions 200000] [--activity 1000000] [--only stripe|mailchimp]
+      [--postgres URL]
 
 Each fake serves from a process of its own on loopback. "raw fetch" makes exactly the requests the connector
 makes (same endpoints, page sizes, filters and connection count) and only counts what the client parsed; "sync"
@@ -162,12 +163,15 @@ def main() -> None:
     parser.add_argument("--activity", type=int, default=1_000_000)
     parser.add_argument("--postgres", default=os.environ.get("JOURNEY_TEST_DATABASE_URL",
                                                              "postgresql+psycopg2://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--only", choices=("stripe", "mailchimp"), help="run one source's half only")
     args = parser.parse_args()
     print(f"Email and sales sync benchmark: fakes on loopback in their own processes, {CONNECTIONS} Mailchimp "
           "connections, Stripe pages of 100 with line items expanded")
     ratios = []
     for kind, size, raw, sync in (("stripe", args.sessions, stripe_raw, stripe_sync),
                                   ("mailchimp", args.activity, mailchimp_raw, mailchimp_sync)):
+        if args.only not in (None, kind):
+            continue
         with fake(kind, size) as (url, key, expected):
             expected = size if kind == "stripe" else expected
             fetched = timed(f"{kind} raw client fetch", expected, lambda: raw(url, key))  # noqa: B023

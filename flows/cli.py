@@ -79,13 +79,9 @@ def preflight(settings: Settings, journey_map: JourneyMap, chosen: list[str] | N
     if demo:
         return
     from connectors.errors import PermanentError
-    from flows.sources import REAL_SOURCES, ga4_job, mailchimp_reader, stripe_client
+    from flows.sources import ga4_job, mailchimp_reader, stripe_client
 
     wanted = chosen or journey_map.used_sources()
-    missing = [s for s in wanted if s not in REAL_SOURCES]
-    if missing:
-        fail(f"the {', '.join(missing)} connector{'s are' if len(missing) > 1 else ' is'} not part of this version "
-             f"yet; run with --sources {','.join(s for s in wanted if s in REAL_SOURCES) or 'ga4'}, or with --demo")
     try:
         if "ga4" in wanted:
             ga4_job(settings, journey_map)

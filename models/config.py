@@ -24,8 +24,9 @@ SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
         "keys": ("product", "mode"),
         # abandoned: expired, or open past expires_at, with no completed session of the same customer that day
         # subscriptions_started / _canceled: subscriptions of the product begun / cancelled that day (churn)
+        # refunds: refunds created that day for the product's checkouts
         "metrics": ("checkouts", "completed", "expired", "abandoned", "revenue", "subscriptions_started",
-                    "subscriptions_canceled"),
+                    "subscriptions_canceled", "refunds"),
     },
     "surveys": {
         # survey: survey name regex; stage: the answer's stage id (regex)

@@ -21,6 +21,7 @@ from models.tables import (
     MailchimpCampaign,
     MailchimpReport,
     StripeCheckoutSession,
+    StripeRefund,
     StripeSubscription,
     TouchpointDaily,
     UnmappedDaily,
@@ -300,7 +301,31 @@ def _read_stripe(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
     raw["amount"] = raw["amount_total"].astype(float) / divisor
     raw["abandoned"] = _abandoned(raw, dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
     raw["kind"] = "session"
-    return pd.concat([raw, _subscription_events(conn, since, until, tz, account)], ignore_index=True)
+    parts = [raw, _subscription_events(conn, since, until, tz, account),
+             _refund_events(conn, since, until, tz, account)]
+    return pd.concat([p for p in parts if len(p)] or [raw], ignore_index=True)
+
+
+def _refund_events(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
+                   account: str | None) -> pd.DataFrame:
+    """A row per refund (not failed or canceled) created in the window, with the product of the checkout whose
+    payment it returns (kind `refund`)."""
+    ref, ses = table_of(StripeRefund), table_of(StripeCheckoutSession)
+    lo, hi = dt.datetime.combine(since - dt.timedelta(days=1), dt.time()), \
+        dt.datetime.combine(until + dt.timedelta(days=2), dt.time())
+    stmt = (select(ref.c.created, ref.c.status, ref.c.amount, ref.c.currency, ses.c.product_id, ses.c.product_name,
+                   ses.c.mode)
+            .join(ses, (ses.c.account == ref.c.account) & (ses.c.payment_intent == ref.c.payment_intent)
+                  & (ses.c.payment_intent != ""), isouter=True)
+            .where(ref.c.created >= lo, ref.c.created < hi, ref.c.status.not_in(["failed", "canceled"])))
+    rows = pd.read_sql(stmt if account is None else stmt.where(ref.c.account == account), conn)
+    day, inside = _between(rows["created"], tz, since, until)
+    rows = rows.assign(date=day)[inside]
+    divisor = np.where(rows["currency"].isin(ZERO_DECIMAL), 1.0, 100.0)
+    return pd.DataFrame({"date": rows["date"], "kind": "refund", "mode": rows["mode"].fillna(""),
+                         "status": rows["status"], "product_id": rows["product_id"].fillna(""),
+                         "product_name": rows["product_name"].fillna(""), "amount": rows["amount"] / divisor,
+                         "abandoned": False})
 
 
 def _subscription_events(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
@@ -326,7 +351,7 @@ def _subscription_events(conn: Connection, since: dt.date, until: dt.date, tz: Z
                                     "status": rows["status"], "product_id": rows["product_id"],
                                     "product_name": rows["product_id"].map(names).fillna(rows["product_id"]),
                                     "amount": 0.0, "abandoned": False}))
-    return pd.concat(events, ignore_index=True)
+    return pd.concat([e for e in events if len(e)] or events[:1], ignore_index=True)
 
 
 def _abandoned(raw: pd.DataFrame, window_end: dt.datetime) -> pd.Series:
@@ -349,6 +374,7 @@ STRIPE_METRICS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "revenue": lambda r: r["amount"].where((r["kind"] == "session") & (r["status"] == "complete"), 0.0),
     "subscriptions_started": lambda r: (r["kind"] == "started").astype(float),
     "subscriptions_canceled": lambda r: (r["kind"] == "canceled").astype(float),
+    "refunds": lambda r: (r["kind"] == "refund").astype(float),
 }
 
 

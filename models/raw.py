@@ -20,6 +20,7 @@ from models.tables import (
     MailchimpListGrowth,
     MailchimpReport,
     StripeCheckoutSession,
+    StripeRefund,
     StripeSubscription,
     SurveyResponseRow,
     table_of,
@@ -182,6 +183,7 @@ def _checkout_row(r: Record) -> dict[str, Any]:
     return {"account": _account(r), "session_id": str(r["session_id"]),
             "created": _utc_naive(r["created"], "created"),
             "expires_at": None if expires is None else _utc_naive(expires, "expires_at"),
+            "payment_intent": str(r.get("payment_intent") or ""),
             "status": _choice(r, "status", STRIPE_STATUSES), "payment_status": str(r["payment_status"]),
             "mode": _choice(r, "mode", ("payment", "subscription", "setup")),
             "amount_total": int(_count(r, "amount_total", whole=True)), "currency": currency,
@@ -223,6 +225,15 @@ def _growth_row(r: Record) -> dict[str, Any]:
                                                            "unsubscribed", "cleaned")}}
 
 
+def _refund_row(r: Record) -> dict[str, Any]:
+    currency = str(r["currency"]).lower()
+    if currency not in CURRENCIES:
+        raise BadRecord(f"currency {r['currency']!r} is not a currency Stripe charges in (ISO 4217, e.g. gbp)")
+    return {"account": _account(r), "refund_id": str(r["refund_id"]), "created": _utc_naive(r["created"], "created"),
+            "status": str(r["status"]), "amount": int(_count(r, "amount", whole=True)), "currency": currency,
+            "payment_intent": str(r["payment_intent"]), "reason": str(r["reason"])}
+
+
 def _day(name: str) -> Callable[[dict[str, Any]], dt.date]:
     def day_of(row: dict[str, Any]) -> dt.date:
         value = row[name]
@@ -251,3 +262,5 @@ STRIPE_SUBSCRIPTIONS = RawStream("stripe", "subscriptions", table_of(StripeSubsc
                                  lambda r: str(r["subscription_id"]), _no_day)
 MAILCHIMP_LIST_GROWTH = RawStream("mailchimp", "list_growth", table_of(MailchimpListGrowth), _growth_row,
                                   lambda r: f"{r['list_id']}|{r['month']}", _no_day)
+STRIPE_REFUNDS = RawStream("stripe", "refunds", table_of(StripeRefund), _refund_row, lambda r: str(r["refund_id"]),
+                           _day("created"))

@@ -166,6 +166,7 @@ class StripeCheckoutSession(Base):
     product_name: Mapped[str] = mapped_column(Text)
     customer_hash: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    payment_intent: Mapped[str] = mapped_column(String(100), server_default="", index=True)
 
 
 class SurveyResponseRow(Base):
@@ -196,6 +197,20 @@ class StripeSubscription(Base):
     currency: Mapped[str] = mapped_column(String(3))
     interval: Mapped[str] = mapped_column(String(8))
     canceled_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class StripeRefund(Base):
+    """A refund as last read, dated by its creation; its payment intent names the checkout it undoes."""
+
+    __tablename__ = "raw_stripe_refunds"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    refund_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    payment_intent: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(64))
 
 
 class Ga4ReportMeta(Base):

@@ -7,11 +7,12 @@ from connectors.stripe.reader import (
     account_id,
     customer_hash,
     read_checkout_sessions,
+    read_refunds,
     read_subscriptions,
     to_record,
     to_subscription,
 )
-from connectors.stripe.records import CheckoutSession, Subscription
+from connectors.stripe.records import CheckoutSession, Refund, Subscription
 
-__all__ = ["CheckoutSession", "Subscription", "account_id", "classify", "customer_hash", "make_client",
-           "read_checkout_sessions", "read_subscriptions", "to_record", "to_subscription"]
+__all__ = ["CheckoutSession", "Refund", "Subscription", "account_id", "classify", "customer_hash", "make_client",
+           "read_checkout_sessions", "read_refunds", "read_subscriptions", "to_record", "to_subscription"]

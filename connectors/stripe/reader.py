@@ -9,12 +9,12 @@ from functools import partial
 from typing import Any
 
 import stripe
-from stripe.params import SubscriptionListParams
+from stripe.params import RefundListParams, RefundListParamsCreated, SubscriptionListParams
 from stripe.params.checkout import SessionListParams, SessionListParamsCreated
 
 from connectors.errors import DEFAULT_POLICY, RetryPolicy, TransientError, with_retries
 from connectors.stripe.client import classify
-from connectors.stripe.records import CheckoutSession, Subscription
+from connectors.stripe.records import CheckoutSession, Refund, Subscription
 from connectors.stripe.settings import PAGE_SIZE, SESSION_EXPAND
 
 
@@ -52,7 +52,15 @@ def to_record(session: Any, salt: str) -> CheckoutSession:
         mode=str(session.get("mode") or ""), amount_total=session.get("amount_total"),
         currency=str(session.get("currency") or ""), product_id=str(product_id), product_name=str(product_name),
         customer_hash=customer_hash(email, salt), expires_at=_when(session.get("expires_at")),
+        payment_intent=_id(session.get("payment_intent")),
     )
+
+
+def _id(value: Any) -> str:
+    """An id, whether Stripe sent the id or (expanded) the object."""
+    if isinstance(value, dict):
+        return str(value.get("id") or "")
+    return str(value or "")
 
 
 def read_checkout_sessions(client: stripe.StripeClient, since: dt.date, until: dt.date, *, salt: str,
@@ -122,3 +130,31 @@ def read_subscriptions(client: stripe.StripeClient, *, page_size: int = PAGE_SIZ
         if not page.has_more or not subs:
             return
         after = str(subs[-1].id)
+
+
+def read_refunds(client: stripe.StripeClient, since: dt.date, until: dt.date, *, page_size: int = PAGE_SIZE,
+                 policy: RetryPolicy = DEFAULT_POLICY,
+                 on_retry: Callable[[int, TransientError, float], None] | None = None) -> Iterator[list[Refund]]:
+    """Refunds created on the UTC days [since, until], in their current state (a pending refund that succeeds
+    later is picked up when its day is read again)."""
+    day = since
+    while day <= until:
+        start = dt.datetime.combine(day, dt.time(), dt.UTC)
+        window: RefundListParamsCreated = {"gte": int(start.timestamp()),
+                                           "lt": int((start + dt.timedelta(days=1)).timestamp())}
+        after: str | None = None
+        while True:
+            params: RefundListParams = {"created": window, "limit": page_size}
+            if after is not None:
+                params["starting_after"] = after
+            page = with_retries(partial(client.v1.refunds.list, params=params), classify, policy=policy,
+                                on_retry=on_retry)
+            refunds = list(page.data)
+            if refunds:
+                yield [Refund(str(r["id"]), _when(r["created"]) or start, str(r.get("status") or ""),
+                              r.get("amount"), str(r.get("currency") or ""), _id(r.get("payment_intent")),
+                              str(r.get("reason") or "")) for r in refunds]
+            if not page.has_more or not refunds:
+                break
+            after = str(refunds[-1].id)
+        day += dt.timedelta(days=1)

@@ -24,6 +24,7 @@ class CheckoutSession:
     product_name: str
     customer_hash: str  # salted SHA-256 of the buyer's email; "" when unknown
     expires_at: datetime | None = None  # when an unpaid session expires (24 h after creation by default)
+    payment_intent: str = ""  # pi_… of a paid payment-mode session: what a refund points to
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +40,16 @@ class Subscription:
     currency: str
     interval: str  # day / week / month / year
     canceled_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """Money given back: on the day it was created, for the payment (and so the checkout) it points to."""
+
+    refund_id: str
+    created: datetime  # timezone-aware, UTC
+    status: str  # pending / requires_action / succeeded / failed / canceled
+    amount: int | None  # minor units
+    currency: str
+    payment_intent: str  # "" when Stripe gives only the charge
+    reason: str

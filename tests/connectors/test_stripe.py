@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from connectors.errors import PermanentError, RetryPolicy, TransientError
-from connectors.stripe import account_id, make_client, read_checkout_sessions, read_subscriptions
+from connectors.stripe import account_id, make_client, read_checkout_sessions, read_refunds, read_subscriptions
 from tests.fakes.stripe_api import FakeStripe
 
 DAY = dt.date(2026, 9, 14)
@@ -104,3 +104,17 @@ def test_every_subscription_is_read_with_its_cancellation_whatever_its_status() 
     assert churned.canceled_at == at(DAY + dt.timedelta(days=5), 12)
     assert (churned.product_id, churned.amount, churned.currency, churned.interval) == ("prod_club", 1800, "gbp",
                                                                                        "month")
+
+
+def test_refunds_by_day_point_at_the_payment_of_their_checkout() -> None:
+    with FakeStripe() as fake:
+        paid = fake.add_session(created=at(DAY, 9), status="complete")
+        fake.add_refund(created=at(DAY + dt.timedelta(days=2), 10), amount=4900,
+                        payment_intent=paid["payment_intent"])
+        fake.add_refund(created=at(DAY + dt.timedelta(days=9), 10), payment_intent=paid["payment_intent"])
+        client = make_client(fake.api_key, fake.url)
+        sessions = [r for p in read_checkout_sessions(client, DAY, DAY, salt="s", policy=FAST) for r in p]
+        refunds = [r for p in read_refunds(client, DAY, DAY + dt.timedelta(days=3), policy=FAST) for r in p]
+    assert sessions[0].payment_intent == paid["payment_intent"] != ""
+    assert [(r.amount, r.currency, r.status, r.payment_intent) for r in refunds] == \
+        [(4900, "gbp", "succeeded", paid["payment_intent"])]

@@ -42,6 +42,10 @@ def fill(fake: FakeStripe) -> None:
         fake.add_subscription(created=dt.datetime.combine(AS_OF - dt.timedelta(days=5), dt.time(9 + i), dt.UTC),
                               status="canceled" if i == 0 else "active",
                               canceled_at=dt.datetime.combine(AS_OF, dt.time(7), dt.UTC) if i == 0 else None)
+    paid = fake.add_session(created=dt.datetime.combine(AS_OF - dt.timedelta(days=3), dt.time(6), dt.UTC),
+                            product_id="prod_course", product_name="Sourdough Masterclass")
+    fake.add_refund(created=dt.datetime.combine(AS_OF - dt.timedelta(days=1), dt.time(9), dt.UTC),
+                    payment_intent=paid["payment_intent"])
     fake.add_session(created=dt.datetime.combine(AS_OF, dt.time(8), dt.UTC), amount_total=None)
     fake.add_session(created=dt.datetime.combine(AS_OF, dt.time(8, 5), dt.UTC), currency="xyz")
 
@@ -88,11 +92,14 @@ def test_run_sources_stripe_maps_what_stripe_holds(db_url: str, stripe_map: Path
     for d in range(1, 10):
         day = AS_OF - dt.timedelta(days=d)
         made = [i for i in range(12 + d) if i % 3 != 2]
-        assert mapped[("checkout", day.isoformat())] == (len(made), sum(1 for i in made if i % 4)), day
+        extra = 1 if d == 3 else 0  # the paid session that is refunded later
+        assert mapped[("checkout", day.isoformat())] == (len(made) + extra, sum(1 for i in made if i % 4) + extra), day
     assert scalar(db_url, "select count(*) from quarantine where source = 'stripe'") == 2
     assert scalar(db_url, "select count(*) from raw_stripe_checkout_sessions where status = 'expired' "
                           f"and session_id = '{late['id']}'") == 1
     assert scalar(db_url, "select count(distinct account) from raw_stripe_checkout_sessions") == 1
     assert scalar(db_url, "select count(*) from raw_stripe_subscriptions where canceled_at is not null") == 1
     assert scalar(db_url, "select count(*) from raw_stripe_subscriptions") == 3
+    assert scalar(db_url, "select count(*) from raw_stripe_refunds r join raw_stripe_checkout_sessions s "
+                          "on s.payment_intent = r.payment_intent") == 1
     assert scalar(db_url, "select count(*) from raw_stripe_checkout_sessions where customer_hash like '%@%'") == 0

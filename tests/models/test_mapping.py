@@ -16,6 +16,7 @@ from models.raw import (
     MAILCHIMP_ACTIVITY,
     MAILCHIMP_CAMPAIGNS,
     STRIPE_CHECKOUTS,
+    STRIPE_REFUNDS,
     STRIPE_SUBSCRIPTIONS,
     prepare,
 )
@@ -189,3 +190,19 @@ def test_subscription_starts_and_cancellations_count_for_their_days(engine: Engi
         upsert(conn, STRIPE_SUBSCRIPTIONS.table, prepare(STRIPE_SUBSCRIPTIONS, subs).rows)
         map_window(conn, parse_map(text), DAY, DAY)
     assert facts(engine)[("checkout", "all")][:2] == (3.0, 2.0)  # 3 started today, 2 older ones cancelled today
+
+
+def test_refunds_count_for_the_product_of_the_checkout_they_return(engine: Engine) -> None:
+    noon = dt.datetime(2026, 8, 20, 11, tzinfo=UTC)
+    session = {"account": "a1", "session_id": "cs_paid", "created": noon, "status": "complete",
+               "payment_status": "paid", "mode": "payment", "amount_total": 19900, "currency": "gbp",
+               "product_id": "prod_1", "product_name": "Course", "customer_hash": "", "payment_intent": "pi_1"}
+    refunds = [{"account": "a1", "refund_id": f"re_{i}", "created": dt.datetime(2026, 9, 1, 9, tzinfo=UTC),
+                "status": status, "amount": 19900, "currency": "gbp", "payment_intent": pi, "reason": ""}
+               for i, (status, pi) in enumerate([("succeeded", "pi_1"), ("failed", "pi_1"), ("succeeded", "pi_x")])]
+    text = MAP.replace("volume: checkouts, success: completed", "volume: refunds")
+    with engine.begin() as conn:
+        upsert(conn, STRIPE_CHECKOUTS.table, prepare(STRIPE_CHECKOUTS, [session]).rows)
+        upsert(conn, STRIPE_REFUNDS.table, prepare(STRIPE_REFUNDS, refunds).rows)
+        map_window(conn, parse_map(text), DAY, DAY)
+    assert facts(engine)[("checkout", "all")][0] == 1.0  # the failed one and the one of another payment do not count
