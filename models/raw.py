@@ -105,6 +105,8 @@ def _safe_key(stream: RawStream, record: Record) -> str:
 def _utc_naive(value: Any, name: str) -> dt.datetime:
     if not isinstance(value, dt.datetime):
         raise BadRecord(f"{name} must be a datetime, got {value!r}")
+    if value.tzinfo is dt.UTC:
+        return value.replace(tzinfo=None)
     if value.tzinfo is None:
         raise BadRecord(f"{name} {value.isoformat()} has no timezone; connectors must send UTC times")
     return value.astimezone(dt.UTC).replace(tzinfo=None)

@@ -7,11 +7,12 @@ import hashlib
 import io
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, select
+from sqlalchemy import Boolean, Connection, Date, DateTime, Table, and_, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.config import JourneyMap
@@ -61,8 +62,9 @@ def upsert(conn: Connection, table: Table, rows: Iterable[Row]) -> int:
         # returns something once ON CONFLICT is present; without it psycopg2 sends row by row.
         stmt = stmt.returning(table.c[key[0]])
     written = 0
+    key_of = operator.itemgetter(*key)
     for chunk in _batches(rows):
-        unique = list({tuple(r[k] for k in key): r for r in chunk}.values())
+        unique = list({key_of(r): r for r in chunk}.values())
         if conn.dialect.name == "postgresql" and len(unique) > 500:
             _copy_upsert(conn, table, key, unique)
         elif conn.dialect.name == "sqlite" and len(unique) > 500:
@@ -82,18 +84,32 @@ def _sqlite_upsert(conn: Connection, table: Table, key: list[str], rows: list[Ro
     conflict = ", ".join(f'"{k}"' for k in key)
     sql = (f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in columns)}) '
            f"ON CONFLICT ({conflict}) " + (f"DO UPDATE SET {updates}" if updates else "DO NOTHING"))
-    conn.exec_driver_sql(sql, [tuple(_sqlite_value(r.get(c)) for c in columns) for r in rows])
+    convert = [(i, _SQLITE_STORAGE[type(c.type)]) for i, c in enumerate(table.columns)
+               if type(c.type) in _SQLITE_STORAGE]
+    getter = operator.itemgetter(*columns)
+    try:
+        values = [getter(r) for r in rows] if len(columns) > 1 else [(getter(r),) for r in rows]
+    except KeyError:  # rows that leave optional columns out
+        values = [tuple(r.get(c) for c in columns) for r in rows]
+    if convert:
+        values = [_converted(v, convert) for v in values]
+    conn.exec_driver_sql(sql, values)
 
 
-def _sqlite_value(value: Any) -> Any:
-    """A value as SQLAlchemy's SQLite types store it (DateTime with microseconds, Date as ISO text)."""
-    if isinstance(value, dt.datetime):
-        return f"{value:%Y-%m-%d %H:%M:%S.%f}"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return int(value)
-    return value
+def _converted(values: tuple[Any, ...], convert: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
+    out = list(values)
+    for i, fn in convert:
+        if out[i] is not None:
+            out[i] = fn(out[i])
+    return tuple(out)
+
+
+# how SQLAlchemy's SQLite types store a value (DateTime with microseconds, Date as ISO text, Boolean as 0/1)
+_SQLITE_STORAGE: dict[type, Callable[[Any], Any]] = {
+    DateTime: lambda v: v.isoformat(" ", "microseconds") if isinstance(v, dt.datetime) else v,
+    Date: lambda v: v.isoformat() if isinstance(v, dt.date) else v,
+    Boolean: int,
+}
 
 
 def _copy_upsert(conn: Connection, table: Table, key: list[str], rows: list[Row]) -> None:
