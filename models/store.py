@@ -170,19 +170,23 @@ def _copy(conn: Connection, table: Table, rows: list[Row], into: str | None = No
         cursor.close()
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
 def _copy_text(value: Any) -> str:
     if value is None:
         return "\\N"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float) and math.isnan(value):
         return "NaN"
-    text = str(value)
-    if any(c in text for c in "\\\t\n\r"):
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
+    if isinstance(value, int | float):
+        return str(value)
+    return str(value).translate(_COPY_ESCAPES)
 
 
 def row_key(*values: object) -> str:
