@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from checks.segments import attribute, drop_of_the_rest, shortfall_over_parent_window
 from models.config import AlertPolicy
 
 Z95 = 1.959963984540054
@@ -171,9 +172,9 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
     lost = np.where(stall, np.maximum(lost, lost_s), np.where(only_drift, lost_r, lost))
     lo, hi = _wilson(best["k_w"], best["n_w"])
 
-    drop_rest = _drop_of_the_rest(out, sums, best["window"], nb, kb)
+    drop_rest = drop_of_the_rest(out, sums, best["window"], nb, kb)
     out = out.assign(
-        drop_rest=drop_rest, shortfall=_shortfall_over_parent_window(out, lay, best["window"], p0),
+        drop_rest=drop_rest, shortfall=shortfall_over_parent_window(out, lay.n, lay.k, best["window"], p0),
         z_resolve=z_resolve, drop_resolve=drop_resolve,
         n_w=best["n_w"], k_w=best["k_w"], p_w=p_w, p_lo=lo, p_hi=hi, p0=best["p0_w"], p0_raw=p0, z=best["z"],
         z7=z_by_window.get(7, best["z"]), p_value=p_series, q=q, window=best["window"], drop=drop,
@@ -190,7 +191,7 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
     window_days = out["window"].fillna(w_max).astype(int)
     ends = pd.Timestamp(as_of) - pd.to_timedelta(out["lag_days"], unit="D")
     out["since"] = (ends - pd.to_timedelta(window_days - 1, unit="D")).dt.date
-    return _attribute(out, policy).sort_values("impact_per_day", ascending=False, ignore_index=True)
+    return attribute(out, policy).sort_values("impact_per_day", ascending=False, ignore_index=True)
 
 
 def _laney_sigma(n: np.ndarray, k: np.ndarray, keep: np.ndarray, p0: np.ndarray) -> np.ndarray:
@@ -268,55 +269,3 @@ def _stalls(lay: _Layout, p0: np.ndarray, policy: AlertPolicy) -> tuple[np.ndarr
     collapse = (expected >= 5) & (k3 <= 0.2 * expected) & (stats.poisson.cdf(k3, np.maximum(expected, 1e-9)) <= 1e-4)
     days = np.where(flat, np.maximum(run, 1), 3)
     return flat, collapse & ~flat, days
-
-
-def _shortfall_over_parent_window(out: pd.DataFrame, lay: _Layout, window: np.ndarray, p0: np.ndarray) -> np.ndarray:
-    """Conversions each row fell short of its own baseline over its step's ALL window (for attribution, so
-    that every segment of a step is measured over the same days)."""
-    is_all = (out["segment"] == "all").to_numpy()
-    parent_window = out["step"].map(pd.Series(window[is_all], index=out["step"].to_numpy()[is_all]))
-    days = np.clip(parent_window.fillna(1).to_numpy(dtype=int), 1, lay.n.shape[1])
-    n = np.take_along_axis(np.cumsum(lay.n, axis=1), days[:, None] - 1, axis=1)[:, 0]
-    k = np.take_along_axis(np.cumsum(lay.k, axis=1), days[:, None] - 1, axis=1)[:, 0]
-    return np.asarray(np.maximum(0.0, n * np.nan_to_num(p0) - k), dtype=float)
-
-
-def _drop_of_the_rest(out: pd.DataFrame, sums: dict[int, tuple[np.ndarray, np.ndarray]], window: np.ndarray,
-                      nb: np.ndarray, kb: np.ndarray) -> np.ndarray:
-    """For each segment row: the relative drop of the rest of its step (ALL minus the segment) over the
-    segment's own window against the rest's baseline. NaN for ALL rows and steps without an ALL row."""
-    is_all = (out["segment"] == "all").to_numpy()
-    all_of_step = pd.Series(np.flatnonzero(is_all), index=out["step"].to_numpy()[is_all])
-    parent = out["step"].map(all_of_step).to_numpy(dtype=float)
-    has = ~is_all & np.isfinite(parent) & np.isfinite(window)
-    idx = np.where(has, parent, 0).astype(int)
-    n_rest, k_rest = np.full(len(out), np.nan), np.full(len(out), np.nan)
-    for w, (n_w, k_w) in sums.items():
-        mine = has & (window == w)
-        n_rest[mine] = n_w[idx[mine]] - n_w[mine]
-        k_rest[mine] = k_w[idx[mine]] - k_w[mine]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p_rest0 = (kb[idx] - kb) / (nb[idx] - nb)
-        return np.asarray(np.where(has, 1 - (k_rest / n_rest) / p_rest0, np.nan), dtype=float)
-
-
-def _attribute(out: pd.DataFrame, policy: AlertPolicy) -> pd.DataFrame:
-    """Top segments by share of the step's shortfall on ALL rows; which rows alert on their own (spec § 6: only
-    when ALL is not significant and the segment carries ≥ segment_min_traffic_share of the traffic)."""
-    children = out[out["segment"] != "all"]
-    lost = children[children["shortfall"] > 0].sort_values("shortfall", ascending=False)
-    share = lost["shortfall"] / lost.groupby("step")["shortfall"].transform("sum")
-    top = (lost.assign(label=lost["segment"] + " (" + (share * 100).round().astype(int).astype(str) + " %)")
-           .groupby("step")["label"].apply(lambda s: ", ".join(s.head(3))))
-    out["top_segments"] = np.where(out["segment"] == "all", out["step"].map(top).fillna(""), "")
-    flagged = out["candidate"] | out["stall"]
-    all_flagged = out[out["segment"] == "all"].set_index("step")["candidate"] | \
-        out[out["segment"] == "all"].set_index("step")["stall"]
-    all_traffic = out[out["segment"] == "all"].set_index("step")["traffic"]
-    parent_quiet = ~out["step"].map(all_flagged).fillna(False).astype(bool)
-    big_enough = out["traffic"] >= policy.segment_min_traffic_share * out["step"].map(all_traffic).fillna(np.inf)
-    # a segment alerts on its own for its own leak: its drop must exceed the rest of the step's by
-    # min_relative_drop (when everyone dropped, it is the step's leak, told — or not — on ALL)
-    own = ~(out["drop"] - out["drop_rest"] < policy.min_relative_drop)  # NaN (no rest to compare) counts as own
-    out["alert_segment"] = flagged & ((out["segment"] == "all") | (parent_quiet & big_enough & own))
-    return out

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from models.config import JourneyMap, Touchpoint
+from models.facts import FACT_COLUMNS
 from models.tables import SurveyResponseRow, table_of
 
 PROMOTER, DETRACTOR = 9, 6  # 9–10 promote, 0–6 detract, 7–8 are passive
@@ -22,7 +23,6 @@ SURVEY_METRICS: dict[str, Callable[[pd.Series], pd.Series]] = {
     "passives": lambda s: ((s > DETRACTOR) & (s < PROMOTER)).astype(float),
     "detractors": lambda s: (s <= DETRACTOR).astype(float),
 }
-COLUMNS = ["date", "touchpoint_id", "segment", "journey_id", "volume", "success", "events", "revenue"]
 
 
 def read_surveys(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo, account: str | None,
@@ -70,12 +70,12 @@ def map_surveys(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
                                           events=("volume", "size")).reset_index()
         if not tp.success:
             facts["success"] = np.nan
-        out.append(facts.assign(touchpoint_id=tp.id, segment="all", journey_id=journey_id, revenue=0.0)[COLUMNS])
+        out.append(facts.assign(touchpoint_id=tp.id, segment="all", journey_id=journey_id, revenue=0.0)[FACT_COLUMNS])
     left = raw[~matched & (raw["stage"] == "")] if len(raw) else raw  # answers that sit nowhere on the map
     unmapped = (left.groupby(["date", "survey"]).size().rename("volume").reset_index()
                 .rename(columns={"survey": "item"}).assign(source="surveys", stream="responses"))
     unmapped["volume"] = unmapped["volume"].astype(float)
-    facts = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=COLUMNS)
+    facts = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=FACT_COLUMNS)
     return facts, unmapped
 
 

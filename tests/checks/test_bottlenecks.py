@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from checks.bottlenecks import CUSUM_CLIP, StepInfo, _attribute, _cusum, detect
+from checks.bottlenecks import CUSUM_CLIP, StepInfo, _cusum, detect
+from checks.segments import attribute
 from models.config import AlertPolicy
 
 AS_OF = dt.date(2026, 9, 30)
@@ -190,7 +191,7 @@ def test_a_segment_alerts_on_its_own_only_for_its_own_leak() -> None:
         {"step": "cart", "segment": "device=mobile", "candidate": True, "stall": False, "traffic": 400.0,
          "lost": 18.0, "shortfall": 25.0, "drop": 0.61, "drop_rest": 0.04},
     ])
-    result = _attribute(rows, POLICY).set_index("segment")
+    result = attribute(rows, POLICY).set_index("segment")
     assert result["alert_segment"].to_dict() == {"all": False, "device=desktop": False, "device=mobile": True}
     assert result.loc["all", "top_segments"] == "device=mobile (62 %), device=desktop (38 %)"
 

@@ -1,0 +1,133 @@
+"""Stripe → touchpoint facts: checkout sessions (completion, abandonment, revenue), subscription starts and
+cancellations, refunds — all matched to products."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, func, select
+
+from models.config import JourneyMap, Touchpoint
+from models.facts import between, concat, fullmatch, segment_facts
+from models.tables import StripeCheckoutSession, StripeRefund, StripeSubscription, table_of
+
+ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
+                "xaf", "xof", "xpf"}
+
+
+def read_stripe(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
+                 account: str | None) -> pd.DataFrame:
+    s = table_of(StripeCheckoutSession)
+    lo = dt.datetime.combine(since - dt.timedelta(days=1), dt.time())
+    hi = dt.datetime.combine(until + dt.timedelta(days=2), dt.time())
+    stmt = select(s).where(s.c.created >= lo, s.c.created < hi)
+    raw = pd.read_sql(stmt if account is None else stmt.where(s.c.account == account), conn)
+    raw["date"], inside = between(raw["created"], tz, since, until)
+    raw = raw[inside].copy()
+    divisor = np.where(raw["currency"].str.lower().isin(ZERO_DECIMAL), 1.0, 100.0)
+    raw["amount"] = raw["amount_total"].astype(float) / divisor
+    raw["abandoned"] = _abandoned(raw, dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
+    raw["kind"] = "session"
+    parts = [raw, _subscription_events(conn, since, until, tz, account),
+             _refund_events(conn, since, until, tz, account)]
+    return pd.concat([p for p in parts if len(p)] or [raw], ignore_index=True)
+
+
+def _refund_events(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
+                   account: str | None) -> pd.DataFrame:
+    """A row per refund (not failed or canceled) created in the window, with the product of the checkout whose
+    payment it returns (kind `refund`)."""
+    ref, ses = table_of(StripeRefund), table_of(StripeCheckoutSession)
+    lo, hi = dt.datetime.combine(since - dt.timedelta(days=1), dt.time()), \
+        dt.datetime.combine(until + dt.timedelta(days=2), dt.time())
+    stmt = (select(ref.c.created, ref.c.status, ref.c.amount, ref.c.currency, ses.c.product_id, ses.c.product_name,
+                   ses.c.mode)
+            .join(ses, (ses.c.account == ref.c.account) & (ses.c.payment_intent == ref.c.payment_intent)
+                  & (ses.c.payment_intent != ""), isouter=True)
+            .where(ref.c.created >= lo, ref.c.created < hi, ref.c.status.not_in(["failed", "canceled"])))
+    rows = pd.read_sql(stmt if account is None else stmt.where(ref.c.account == account), conn)
+    day, inside = between(rows["created"], tz, since, until)
+    rows = rows.assign(date=day)[inside]
+    divisor = np.where(rows["currency"].isin(ZERO_DECIMAL), 1.0, 100.0)
+    return pd.DataFrame({"date": rows["date"], "kind": "refund", "mode": rows["mode"].fillna(""),
+                         "status": rows["status"], "product_id": rows["product_id"].fillna(""),
+                         "product_name": rows["product_name"].fillna(""), "amount": rows["amount"] / divisor,
+                         "abandoned": False})
+
+
+def _subscription_events(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
+                         account: str | None) -> pd.DataFrame:
+    """A row per subscription start (`kind` started) and cancellation (canceled) in the window, named by the
+    product names the checkout sessions carry (subscriptions only know the product id)."""
+    sub, ses = table_of(StripeSubscription), table_of(StripeCheckoutSession)
+    lo, hi = dt.datetime.combine(since - dt.timedelta(days=1), dt.time()), \
+        dt.datetime.combine(until + dt.timedelta(days=2), dt.time())
+    stmt = select(sub).where(((sub.c.created >= lo) & (sub.c.created < hi)) |
+                             ((sub.c.canceled_at >= lo) & (sub.c.canceled_at < hi)))
+    subs = pd.read_sql(stmt if account is None else stmt.where(sub.c.account == account), conn)
+    counts = pd.read_sql(select(ses.c.product_id, ses.c.product_name, func.count().label("n"))
+                         .group_by(ses.c.product_id, ses.c.product_name), conn)
+    names = (counts.sort_values(["product_id", "n", "product_name"], ascending=[True, False, True])
+             .drop_duplicates("product_id").set_index("product_id")["product_name"])  # the name most sessions carry
+    events = []
+    for kind, column in (("started", "created"), ("canceled", "canceled_at")):
+        rows = subs[subs[column].notna()]
+        day, inside = between(rows[column], tz, since, until)
+        rows = rows.assign(date=day)[inside]
+        events.append(pd.DataFrame({"date": rows["date"], "kind": kind, "mode": "subscription",
+                                    "status": rows["status"], "product_id": rows["product_id"],
+                                    "product_name": rows["product_id"].map(names).fillna(rows["product_id"]),
+                                    "amount": 0.0, "abandoned": False}))
+    return pd.concat([e for e in events if len(e)] or events[:1], ignore_index=True)
+
+
+def _abandoned(raw: pd.DataFrame, window_end: dt.datetime) -> pd.Series:
+    """Cart abandonment: expired sessions, and open ones past `expires_at` by the window's end — unless the same
+    customer completed a session that day (a retried card is not a lost sale)."""
+    lapsed = (raw["status"] == "expired") | ((raw["status"] == "open") & (raw["expires_at"].notna()) &
+                                             (pd.to_datetime(raw["expires_at"]) <= window_end))
+    known = raw["customer_hash"] != ""
+    paid = raw.loc[known & (raw["status"] == "complete"), ["date", "customer_hash"]].drop_duplicates()
+    bought = pd.MultiIndex.from_frame(paid).unique()
+    again = pd.MultiIndex.from_frame(raw[["date", "customer_hash"]]).isin(bought) & known.to_numpy()
+    return lapsed & ~again
+
+
+STRIPE_METRICS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "checkouts": lambda r: (r["kind"] == "session").astype(float),
+    "completed": lambda r: ((r["kind"] == "session") & (r["status"] == "complete")).astype(float),
+    "expired": lambda r: ((r["kind"] == "session") & (r["status"] == "expired")).astype(float),
+    "abandoned": lambda r: ((r["kind"] == "session") & r["abandoned"].astype(bool)).astype(float),
+    "revenue": lambda r: r["amount"].where((r["kind"] == "session") & (r["status"] == "complete"), 0.0),
+    "subscriptions_started": lambda r: (r["kind"] == "started").astype(float),
+    "subscriptions_canceled": lambda r: (r["kind"] == "canceled").astype(float),
+    "refunds": lambda r: (r["kind"] == "refund").astype(float),
+}
+
+
+def map_stripe(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
+                _map: JourneyMap) -> tuple[pd.DataFrame, pd.DataFrame]:
+    matched = pd.Series(False, index=raw.index)
+    out = []
+    for journey_id, tp in tps:
+        mask = pd.Series(True, index=raw.index)
+        for key, value in tp.match.items():
+            if key == "product":
+                mask &= fullmatch(raw["product_id"], str(value)) | fullmatch(raw["product_name"], str(value))
+            else:
+                mask &= raw["mode"] == value
+        matched |= mask
+        rows = raw[mask]
+        frame = pd.DataFrame({"date": rows["date"], "volume": STRIPE_METRICS[tp.volume](rows),
+                              "success": STRIPE_METRICS[tp.success](rows) if tp.success else np.nan,
+                              "events": 1.0, "revenue": STRIPE_METRICS["revenue"](rows)})
+        out.append(segment_facts(frame, tp, journey_id, [], []))
+    left = raw[~matched & (raw["kind"] == "session")]
+    unmapped = (left.groupby(["date", "product_name"]).size().rename("volume").reset_index()
+                .rename(columns={"product_name": "item"}).assign(source="stripe", stream="checkout_sessions"))
+    unmapped["volume"] = unmapped["volume"].astype(float)
+    return concat(out), unmapped
