@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from models.config import JourneyMap
 from models.feedback import nps_by_stage
 from models.mapping import ALL
-from models.queries import facts
+from models.queries import facts, metric_totals
 from reports.map_view import MapView, build_map_view, feedback_rows
 
 PERIOD_DAYS = 28
@@ -27,8 +27,9 @@ def current_view(engine: Engine, journey_map: JourneyMap, as_of: dt.date, *, per
     with engine.connect() as conn:
         now = facts(conn, since, until, segment)
         before = facts(conn, prev_since, prev_until, segment)
+        metrics = metric_totals(conn, since, until)
         feedback = feedback_rows(journey_map, nps_by_stage(conn, journey_map, since, until),
                                  nps_by_stage(conn, journey_map, prev_since, prev_until)) if segment == ALL else []
     view = build_map_view(journey_map, now, before, since=since, until=until, segment=segment,
-                          journey_id=journey_id)
+                          journey_id=journey_id, metrics=metrics)
     return replace(view, feedback=feedback)

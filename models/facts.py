@@ -14,6 +14,7 @@ from models.config import Persona, Touchpoint
 
 ALL = "all"
 FACT_COLUMNS = ["date", "touchpoint_id", "segment", "journey_id", "volume", "success", "events", "revenue"]
+METRIC_COLUMNS = ["date", "touchpoint_id", "journey_id", "metric", "value"]  # every metric of a touchpoint, per day
 
 
 def segment_key(dimension: str, value: str) -> str:

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from models.config import JourneyMap, Touchpoint
-from models.facts import ALL, FACT_COLUMNS, between, concat, fullmatch
+from models.facts import ALL, FACT_COLUMNS, METRIC_COLUMNS, between, concat, fullmatch
 from models.tables import MailchimpActivity, MailchimpCampaign, MailchimpReport, table_of
 
 MAILCHIMP_ACTIONS = {"sent": "sent", "opens": "open", "clicks": "click", "bounces": "bounce",
@@ -79,12 +79,7 @@ def map_mailchimp(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
     matched = pd.Series(False, index=raw.index)
     out = []
     for journey_id, tp in tps:
-        mask = pd.Series(True, index=raw.index)
-        for key, value in tp.match.items():
-            if key == "email":
-                mask &= raw["position"] == int(value)
-            else:
-                mask &= fullmatch(raw["title" if key == "campaign" else "workflow_title"], str(value))
+        mask = _rule_mask(raw, tp)
         matched |= mask
         rows = raw[mask]
         volume = _unique_per_day(rows, MAILCHIMP_ACTIONS[tp.volume])
@@ -99,6 +94,30 @@ def map_mailchimp(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
                 .rename(columns={"title": "item"}).assign(source="mailchimp", stream="activity"))
     unmapped["volume"] = unmapped["volume"].astype(float)
     return concat(out), unmapped
+
+
+def _rule_mask(raw: pd.DataFrame, tp: Touchpoint) -> pd.Series:
+    mask = pd.Series(True, index=raw.index)
+    for key, value in tp.match.items():
+        if key == "email":
+            mask &= raw["position"] == int(value)
+        else:
+            mask &= fullmatch(raw["title" if key == "campaign" else "workflow_title"], str(value))
+    return mask
+
+
+def metrics_mailchimp(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]]) -> pd.DataFrame:
+    """Every email metric of every Mailchimp touchpoint per day (sends, opens, clicks, bounces, unsubscribes):
+    the map shows the open and the click rate of each email whichever one its step uses."""
+    out = []
+    for journey_id, tp in tps:
+        rows = raw[_rule_mask(raw, tp)]
+        for metric, action in MAILCHIMP_ACTIONS.items():
+            counts = _unique_per_day(rows, action)
+            out.append(pd.DataFrame({"date": counts.index, "touchpoint_id": tp.id, "journey_id": journey_id,
+                                     "metric": metric, "value": counts.to_numpy(dtype=float)}))
+    return pd.concat([o for o in out if len(o)], ignore_index=True) if any(len(o) for o in out) \
+        else pd.DataFrame(columns=METRIC_COLUMNS)
 
 
 def _unique_per_day(rows: pd.DataFrame, action: str) -> pd.Series:

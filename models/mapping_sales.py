@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import Connection, func, select
 
 from models.config import JourneyMap, Touchpoint
-from models.facts import between, concat, fullmatch, segment_facts
+from models.facts import METRIC_COLUMNS, between, concat, fullmatch, segment_facts
 from models.tables import StripeCheckoutSession, StripeRefund, StripeSubscription, table_of
 
 ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
@@ -114,12 +114,7 @@ def map_stripe(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
     matched = pd.Series(False, index=raw.index)
     out = []
     for journey_id, tp in tps:
-        mask = pd.Series(True, index=raw.index)
-        for key, value in tp.match.items():
-            if key == "product":
-                mask &= fullmatch(raw["product_id"], str(value)) | fullmatch(raw["product_name"], str(value))
-            else:
-                mask &= raw["mode"] == value
+        mask = _rule_mask(raw, tp)
         matched |= mask
         rows = raw[mask]
         frame = pd.DataFrame({"date": rows["date"], "volume": STRIPE_METRICS[tp.volume](rows),
@@ -131,3 +126,30 @@ def map_stripe(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
                 .rename(columns={"product_name": "item"}).assign(source="stripe", stream="checkout_sessions"))
     unmapped["volume"] = unmapped["volume"].astype(float)
     return concat(out), unmapped
+
+
+def _rule_mask(raw: pd.DataFrame, tp: Touchpoint) -> pd.Series:
+    mask = pd.Series(True, index=raw.index)
+    for key, value in tp.match.items():
+        if key == "product":
+            mask &= fullmatch(raw["product_id"], str(value)) | fullmatch(raw["product_name"], str(value))
+        else:
+            mask &= raw["mode"] == value
+    return mask
+
+
+def metrics_stripe(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]]) -> pd.DataFrame:
+    """Every sales metric of every Stripe touchpoint per day: completion, abandonment, refunds and churn side by
+    side on the map, whichever one its step uses."""
+    out = []
+    for journey_id, tp in tps:
+        rows = raw[_rule_mask(raw, tp)]
+        if rows.empty:
+            continue
+        for metric, fn in STRIPE_METRICS.items():
+            daily = fn(rows).groupby(rows["date"]).sum()
+            daily = daily[daily != 0]
+            out.append(pd.DataFrame({"date": daily.index, "touchpoint_id": tp.id, "journey_id": journey_id,
+                                     "metric": metric, "value": daily.to_numpy(dtype=float)}))
+    return pd.concat([o for o in out if len(o)], ignore_index=True) if any(len(o) for o in out) \
+        else pd.DataFrame(columns=METRIC_COLUMNS)

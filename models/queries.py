@@ -7,13 +7,21 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
-from models.tables import TouchpointDaily, UnmappedDaily, table_of
+from models.tables import TouchpointDaily, TouchpointMetricDaily, UnmappedDaily, table_of
 
 
 def facts(conn: Connection, since: dt.date, until: dt.date, segment: str = "all") -> pd.DataFrame:
     """touchpoint_daily rows of one segment for since..until (inclusive)."""
     t = table_of(TouchpointDaily)
     stmt = select(t).where(t.c.date >= since, t.c.date <= until, t.c.segment == segment)
+    return pd.read_sql(stmt, conn)
+
+
+def metric_totals(conn: Connection, since: dt.date, until: dt.date) -> pd.DataFrame:
+    """Each touchpoint's every metric summed over since..until (touchpoint_id, metric, value)."""
+    t = table_of(TouchpointMetricDaily)
+    stmt = (select(t.c.touchpoint_id, t.c.metric, func.sum(t.c.value).label("value"))
+            .where(t.c.date >= since, t.c.date <= until).group_by(t.c.touchpoint_id, t.c.metric))
     return pd.read_sql(stmt, conn)
 
 

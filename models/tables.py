@@ -247,6 +247,17 @@ class TouchpointDaily(Base):
     revenue: Mapped[float] = mapped_column(Float)
 
 
+class TouchpointMetricDaily(Base):
+    """Every metric a touchpoint's source offers, per day (whole audience): the rates beside the step's own."""
+
+    __tablename__ = "touchpoint_metrics_daily"
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    touchpoint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    journey_id: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+
+
 class UnmappedDaily(Base):
     """Source volume that no touchpoint rule matched, by item (page, event, campaign, product)."""
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from models.config import Journey, JourneyMap, Touchpoint
+from models.config import SOURCES, Journey, JourneyMap, Touchpoint
 from models.feedback import StageFeedback
 
 
@@ -22,6 +22,21 @@ class TouchpointView:
     conversions: float | None  # k of the step: own success, or the next touchpoint's volume
     previous_conversions: float | None
     step_to: str  # what the step converts to: the next touchpoint's name or the success metric
+    volume_metric: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)  # every metric of the source over the period
+
+    @property
+    def other_rates(self) -> list[tuple[str, float]]:
+        """The source's other metrics as shares of the volume (an email's clicks beside its opens; a checkout's
+        abandonment and refunds beside its completion). Money is not a rate."""
+        base = self.metrics.get(self.volume_metric)
+        if not base:
+            return []
+        order = SOURCES.get(self.source, {}).get("metrics", ())
+        return [(m, self.metrics[m] / base) for m in sorted(self.metrics, key=lambda m: (m not in order,
+                                                                                         order.index(m) if m in order
+                                                                                         else 0, m))
+                if m not in (self.volume_metric, self.step_to, "revenue") and self.metrics[m]]
 
     @property
     def volume_change(self) -> float | None:
@@ -99,7 +114,7 @@ SEGMENTED_SOURCES = frozenset({"ga4"})  # sources whose records carry device, ch
 
 def build_map_view(journey_map: JourneyMap, current: pd.DataFrame, previous: pd.DataFrame, *,
                    since: dt.date, until: dt.date, segment: str = "all",
-                   journey_id: str | None = None) -> MapView:
+                   journey_id: str | None = None, metrics: pd.DataFrame | None = None) -> MapView:
     """Assemble the view from facts of the current and the previous period (one segment).
 
     In a segment or persona view, touchpoints of sources without segment dimensions
@@ -112,10 +127,15 @@ def build_map_view(journey_map: JourneyMap, current: pd.DataFrame, previous: pd.
     else:
         blind = set()
     journeys = [j for j in journey_map.journeys if journey_id in (None, j.id)]
+    per_touchpoint: dict[str, dict[str, float]] = {}
+    if metrics is not None and segment == "all":
+        for tp_id, metric, value in metrics[["touchpoint_id", "metric", "value"]].itertuples(index=False):
+            per_touchpoint.setdefault(str(tp_id), {})[str(metric)] = float(value)
     view = MapView(journey_map.business.name, journey_map.business.currency, segment, since, until)
     for journey in journeys:
         ordered = journey_map.ordered_touchpoints(journey)
-        cards = {tp.id: _card(tp, ordered[i + 1] if i + 1 < len(ordered) else None, now, before, tp.id in blind)
+        cards = {tp.id: _card(tp, ordered[i + 1] if i + 1 < len(ordered) else None, now, before, tp.id in blind,
+                              per_touchpoint.get(tp.id, {}))
                  for i, tp in enumerate(ordered)}
         stages = [StageView(s.id, s.name, [cards[tp.id] for tp in ordered if tp.stage == s.id])
                   for s in journey_map.stages]
@@ -138,7 +158,7 @@ def _value(totals: pd.DataFrame, tp_id: str, column: str) -> float | None:
 
 
 def _card(tp: Touchpoint, nxt: Touchpoint | None, now: pd.DataFrame, before: pd.DataFrame,
-          blind: bool) -> TouchpointView:
+          blind: bool, metrics: dict[str, float]) -> TouchpointView:
     if tp.success:
         step_to, k_now, k_before = tp.success, _value(now, tp.id, "success"), _value(before, tp.id, "success")
     elif nxt is not None:
@@ -150,7 +170,7 @@ def _card(tp: Touchpoint, nxt: Touchpoint | None, now: pd.DataFrame, before: pd.
     if blind:
         return TouchpointView(tp.id, tp.name, tp.source, None, None, None, None, step_to)
     return TouchpointView(tp.id, tp.name, tp.source, _value(now, tp.id, "volume") or 0.0,
-                          _value(before, tp.id, "volume") or 0.0, k_now, k_before, step_to)
+                          _value(before, tp.id, "volume") or 0.0, k_now, k_before, step_to, tp.volume, metrics)
 
 
 def journey_of(journey_map: JourneyMap, journey_id: str) -> Journey | None:

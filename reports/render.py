@@ -43,10 +43,11 @@ def heading(view: MapView) -> str:
 def _cells(tp: TouchpointView) -> list[str]:
     step = f"→ {tp.step_to}" if tp.step_to else ""
     return [tp.name, tp.source, fmt_volume(tp.volume), fmt_change(tp.volume_change), step,
-            fmt_rate(tp.conversion), fmt_pp(tp.conversion_change)]
+            fmt_rate(tp.conversion), fmt_pp(tp.conversion_change),
+            " · ".join(f"{m} {fmt_rate(r)}" for m, r in tp.other_rates)]
 
 
-COLUMNS = ["Touchpoint", "Source", "Volume", "Δ volume", "Step", "Conversion", "Δ conversion"]
+COLUMNS = ["Touchpoint", "Source", "Volume", "Δ volume", "Step", "Conversion", "Δ conversion", "Other rates"]
 
 
 def journey_table(journey: JourneyView, currency: str) -> Table:
@@ -55,7 +56,8 @@ def journey_table(journey: JourneyView, currency: str) -> Table:
                   title_justify="left", show_lines=False, expand=False)
     table.add_column("Stage", style="bold cyan")
     for name in COLUMNS:
-        table.add_column(name, justify="right" if name not in ("Touchpoint", "Source", "Step") else "left")
+        table.add_column(name, justify="right" if name not in ("Touchpoint", "Source", "Step", "Other rates")
+                         else "left")
     for i, stage in enumerate(journey.stages):
         if i:
             table.add_section()
@@ -99,7 +101,7 @@ def render_markdown(view: MapView) -> str:
                   "per conversion", ""]
         for stage in journey.stages:
             lines += [f"### {stage.name}", "", "| " + " | ".join(COLUMNS) + " |",
-                      "|" + "|".join(["---", "---", "---:", "---:", "---", "---:", "---:"]) + "|"]
+                      "|" + "|".join(["---", "---", "---:", "---:", "---", "---:", "---:", "---"]) + "|"]
             lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(tp)) + " |"
                       for tp in stage.touchpoints]
             lines.append("")

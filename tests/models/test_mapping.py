@@ -21,7 +21,7 @@ from models.raw import (
     prepare,
 )
 from models.store import upsert
-from models.tables import StripeCheckoutSession, TouchpointDaily, UnmappedDaily, table_of
+from models.tables import StripeCheckoutSession, TouchpointDaily, TouchpointMetricDaily, UnmappedDaily, table_of
 
 MAP = """\
 business: {name: Shop, timezone: Europe/London, currency: GBP}
@@ -206,3 +206,15 @@ def test_refunds_count_for_the_product_of_the_checkout_they_return(engine: Engin
         upsert(conn, STRIPE_REFUNDS.table, prepare(STRIPE_REFUNDS, refunds).rows)
         map_window(conn, parse_map(text), DAY, DAY)
     assert facts(engine)[("checkout", "all")][0] == 1.0  # the failed one and the one of another payment do not count
+
+
+def test_every_metric_of_email_and_sales_touchpoints_is_kept_per_day(engine: Engine) -> None:
+    with engine.begin() as conn:
+        map_window(conn, parse_map(MAP), DAY, DAY)
+    with engine.connect() as conn:
+        rows = {(r.touchpoint_id, r.metric): r.value for r in conn.execute(select(table_of(TouchpointMetricDaily)))}
+    assert (rows[("welcome", "sent")], rows[("welcome", "opens")]) == (4.0, 3.0)  # as the step counts them
+    assert ("welcome", "clicks") not in rows  # nobody clicked: no row, not a zero
+    assert (rows[("checkout", "checkouts")], rows[("checkout", "completed")], rows[("checkout", "expired")]) == \
+        (3.0, 1.0, 1.0)
+    assert rows[("checkout", "revenue")] == 199.0

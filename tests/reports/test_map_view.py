@@ -80,3 +80,15 @@ def test_renderings_name_every_stage_and_touchpoint(view_all: MapView) -> None:
     text = console.export_text()
     for word in ("Awareness", "Purchase", "Ads", "Landing", "Cart", "Checkout", "-10.0 pp", "+100%"):
         assert word in text
+
+
+def test_a_card_shows_its_sources_other_rates_beside_its_step() -> None:
+    """Checkout completes 4 of 10; the same card shows abandonment and refunds, never money as a rate."""
+    now = frame([("ads", 200, 10), ("landing", 100, None), ("cart", 20, None), ("pay", 10, 4)])
+    metrics = pd.DataFrame([("pay", m, v) for m, v in (("checkouts", 10), ("completed", 4), ("abandoned", 5),
+                                                        ("expired", 6), ("revenue", 800), ("refunds", 1))],
+                           columns=["touchpoint_id", "metric", "value"])
+    view = build_map_view(parse_map(MAP), now, now, since=D, until=D, metrics=metrics)
+    pay = next(tp for s in view.journeys[0].stages for tp in s.touchpoints if tp.id == "pay")
+    assert pay.other_rates == [("expired", 0.6), ("abandoned", 0.5), ("refunds", 0.1)]
+    assert "expired 60.0% · abandoned 50.0% · refunds 10.0%" in render_markdown(view)
