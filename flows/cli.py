@@ -258,6 +258,12 @@ def check_config() -> None:
     out.print(f"{settings.journey_map_file}: OK — {len(journey_map.journeys)} journeys, "
               f"{len(journey_map.stages)} stages, {tps} touchpoints, {len(journey_map.personas)} personas; "
               f"sources used: {', '.join(journey_map.used_sources())}", highlight=False)
+    folder = settings.journey_map_file.resolve().parent
+    for survey in journey_map.surveys:
+        path = folder / survey.file
+        if not path.is_file():  # a warning, not an error: the demo generates its answers
+            err.print(f"note: survey '{survey.name}' reads {path}, which does not exist yet; a run without --demo "
+                      "will stop with exit 2 until the export is there", highlight=False)
 
 
 if __name__ == "__main__":

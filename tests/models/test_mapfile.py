@@ -40,6 +40,12 @@ journeys:
         volume: screenPageViews
 """
 
+SURVEY = """surveys:
+  - name: nps
+    file: nps.csv
+    columns: {date: Date, score: Score}
+    stage: purchase
+"""
 # (name, text edit, line the error must name, words the message must contain)
 BROKEN = [
     ("unknown stage", ("stage: purchase", "stage: purchse"), 22,
@@ -55,6 +61,8 @@ BROKEN = [
      ["totalUsers is not additive", "use sessions"]),
     ("unknown field", ("        volume: screenPageViews\n", "        volume: screenPageViews\n        sucess: x\n"), 20,
      ["unknown field 'sucess'", "did you mean 'success'"]),
+    ("survey on an unknown stage", ("journeys:", SURVEY.replace("stage: purchase", "stage: purchse") + "journeys:"),
+     12, ["survey 'nps' references unknown stage 'purchse'", "did you mean 'purchase'"]),
 ]
 
 
@@ -113,3 +121,18 @@ def test_cli_exits_2_and_changes_nothing(name: str, change: tuple[str, str] | No
     engine = create_engine(db_url)
     assert inspect(engine).get_table_names() == [], "a failed validation must not touch the database"
     engine.dispose()
+
+
+def test_check_config_notes_a_survey_export_that_is_not_there_yet(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    map_file = tmp_path / "journey.yaml"
+    map_file.write_text(GOOD + SURVEY, encoding="utf-8")
+    monkeypatch.setenv("JOURNEY_MAP_FILE", str(map_file))
+    result = CliRunner().invoke(app, ["check-config"])
+    assert result.exit_code == 0, result.output
+    assert "survey 'nps' reads" in result.output
+    assert "does not exist yet" in result.output
+    (tmp_path / "nps.csv").write_text("Date,Score\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["check-config"])
+    assert result.exit_code == 0
+    assert "does not exist" not in result.output
