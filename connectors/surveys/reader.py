@@ -26,27 +26,20 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.errors import Rejected
+from connectors.surveys.dates import day_first_parts, parse_date
+from connectors.surveys.pii import redact, strip_pii
 from connectors.surveys.records import SurveyResponse
 
 OTHER_DELIMITERS = (",", ";", "\t", "|")
 MAX_SHOWN = 60  # characters of a cell quoted in a reason
 
-_URL = r"(?:https?://|www\.)[^\s<>\"']+"
-_EMAIL = r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}"
-_PHONE = r"(?<![\w+.,])\+?[\d(][\d ()\-]*\d"  # 7+ digits, checked by _redact
-_PII = re.compile(f"(?P<url>{_URL})|(?P<email>{_EMAIL})|(?P<phone>{_PHONE})", re.IGNORECASE)
-_EMAIL_ONLY = re.compile(_EMAIL, re.IGNORECASE)
-_DATES_IN_TEXT = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{2}-\d{2}-\d{4}\b")  # not phone numbers
-_URL_TAIL = ".,;:!?)]}'\""
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
-_TZ_SUFFIX = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
-_DAY_FIRST = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 _SCORE = re.compile(r"-?\d+(?:\.0*)?")
 
 
@@ -66,29 +59,6 @@ class Columns:
 class SurveyFileError(ValueError):
     """The file cannot be read at all (missing file, not CSV with the given delimiter, missing mapped column,
     empty); the message names the file, the column and the fix."""
-
-
-def strip_pii(text: str) -> str:
-    """`text` without personal data: email addresses → "[email]", phone numbers (7+ digits with an optional
-    +, spaces, dashes and parentheses) → "[phone]", URLs without their query string and fragment;
-    whitespace collapsed to single spaces. ISO dates (2026-09-14) are not phone numbers."""
-    return " ".join(_redact(text, phones=True).split())
-
-
-def _redact(text: str, *, phones: bool) -> str:
-    def replace(match: re.Match[str]) -> str:
-        found = match.group()
-        if match.group("url") is not None:
-            url = found.rstrip(_URL_TAIL)
-            tail = found[len(url):]
-            url = url.split("?", 1)[0].split("#", 1)[0]
-            return _EMAIL_ONLY.sub("[email]", url) + tail
-        if match.group("email") is not None:
-            return "[email]"
-        digits = sum(c.isdigit() for c in _DATES_IN_TEXT.sub("", found))
-        return "[phone]" if phones and digits >= 7 else found
-
-    return _PII.sub(replace, text)
 
 
 def read_survey_file(path: Path, survey: str, columns: Columns, *, tz: ZoneInfo, delimiter: str = ",",
@@ -171,7 +141,7 @@ class _Export:
         for row in self.rows:
             if row.error is not None or self.date >= len(row.cells):
                 continue
-            parts = _day_first_parts(row.cells[self.date].strip())
+            parts = day_first_parts(row.cells[self.date].strip())
             if parts is None:
                 continue
             first, second = parts
@@ -280,7 +250,7 @@ def _find_columns(name: str, names: list[str], head: _Row, columns: Columns,
         else:
             found[role] = hits[0]
     if missing:
-        if any(_parse_date(cell.strip(), UTC, date_format)[0] is not None for cell in head.cells):
+        if any(parse_date(cell.strip(), UTC, date_format, _shown(cell.strip()))[0] is not None for cell in head.cells):
             raise SurveyFileError(f"{name}: the first line holds data, not a header ({_shown(strip_pii(head.text))}); "
                                   f"export the file again with its header row")
         listed = ", ".join(_shown(n) for n in names)
@@ -338,7 +308,7 @@ def _to_item(export: _Export, row: _Row, survey: str, tz: ZoneInfo, date_format:
     cells = row.cells + [""] * (width - len(row.cells))
 
     raw_date = cells[export.date].strip()
-    submitted, problem = _parse_date(raw_date, tz, date_format)
+    submitted, problem = parse_date(raw_date, tz, date_format, _shown(raw_date))
     if submitted is None:
         return reject(f"{where}, {column(export.date)}: {problem}")
 
@@ -386,51 +356,8 @@ def _payload(export: _Export, row: _Row) -> dict[str, Any]:
     for i, value in enumerate(row.cells):
         key = export.header[i] if i < len(export.header) else f"column {i + 1}"
         value = _readable(value)
-        payload[key] = _redact(value, phones=False) if i in exact else strip_pii(value)
+        payload[key] = redact(value, phones=False) if i in exact else strip_pii(value)
     return payload
-
-
-def _parse_date(value: str, tz: tzinfo, date_format: str | None) -> tuple[datetime | None, str]:
-    """(the value as UTC, "") or (None, what is wrong with it and the fix)."""
-    shown = _shown(value)
-    if not value:
-        return None, "the date is empty; fill it in or remove the row"
-    if date_format is not None:
-        try:
-            return _to_utc(datetime.strptime(value, date_format), tz), ""
-        except ValueError:
-            return None, (f"{shown} does not match date_format '{date_format}'; fix the row or the survey's "
-                          f"date_format in journey.yaml")
-    iso = _TZ_SUFFIX.sub("+00:00", value)
-    try:
-        return _to_utc(datetime.fromisoformat(iso), tz), ""
-    except ValueError:
-        pass
-    match = _DAY_FIRST.fullmatch(value)
-    if match is not None:
-        day, _, month, year, hour, minute, second = match.groups()
-        try:
-            when = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
-        except ValueError:
-            if int(month) > 12 >= int(day):
-                fmt = "%m/%d/%Y %H:%M:%S" if hour else "%m/%d/%Y"
-                return None, (f"{shown} is not a day-first date (it looks month first); set date_format: "
-                              f"'{fmt}' for this survey in journey.yaml, or fix the row")
-            return None, f"{shown} is not a calendar date; fix the row or remove it"
-        return _to_utc(when, tz), ""
-    return None, (f"{shown} is not a date (expected ISO 8601 like 2026-09-14 10:31:00, or day first like "
-                  f"14/09/2026 10:31:00); set date_format for this survey in journey.yaml, or fix the row")
-
-
-def _day_first_parts(value: str) -> tuple[int, int] | None:
-    match = _DAY_FIRST.fullmatch(value)
-    return None if match is None else (int(match.group(1)), int(match.group(3)))
-
-
-def _to_utc(when: datetime, tz: tzinfo) -> datetime:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=tz)
-    return when.astimezone(UTC)
 
 
 def _readable(value: str) -> str:
@@ -442,7 +369,7 @@ def _readable(value: str) -> str:
 
 def _shown(value: str) -> str:
     """A cell quoted for a message: no address or query string, at most MAX_SHOWN characters."""
-    text = " ".join(_redact(_readable(value), phones=False).split())
+    text = " ".join(redact(_readable(value), phones=False).split())
     if len(text) > MAX_SHOWN:
         text = text[:MAX_SHOWN - 1] + "…"
     return repr(text)
