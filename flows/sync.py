@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from connectors import demo
+from connectors.errors import Rejected
 from models.config import SourceSettings
 from models.raw import (
     GA4_ROWS,
@@ -20,6 +21,7 @@ from models.raw import (
     SURVEY_RESPONSES,
     RawStream,
     prepare,
+    scrub,
 )
 from models.store import get_cursor, quarantine, set_cursor, upsert
 
@@ -132,11 +134,16 @@ def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str,
     result = StreamResult(stream.source, stream.stream, since, until)
     latest: dt.date | None = None
     for batch in _batches(reader(since, until), 1 if in_date_order else UNORDERED_BATCH):
-        prepared = prepare(stream, [as_dict(r, account=account) for page in batch for r in page])
+        items = [r for page in batch for r in page]
+        # what the connector could not read, and what does not pass the landing checks: both quarantined
+        bad: list[tuple[str, str, Any]] = [(r.key, r.reason, scrub(r.payload)) for r in items
+                                           if isinstance(r, Rejected)]
+        prepared = prepare(stream, [as_dict(r, account=account) for r in items if not isinstance(r, Rejected)])
+        bad += prepared.bad
         with engine.begin() as conn:
             result.rows += upsert(conn, stream.table, prepared.rows)
-            if prepared.bad:
-                result.quarantined += quarantine(conn, stream.source, stream.stream, prepared.bad, as_of)
+            if bad:
+                result.quarantined += quarantine(conn, stream.source, stream.stream, bad, as_of)
             days = [d for d in prepared.days if d != dt.date.min]
             if days and not in_date_order:
                 latest = max(latest or days[0], *days)

@@ -16,7 +16,7 @@ from typing import Any
 
 import mailchimp_marketing
 
-from connectors.errors import DEFAULT_POLICY, RetryPolicy, TransientError, with_retries
+from connectors.errors import DEFAULT_POLICY, Rejected, RetryPolicy, TransientError, with_retries
 from connectors.mailchimp.client import classify
 from connectors.mailchimp.records import EmailActivity, EmailCampaign, EmailReport, ListGrowth
 from connectors.mailchimp.settings import (
@@ -92,7 +92,7 @@ class Reader:
     # --- activity ------------------------------------------------------------------------------------------------
 
     def activity(self, campaigns: list[EmailCampaign], since: dt.date, until: dt.date,
-                 ) -> Iterator[list[EmailActivity]]:
+                 ) -> Iterator[list[EmailActivity | Rejected]]:
         """Per-subscriber actions dated since..until (UTC), a page per API page; campaigns read in parallel."""
         lo = dt.datetime.combine(since, dt.time(), dt.UTC)
         hi = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
@@ -101,20 +101,32 @@ class Reader:
                 yield from pages
 
     def _campaign_activity(self, campaign: EmailCampaign, lo: dt.datetime, hi: dt.datetime,
-                           ) -> Iterator[list[EmailActivity]]:
+                           ) -> Iterator[list[EmailActivity | Rejected]]:
         if campaign.kind == "regular" and campaign.send_time is not None and lo <= campaign.send_time < hi:
             for page in self._paged(self.client.reports.get_campaign_recipients, "sent_to", campaign.campaign_id,
                                     fields=list(SENT_TO_FIELDS)):
-                yield [EmailActivity(campaign.campaign_id, self.email_hash(r["email_address"]), "sent",
-                                     campaign.send_time) for r in page]
+                sent: list[EmailActivity | Rejected] = [
+                    EmailActivity(campaign.campaign_id, self.email_hash(r["email_address"]), "sent", campaign.send_time)
+                    for r in page]
+                yield sent
         for page in self._paged(self.client.reports.get_email_activity_for_campaign, "emails",
                                 campaign.campaign_id, since=lo.isoformat(), fields=list(ACTIVITY_FIELDS)):
-            rows = []
+            rows: list[EmailActivity | Rejected] = []
             for email in page:
                 who = self.email_hash(email["email_address"])
                 for act in email.get("activity") or []:
-                    when = _when(act.get("timestamp"))
-                    if when is not None and lo <= when < hi and act.get("action") in ("open", "click", "bounce"):
+                    if act.get("action") not in ("open", "click", "bounce"):
+                        continue  # other actions (e.g. a click on a link-less test) are not part of the map
+                    try:
+                        when = _when(act.get("timestamp"))
+                    except ValueError:
+                        when = None
+                    if when is None:  # kept for the quarantine, with the subscriber as a hash only
+                        rows.append(Rejected(f"{campaign.campaign_id}|{who}|{act.get('action')}",
+                                             f"activity timestamp {act.get('timestamp')!r} is not an ISO 8601 time",
+                                             {"campaign_id": campaign.campaign_id, "email_hash": who,
+                                              "action": act.get("action"), "timestamp": act.get("timestamp")}))
+                    elif lo <= when < hi:
                         rows.append(EmailActivity(campaign.campaign_id, who, str(act["action"]), when))
             if rows:
                 yield rows

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import stripe
-from stripe.params import RefundListParams, RefundListParamsCreated, SubscriptionListParams
+from stripe.params import RefundListParams, SubscriptionListParams
 from stripe.params.checkout import SessionListParams, SessionListParamsCreated
 
-from connectors.errors import DEFAULT_POLICY, RetryPolicy, TransientError, with_retries
+from connectors.errors import DEFAULT_POLICY, Rejected, RetryPolicy, TransientError, with_retries
 from connectors.stripe.client import classify
 from connectors.stripe.records import CheckoutSession, Refund, Subscription
 from connectors.stripe.settings import PAGE_SIZE, SESSION_EXPAND
+
+T = TypeVar("T")
+OnRetry = Callable[[int, TransientError, float], None] | None
 
 
 def account_id(client: stripe.StripeClient, *, policy: RetryPolicy = DEFAULT_POLICY) -> str:
@@ -29,6 +33,23 @@ def customer_hash(email: str | None, salt: str) -> str:
     if not email:
         return ""
     return hashlib.sha256(f"{salt}:{email.strip().lower()}".encode()).hexdigest()
+
+
+def _required_time(obj: Any, name: str) -> dt.datetime:
+    when = _when(obj.get(name))
+    if when is None:
+        raise ValueError(f"{name} is missing")
+    return when
+
+
+def _readable(convert: Callable[..., T], obj: Any, *args: Any) -> T | Rejected:
+    """`convert(obj, *args)`, or the object kept for the quarantine (customer addresses hashed) with the reason."""
+    try:
+        return convert(obj, *args)
+    except (KeyError, TypeError, ValueError) as exc:
+        payload = {k: v for k, v in dict(obj).items() if k not in ("customer_details", "customer_email", "line_items")}
+        return Rejected(str(obj.get("id", "?")), f"unreadable {obj.get('object', 'object')}: {type(exc).__name__}: "
+                                                 f"{exc}", json.loads(json.dumps(payload, default=str)))
 
 
 def _when(value: Any) -> dt.datetime | None:
@@ -47,7 +68,7 @@ def to_record(session: Any, salt: str) -> CheckoutSession:
     details = session.get("customer_details") or {}
     email = details.get("email") or session.get("customer_email")
     return CheckoutSession(
-        session_id=str(session["id"]), created=_when(session["created"]) or dt.datetime.min.replace(tzinfo=dt.UTC),
+        session_id=str(session["id"]), created=_required_time(session, "created"),
         status=str(session.get("status") or ""), payment_status=str(session.get("payment_status") or ""),
         mode=str(session.get("mode") or ""), amount_total=session.get("amount_total"),
         currency=str(session.get("currency") or ""), product_id=str(product_id), product_name=str(product_name),
@@ -65,32 +86,41 @@ def _id(value: Any) -> str:
 
 def read_checkout_sessions(client: stripe.StripeClient, since: dt.date, until: dt.date, *, salt: str,
                            page_size: int = PAGE_SIZE, policy: RetryPolicy = DEFAULT_POLICY,
-                           on_retry: Callable[[int, TransientError, float], None] | None = None,
-                           ) -> Iterator[list[CheckoutSession]]:
+                           on_retry: OnRetry = None) -> Iterator[list[CheckoutSession | Rejected]]:
     """Sessions created on the UTC days [since, until], one page per API page, day by day (oldest day first).
 
     Every read of a day returns each session in its current state, so re-reading a window picks up what
     changed after creation (an open session that expired, a late payment); the landing upsert replaces it.
+    A session that cannot be read comes as `Rejected`, for the quarantine.
     """
+    for window in _days(since, until):
+        params: SessionListParams = {"created": window, "limit": page_size, "expand": list(SESSION_EXPAND)}
+        for page in _pages(client.v1.checkout.sessions.list, dict(params), policy, on_retry):
+            yield [_readable(to_record, s, salt) for s in page]
+
+
+def _days(since: dt.date, until: dt.date) -> Iterator[SessionListParamsCreated]:
+    """`created` filters of the UTC days since..until."""
     day = since
     while day <= until:
         start = dt.datetime.combine(day, dt.time(), dt.UTC)
-        end = start + dt.timedelta(days=1)
-        window: SessionListParamsCreated = {"gte": int(start.timestamp()), "lt": int(end.timestamp())}
-        after: str | None = None
-        while True:
-            params: SessionListParams = {"created": window, "limit": page_size, "expand": list(SESSION_EXPAND)}
-            if after is not None:
-                params["starting_after"] = after
-            page = with_retries(partial(client.v1.checkout.sessions.list, params=params), classify,
-                                policy=policy, on_retry=on_retry)
-            sessions = list(page.data)
-            if sessions:
-                yield [to_record(s, salt) for s in sessions]
-            if not page.has_more or not sessions:
-                break
-            after = str(sessions[-1].id)
+        yield {"gte": int(start.timestamp()), "lt": int((start + dt.timedelta(days=1)).timestamp())}
         day += dt.timedelta(days=1)
+
+
+def _pages(list_fn: Callable[..., Any], params: dict[str, Any], policy: RetryPolicy,
+           on_retry: OnRetry) -> Iterator[list[Any]]:
+    """Every page of a Stripe list (cursor paging with `starting_after`), each request with retries."""
+    after: str | None = None
+    while True:
+        page = with_retries(partial(list_fn, params={**params, **({"starting_after": after} if after else {})}),
+                            classify, policy=policy, on_retry=on_retry)
+        items = list(page.data)
+        if items:
+            yield items
+        if not page.has_more or not items:
+            return
+        after = str(items[-1].id)
 
 
 def to_subscription(sub: Any) -> Subscription:
@@ -101,7 +131,7 @@ def to_subscription(sub: Any) -> Subscription:
     product = price.get("product")
     unit = price.get("unit_amount")
     return Subscription(
-        subscription_id=str(sub["id"]), created=_when(sub["created"]) or dt.datetime.min.replace(tzinfo=dt.UTC),
+        subscription_id=str(sub["id"]), created=_required_time(sub, "created"),
         status=str(sub.get("status") or ""), customer=str(sub.get("customer") or ""),
         product_id=str(product.get("id") if isinstance(product, dict) else (product or "")),
         amount=None if unit is None else int(unit) * int(first.get("quantity") or 1),
@@ -112,49 +142,27 @@ def to_subscription(sub: Any) -> Subscription:
 
 
 def read_subscriptions(client: stripe.StripeClient, *, page_size: int = PAGE_SIZE,
-                       policy: RetryPolicy = DEFAULT_POLICY,
-                       on_retry: Callable[[int, TransientError, float], None] | None = None,
-                       ) -> Iterator[list[Subscription]]:
+                       policy: RetryPolicy = DEFAULT_POLICY, on_retry: OnRetry = None,
+                       ) -> Iterator[list[Subscription | Rejected]]:
     """Every subscription, whatever its status (`status=all`), in its current state, a page per API page: a
     cancellation years after the start is a change to an old object, so the whole list is read each run."""
-    after: str | None = None
-    while True:
-        params: SubscriptionListParams = {"status": "all", "limit": page_size}
-        if after is not None:
-            params["starting_after"] = after
-        page = with_retries(partial(client.v1.subscriptions.list, params=params), classify, policy=policy,
-                            on_retry=on_retry)
-        subs = list(page.data)
-        if subs:
-            yield [to_subscription(s) for s in subs]
-        if not page.has_more or not subs:
-            return
-        after = str(subs[-1].id)
+    params: SubscriptionListParams = {"status": "all", "limit": page_size}
+    for page in _pages(client.v1.subscriptions.list, dict(params), policy, on_retry):
+        yield [_readable(to_subscription, s) for s in page]
+
+
+def to_refund(refund: Any) -> Refund:
+    return Refund(str(refund["id"]), _required_time(refund, "created"), str(refund.get("status") or ""),
+                  refund.get("amount"), str(refund.get("currency") or ""), _id(refund.get("payment_intent")),
+                  str(refund.get("reason") or ""))
 
 
 def read_refunds(client: stripe.StripeClient, since: dt.date, until: dt.date, *, page_size: int = PAGE_SIZE,
-                 policy: RetryPolicy = DEFAULT_POLICY,
-                 on_retry: Callable[[int, TransientError, float], None] | None = None) -> Iterator[list[Refund]]:
+                 policy: RetryPolicy = DEFAULT_POLICY, on_retry: OnRetry = None,
+                 ) -> Iterator[list[Refund | Rejected]]:
     """Refunds created on the UTC days [since, until], in their current state (a pending refund that succeeds
     later is picked up when its day is read again)."""
-    day = since
-    while day <= until:
-        start = dt.datetime.combine(day, dt.time(), dt.UTC)
-        window: RefundListParamsCreated = {"gte": int(start.timestamp()),
-                                           "lt": int((start + dt.timedelta(days=1)).timestamp())}
-        after: str | None = None
-        while True:
-            params: RefundListParams = {"created": window, "limit": page_size}
-            if after is not None:
-                params["starting_after"] = after
-            page = with_retries(partial(client.v1.refunds.list, params=params), classify, policy=policy,
-                                on_retry=on_retry)
-            refunds = list(page.data)
-            if refunds:
-                yield [Refund(str(r["id"]), _when(r["created"]) or start, str(r.get("status") or ""),
-                              r.get("amount"), str(r.get("currency") or ""), _id(r.get("payment_intent")),
-                              str(r.get("reason") or "")) for r in refunds]
-            if not page.has_more or not refunds:
-                break
-            after = str(refunds[-1].id)
-        day += dt.timedelta(days=1)
+    for window in _days(since, until):
+        params: RefundListParams = {"created": window, "limit": page_size}
+        for page in _pages(client.v1.refunds.list, dict(params), policy, on_retry):
+            yield [_readable(to_refund, r) for r in page]

@@ -8,7 +8,14 @@ import hashlib
 import pytest
 
 from connectors.errors import PermanentError, RetryPolicy, TransientError
-from connectors.stripe import account_id, make_client, read_checkout_sessions, read_refunds, read_subscriptions
+from connectors.stripe import (
+    account_id,
+    make_client,
+    read_checkout_sessions,
+    read_refunds,
+    read_subscriptions,
+    to_record,
+)
 from tests.fakes.stripe_api import FakeStripe
 
 DAY = dt.date(2026, 9, 14)
@@ -118,3 +125,8 @@ def test_refunds_by_day_point_at_the_payment_of_their_checkout() -> None:
     assert sessions[0].payment_intent == paid["payment_intent"] != ""
     assert [(r.amount, r.currency, r.status, r.payment_intent) for r in refunds] == \
         [(4900, "gbp", "succeeded", paid["payment_intent"])]
+
+
+def test_a_session_without_its_creation_time_is_refused_not_dated_at_random() -> None:
+    with pytest.raises(ValueError, match="created is missing"):
+        to_record({"id": "cs_x", "status": "open", "currency": "gbp", "amount_total": 100}, "s")

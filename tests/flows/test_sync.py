@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
+from connectors.errors import Rejected
 from connectors.ga4 import Ga4ReportRow
 from flows.sync import incremental_window, sync_stream
 from models.config import SourceSettings
@@ -64,3 +65,22 @@ def test_cursor_stops_at_the_last_committed_page(db_url: str) -> None:
     assert seen == [(dt.date(2026, 9, 4), AS_OF)]  # resumes at the cursor less the lookback, not from scratch
     assert (result.rows, result.pages) == (1, 1)
     engine.dispose()
+
+
+def test_what_a_connector_could_not_read_is_quarantined_with_its_reason(db_url: str) -> None:
+    """A connector hands over an unreadable record as `Rejected`: its reason is kept, addresses are hashed."""
+    engine = make_engine(db_url)
+    migrate(engine)
+
+    def reader(since: dt.date, until: dt.date) -> Iterator[list[Ga4ReportRow | Rejected]]:
+        yield [row(since), Rejected("cs_1", "unreadable checkout.session: ValueError: created is missing",
+                                    {"id": "cs_1", "customer_email": "ann@example.com"})]
+
+    result = sync_stream(engine, GA4_ROWS, reader, "p1", AS_OF, SETTINGS)
+    with engine.connect() as conn:
+        stored = conn.execute(select(Quarantine.record_key, Quarantine.reason, Quarantine.payload)).all()
+    engine.dispose()
+    assert (result.rows, result.quarantined) == (1, 1)
+    assert [(k, r) for k, r, _ in stored] == [("cs_1", "unreadable checkout.session: ValueError: created is missing")]
+    assert "ann@example.com" not in stored[0][2]
+    assert "sha256" in stored[0][2]
