@@ -63,6 +63,20 @@ def sum_by(frame: pd.DataFrame, keys: list[str], metrics: list[str]) -> pd.DataF
     return frame.groupby(keys, as_index=False, observed=True)[metrics].sum(min_count=1)
 
 
-def concat(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
+def concat(parts: Iterable[pd.DataFrame], columns: list[str] = FACT_COLUMNS) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FACT_COLUMNS)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def daily_facts(daily: pd.DataFrame, tp: Touchpoint, journey_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """From a touchpoint's metrics per day (date index, a column per metric, plus `events` and `revenue`): its
+    ALL-segment facts (volume and success as the map names them) and every metric as rows (non-zero only)."""
+    facts = pd.DataFrame({"date": daily.index, "segment": ALL, "touchpoint_id": tp.id, "journey_id": journey_id,
+                          "volume": daily[tp.volume].to_numpy(dtype=float),
+                          "success": daily[tp.success].to_numpy(dtype=float) if tp.success else np.nan,
+                          "events": daily["events"].to_numpy(dtype=float),
+                          "revenue": daily["revenue"].to_numpy(dtype=float)})[FACT_COLUMNS]
+    long = daily.drop(columns=["events"]).rename_axis("date").reset_index() \
+        .melt(id_vars="date", var_name="metric", value_name="value")
+    long = long[long["value"] != 0].assign(touchpoint_id=tp.id, journey_id=journey_id)[METRIC_COLUMNS]
+    return facts, long

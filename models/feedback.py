@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from models.config import JourneyMap, Touchpoint
-from models.facts import FACT_COLUMNS
+from models.facts import FACT_COLUMNS, METRIC_COLUMNS
 from models.tables import SurveyResponseRow, table_of
 
 PROMOTER, DETRACTOR = 9, 6  # 9–10 promote, 0–6 detract, 7–8 are passive
@@ -52,7 +52,7 @@ def _resolve(raw: pd.DataFrame, journey_map: JourneyMap) -> pd.DataFrame:
 
 
 def map_surveys(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
-                journey_map: JourneyMap) -> tuple[pd.DataFrame, pd.DataFrame]:
+                journey_map: JourneyMap) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Facts for `source: surveys` touchpoints (ALL segment); answers that neither a touchpoint took nor a stage
     holds are unmapped."""
     raw = _resolve(raw, journey_map) if len(raw) else raw
@@ -76,7 +76,7 @@ def map_surveys(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
                 .rename(columns={"survey": "item"}).assign(source="surveys", stream="responses"))
     unmapped["volume"] = unmapped["volume"].astype(float)
     facts = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=FACT_COLUMNS)
-    return facts, unmapped
+    return facts, unmapped, pd.DataFrame(columns=METRIC_COLUMNS)
 
 
 @dataclass(frozen=True)

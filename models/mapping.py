@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import Connection
 
-from models.config import JourneyMap, Touchpoint
-from models.facts import ALL, FACT_COLUMNS, persona_segment, segment_key
+from models.config import JourneyMap
+from models.facts import ALL, FACT_COLUMNS, METRIC_COLUMNS, concat, persona_segment, segment_key
 from models.feedback import map_surveys, read_surveys
-from models.mapping_email import map_mailchimp, metrics_mailchimp, read_mailchimp
+from models.mapping_email import map_mailchimp, read_mailchimp
 from models.mapping_ga4 import map_ga4, read_ga4
-from models.mapping_sales import map_stripe, metrics_stripe, read_stripe
+from models.mapping_sales import map_stripe, read_stripe
 from models.store import replace_window
 from models.tables import TouchpointDaily, TouchpointMetricDaily, UnmappedDaily, table_of
 
@@ -45,26 +45,22 @@ def map_window(conn: Connection, journey_map: JourneyMap, since: dt.date, until:
     frames: list[pd.DataFrame] = []
     unmapped: list[pd.DataFrame] = []
     result = MappingResult()
-    raws: dict[str, pd.DataFrame] = {}
-    by_source: dict[str, list[tuple[str, Touchpoint]]] = {}
+    metrics: list[pd.DataFrame] = []
     for source, reader, mapper in (("ga4", read_ga4, map_ga4), ("mailchimp", read_mailchimp, map_mailchimp),
                                    ("stripe", read_stripe, map_stripe), ("surveys", read_surveys, map_surveys)):
-        raw = raws[source] = reader(conn, since, until, tz, (accounts or {}).get(source))
-        tps = by_source[source] = [(j.id, tp) for j, tp in journey_map.touchpoints() if tp.source == source]
-        facts, left = mapper(raw, tps, journey_map)
+        raw = reader(conn, since, until, tz, (accounts or {}).get(source))
+        tps = [(j.id, tp) for j, tp in journey_map.touchpoints() if tp.source == source]
+        facts, left, source_metrics = mapper(raw, tps, journey_map)
         frames.append(facts)
+        metrics.append(source_metrics)
         unmapped.append(left)
         result.unmapped_volume[source] = float(left["volume"].sum()) if len(left) else 0.0
         mapped = facts[facts["segment"] == ALL]["volume"].sum() if len(facts) else 0.0
         result.mapped_volume[source] = float(mapped)
-    facts = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
-        else pd.DataFrame(columns=FACT_COLUMNS)
-    left = pd.concat([u for u in unmapped if len(u)], ignore_index=True) if any(len(u) for u in unmapped) \
-        else pd.DataFrame(columns=["date", "source", "stream", "item", "volume"])
-    metrics = [m for m in (metrics_mailchimp(raws["mailchimp"], by_source["mailchimp"]),
-                           metrics_stripe(raws["stripe"], by_source["stripe"])) if len(m)]
+    facts = concat(frames)
+    left = concat(unmapped, ["date", "source", "stream", "item", "volume"])
     result.metrics = replace_window(conn, table_of(TouchpointMetricDaily), since, until,
-                                    _records(pd.concat(metrics, ignore_index=True)) if metrics else [])
+                                    _records(concat(metrics, METRIC_COLUMNS)))
     result.facts = replace_window(conn, table_of(TouchpointDaily), since, until, _records(facts))
     result.unmapped = replace_window(conn, table_of(UnmappedDaily), since, until, _records(left))
     return result

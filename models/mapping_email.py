@@ -6,12 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, select
 
 from models.config import JourneyMap, Touchpoint
-from models.facts import ALL, FACT_COLUMNS, METRIC_COLUMNS, between, concat, fullmatch
+from models.facts import METRIC_COLUMNS, between, concat, daily_facts, fullmatch
 from models.tables import MailchimpActivity, MailchimpCampaign, MailchimpReport, table_of
 
 MAILCHIMP_ACTIONS = {"sent": "sent", "opens": "open", "clicks": "click", "bounces": "bounce",
@@ -75,25 +74,27 @@ def _snapshot_sends(conn: Connection, since: dt.date, until: dt.date, account: s
 
 
 def map_mailchimp(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
-                   _map: JourneyMap) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  _map: JourneyMap) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Facts (ALL segment), unmapped sends, and every email metric per day — sends, opens, clicks, bounces,
+    unsubscribes — so that the map shows an email's click rate beside its open rate whichever its step uses."""
     matched = pd.Series(False, index=raw.index)
-    out = []
+    facts, metrics = [], []
     for journey_id, tp in tps:
         mask = _rule_mask(raw, tp)
         matched |= mask
         rows = raw[mask]
-        volume = _unique_per_day(rows, MAILCHIMP_ACTIONS[tp.volume])
-        facts = pd.DataFrame({"volume": volume})
-        facts["success"] = _unique_per_day(rows, MAILCHIMP_ACTIONS[tp.success]) if tp.success else np.nan
-        facts["events"] = rows.groupby("date").size().reindex(facts.index).astype(float)
-        facts["revenue"] = 0.0
-        facts = facts.fillna({"success": 0.0} if tp.success else {}).reset_index(names="date")
-        out.append(facts.assign(segment=ALL, touchpoint_id=tp.id, journey_id=journey_id)[FACT_COLUMNS])
+        daily = pd.DataFrame({metric: _unique_per_day(rows, action) for metric, action in MAILCHIMP_ACTIONS.items()})
+        daily = daily.reindex(daily.index[daily[tp.volume].notna()]).fillna(0.0)
+        daily["events"] = rows.groupby("date").size().reindex(daily.index).fillna(0.0)
+        daily["revenue"] = 0.0
+        tp_facts, tp_metrics = daily_facts(daily, tp, journey_id)
+        facts.append(tp_facts)
+        metrics.append(tp_metrics)
     left = raw[~matched & (raw["action"] == "sent")]
     unmapped = (left.groupby(["date", "title"], observed=True)["weight"].sum().rename("volume").reset_index()
                 .rename(columns={"title": "item"}).assign(source="mailchimp", stream="activity"))
     unmapped["volume"] = unmapped["volume"].astype(float)
-    return concat(out), unmapped
+    return concat(facts), unmapped, concat(metrics, METRIC_COLUMNS)
 
 
 def _rule_mask(raw: pd.DataFrame, tp: Touchpoint) -> pd.Series:
@@ -104,20 +105,6 @@ def _rule_mask(raw: pd.DataFrame, tp: Touchpoint) -> pd.Series:
         else:
             mask &= fullmatch(raw["title" if key == "campaign" else "workflow_title"], str(value))
     return mask
-
-
-def metrics_mailchimp(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]]) -> pd.DataFrame:
-    """Every email metric of every Mailchimp touchpoint per day (sends, opens, clicks, bounces, unsubscribes):
-    the map shows the open and the click rate of each email whichever one its step uses."""
-    out = []
-    for journey_id, tp in tps:
-        rows = raw[_rule_mask(raw, tp)]
-        for metric, action in MAILCHIMP_ACTIONS.items():
-            counts = _unique_per_day(rows, action)
-            out.append(pd.DataFrame({"date": counts.index, "touchpoint_id": tp.id, "journey_id": journey_id,
-                                     "metric": metric, "value": counts.to_numpy(dtype=float)}))
-    return pd.concat([o for o in out if len(o)], ignore_index=True) if any(len(o) for o in out) \
-        else pd.DataFrame(columns=METRIC_COLUMNS)
 
 
 def _unique_per_day(rows: pd.DataFrame, action: str) -> pd.Series:

@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from models.config import JourneyMap, Persona, Touchpoint
-from models.facts import concat, fullmatch, persona_segment, segment_facts
+from models.facts import METRIC_COLUMNS, concat, fullmatch, persona_segment, segment_facts
 from models.store import stream_of
 from models.tables import Ga4Row, table_of
 
@@ -33,7 +33,7 @@ def read_ga4(conn: Connection, since: dt.date, until: dt.date, _tz: ZoneInfo, ac
 
 
 def map_ga4(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
-             journey_map: JourneyMap) -> tuple[pd.DataFrame, pd.DataFrame]:
+            journey_map: JourneyMap) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     dims = [d for d in journey_map.segments if d in ("device", "channel", "user_type", "country")]
     matched = pd.Series(False, index=raw.index)
     out: list[pd.DataFrame] = []
@@ -61,7 +61,8 @@ def map_ga4(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
     unmapped = pd.DataFrame({"date": left["date"], "source": "ga4", "stream": left["report"],
                              "item": left["item"].astype(str).str.slice(0, 500), "volume": volume})
     keys = ["date", "source", "stream", "item"]
-    return concat(out), unmapped.groupby(keys, as_index=False, observed=True)[["volume"]].sum()
+    return (concat(out), unmapped.groupby(keys, as_index=False, observed=True)[["volume"]].sum(),
+            pd.DataFrame(columns=METRIC_COLUMNS))  # a page's one metric is its volume: nothing beside it
 
 
 def _persona_mask(raw: pd.DataFrame, persona: Persona) -> pd.Series:

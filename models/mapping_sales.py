@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import Connection, func, select
 
 from models.config import JourneyMap, Touchpoint
-from models.facts import METRIC_COLUMNS, between, concat, fullmatch, segment_facts
+from models.facts import METRIC_COLUMNS, between, concat, daily_facts, fullmatch
 from models.tables import StripeCheckoutSession, StripeRefund, StripeSubscription, table_of
 
 ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
@@ -110,22 +110,27 @@ STRIPE_METRICS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 
 
 def map_stripe(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
-                _map: JourneyMap) -> tuple[pd.DataFrame, pd.DataFrame]:
+               _map: JourneyMap) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Facts (ALL segment; Stripe has no segments), unmapped sessions, and every sales metric per day —
+    completion, abandonment, refunds and churn side by side on the map, whichever one the step uses."""
     matched = pd.Series(False, index=raw.index)
-    out = []
+    facts, metrics = [], []
     for journey_id, tp in tps:
         mask = _rule_mask(raw, tp)
         matched |= mask
         rows = raw[mask]
-        frame = pd.DataFrame({"date": rows["date"], "volume": STRIPE_METRICS[tp.volume](rows),
-                              "success": STRIPE_METRICS[tp.success](rows) if tp.success else np.nan,
-                              "events": 1.0, "revenue": STRIPE_METRICS["revenue"](rows)})
-        out.append(segment_facts(frame, tp, journey_id, [], []))
+        if rows.empty:
+            continue
+        daily = pd.DataFrame({metric: fn(rows) for metric, fn in STRIPE_METRICS.items()}).groupby(rows["date"]).sum()
+        daily["events"] = rows.groupby("date").size()
+        tp_facts, tp_metrics = daily_facts(daily, tp, journey_id)
+        facts.append(tp_facts)
+        metrics.append(tp_metrics)
     left = raw[~matched & (raw["kind"] == "session")]
     unmapped = (left.groupby(["date", "product_name"]).size().rename("volume").reset_index()
                 .rename(columns={"product_name": "item"}).assign(source="stripe", stream="checkout_sessions"))
     unmapped["volume"] = unmapped["volume"].astype(float)
-    return concat(out), unmapped
+    return concat(facts), unmapped, concat(metrics, METRIC_COLUMNS)
 
 
 def _rule_mask(raw: pd.DataFrame, tp: Touchpoint) -> pd.Series:
@@ -136,20 +141,3 @@ def _rule_mask(raw: pd.DataFrame, tp: Touchpoint) -> pd.Series:
         else:
             mask &= raw["mode"] == value
     return mask
-
-
-def metrics_stripe(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]]) -> pd.DataFrame:
-    """Every sales metric of every Stripe touchpoint per day: completion, abandonment, refunds and churn side by
-    side on the map, whichever one its step uses."""
-    out = []
-    for journey_id, tp in tps:
-        rows = raw[_rule_mask(raw, tp)]
-        if rows.empty:
-            continue
-        for metric, fn in STRIPE_METRICS.items():
-            daily = fn(rows).groupby(rows["date"]).sum()
-            daily = daily[daily != 0]
-            out.append(pd.DataFrame({"date": daily.index, "touchpoint_id": tp.id, "journey_id": journey_id,
-                                     "metric": metric, "value": daily.to_numpy(dtype=float)}))
-    return pd.concat([o for o in out if len(o)], ignore_index=True) if any(len(o) for o in out) \
-        else pd.DataFrame(columns=METRIC_COLUMNS)
