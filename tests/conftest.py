@@ -8,8 +8,10 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -84,3 +86,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for nodeid in _pg_skips:
             print(f"  {nodeid}")
         session.exitstatus = 1
+
+
+def example_map_with(tmp_path: Path, **changes: Any) -> Path:
+    """The example journey.yaml with top-level sections replaced (e.g. a short `sources:` history, so that a run
+    takes seconds), written into `tmp_path`."""
+    data = yaml.safe_load(EXAMPLE_MAP.read_text(encoding="utf-8"))
+    for key, value in changes.items():
+        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
+    path = tmp_path / "journey.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path

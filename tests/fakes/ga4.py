@@ -8,7 +8,6 @@ import threading
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from tests.fakes.ga4_auth import TokenAuthority, key_identity, make_service_account
@@ -16,11 +15,12 @@ from tests.fakes.ga4_data import DayCache, DayFunction, DaySource, bulk_data, de
 from tests.fakes.ga4_http import LoggedRequest, RequestLog, make_server
 from tests.fakes.ga4_report import ReportEngine
 from tests.fakes.ga4_state import DayFlags, FakeState
+from tests.fakes.serving import Serving
 
 __all__ = ["FakeGA4", "LoggedRequest", "RequestLog", "bulk_data", "demo_data", "make_service_account"]
 
 
-class FakeGA4:
+class FakeGA4(Serving):
     """The fake Data API on 127.0.0.1 (a free port), in a background thread; use it as a context manager.
 
     Args:
@@ -49,39 +49,15 @@ class FakeGA4:
         self._own_dir = tmp_dir is None
         self._dir = Path(tmp_dir) if tmp_dir is not None else Path(tempfile.mkdtemp(prefix="fake-ga4-"))
         self._server = make_server(self)
-        self._thread: threading.Thread | None = None
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.token_uri = f"{self.url}/token"
         self.credentials_file, self.public_pem = make_service_account(self._dir, self.token_uri)
         self.key_id, self.service_account_email = key_identity(self.credentials_file)
         self.auth.trust(self.key_id, self.service_account_email, self.public_pem)
 
-    # --- life cycle -------------------------------------------------------------------------------
-    def start(self) -> FakeGA4:
-        """Serve in a daemon thread (idempotent)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"fake-ga4-{self.url}", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, close every open connection and the socket; remove the key folder if it is ours."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.close_connections()
-        self._server.server_close()
-        if self._own_dir:
+    def _on_stop(self) -> None:
+        if self._own_dir:  # the service-account key folder, when it is ours
             shutil.rmtree(self._dir, ignore_errors=True)
-
-    def __enter__(self) -> FakeGA4:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     # --- access ---------------------------------------------------------------------------------------
     @property

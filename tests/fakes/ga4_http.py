@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import socket
-import socketserver
-import sys
 import threading
 import time
 from dataclasses import dataclass
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,6 +24,7 @@ from tests.fakes.ga4_schema import (
     metadata_body,
 )
 from tests.fakes.ga4_state import Plan
+from tests.fakes.serving import LocalServer
 
 if TYPE_CHECKING:
     from tests.fakes.ga4 import FakeGA4
@@ -214,43 +211,12 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, payload, headers)
 
 
-class FakeServer(ThreadingHTTPServer):
-    """A threaded HTTP server that remembers open connections so that stopping it closes them too."""
+class FakeServer(LocalServer):
+    """The GA4 fake's server."""
 
-    daemon_threads = True
-
-    def __init__(self, fake: FakeGA4) -> None:
-        self.fake = fake
-        self._conns: set[socket.socket] = set()
-        self._conns_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)  # skip HTTPServer's getfqdn(), a slow reverse DNS lookup
-        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._conns_lock:
-            self._conns.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._conns_lock:
-            self._conns.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that timed out and hung up is normal
-            super().handle_error(request, client_address)
-
-    def close_connections(self) -> None:
-        with self._conns_lock:
-            conns = list(self._conns)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+    fake: FakeGA4
 
 
 def make_server(fake: FakeGA4) -> FakeServer:
     """A server bound to a free port on 127.0.0.1 (not yet serving)."""
-    return FakeServer(fake)
+    return FakeServer(fake, Handler)

@@ -38,9 +38,6 @@ import hashlib
 import hmac
 import json
 import re
-import socket
-import socketserver
-import sys
 import threading
 import time
 import uuid
@@ -50,13 +47,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 import numpy.typing as npt
+
+from tests.fakes.serving import LocalServer, Serving
 
 __all__ = ["ACTIONS", "BULK_START", "ERROR_TYPE", "FakeActivity", "FakeCampaign", "FakeMailchimp", "LoggedRequest"]
 
@@ -387,7 +385,7 @@ class _Faults:
 Endpoint = Callable[..., dict[str, Any]]
 
 
-class FakeMailchimp:
+class FakeMailchimp(Serving):
     """The fake Marketing API on 127.0.0.1 (a free port), in a background thread; use it as a context manager.
 
     Attributes:
@@ -438,34 +436,8 @@ class FakeMailchimp:
                 (r"/reports/([^/]+)/sent-to", self._get_sent_to),
                 (r"/reports/([^/]+)/unsubscribed", self._get_unsubscribed),
             )]
-        self._server = _Server(self)
-        self._thread: threading.Thread | None = None
+        self._server = _Server(self, _Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/3.0"
-
-    # --- life cycle ------------------------------------------------------------------------------------------
-    def start(self) -> FakeMailchimp:
-        """Serve in a daemon thread (idempotent)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"fake-mailchimp-{self.url}", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, close every open connection and the socket."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.close_connections()
-        self._server.server_close()
-
-    def __enter__(self) -> FakeMailchimp:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     # --- data (call from the test thread at any time) ----------------------------------------------------------
     def add_list(self, list_id: str, name: str) -> None:
@@ -1120,38 +1092,5 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
 
-class _Server(ThreadingHTTPServer):
-    """A threaded HTTP server that remembers open connections so that stopping it closes them too."""
-
-    daemon_threads = True
-
-    def __init__(self, fake: FakeMailchimp) -> None:
-        self.fake = fake
-        self._conns: set[socket.socket] = set()
-        self._conns_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)  # skip HTTPServer's getfqdn(), a slow reverse DNS lookup
-        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._conns_lock:
-            self._conns.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._conns_lock:
-            self._conns.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up is normal
-            super().handle_error(request, client_address)
-
-    def close_connections(self) -> None:
-        with self._conns_lock:
-            conns = list(self._conns)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+class _Server(LocalServer):
+    fake: FakeMailchimp

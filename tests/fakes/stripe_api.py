@@ -34,14 +34,10 @@ from __future__ import annotations
 
 import base64
 import calendar
-import contextlib
 import itertools
 import json
 import random
 import re
-import socket
-import socketserver
-import sys
 import threading
 import time
 from bisect import bisect_left, bisect_right
@@ -49,10 +45,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.serving import LocalServer, Serving
 
 __all__ = ["DEFAULT_API_VERSION", "FakeStripe", "LoggedRequest", "StripeError"]
 
@@ -519,7 +516,7 @@ class _Counters:
     request_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
 
-class FakeStripe:
+class FakeStripe(Serving):
     """The fake Stripe API on 127.0.0.1 (a free port), in a background thread; use it as a context manager.
 
     Args:
@@ -551,34 +548,8 @@ class FakeStripe:
         self._refunds: _Sorted[_Refund] = _Sorted("refund")
         self._subscriptions: _Sorted[_Subscription] = _Sorted("subscription")
         self._products: dict[str, tuple[str, int]] = {}  # id → (name, created)
-        self._server = _FakeServer(self)
-        self._thread: threading.Thread | None = None
+        self._server = _FakeServer(self, _Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    # --- life cycle -------------------------------------------------------------------------------------------
-    def start(self) -> FakeStripe:
-        """Serve in a daemon thread (idempotent)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"fake-stripe-{self.url}", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, close every open connection and the socket."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.close_connections()
-        self._server.server_close()
-
-    def __enter__(self) -> FakeStripe:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     @property
     def max_concurrent(self) -> int:
@@ -1205,38 +1176,5 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class _FakeServer(ThreadingHTTPServer):
-    """A threaded HTTP server that remembers open connections so that stopping it closes them too."""
-
-    daemon_threads = True
-
-    def __init__(self, fake: FakeStripe) -> None:
-        self.fake = fake
-        self._conns: set[socket.socket] = set()
-        self._conns_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)  # skip HTTPServer's getfqdn(), a slow reverse DNS lookup
-        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._conns_lock:
-            self._conns.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._conns_lock:
-            self._conns.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up is normal
-            super().handle_error(request, client_address)
-
-    def close_connections(self) -> None:
-        with self._conns_lock:
-            conns = list(self._conns)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+class _FakeServer(LocalServer):
+    fake: FakeStripe

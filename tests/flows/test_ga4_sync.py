@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 from sqlalchemy import Engine, create_engine, select, text
 
 from connectors.demo import read_ga4_rows
@@ -19,7 +18,7 @@ from flows.ga4 import Ga4Job, days_to_read, plans_for, sync_days
 from models.config import SourceSettings
 from models.mapfile import load_map
 from models.tables import Ga4ReportMeta, Ga4Row, Quarantine, SyncedDay
-from tests.conftest import EXAMPLE_MAP, journeymap
+from tests.conftest import EXAMPLE_MAP, example_map_with, journeymap
 from tests.fakes.ga4 import FakeGA4, bulk_data
 
 AS_OF = dt.date(2026, 9, 30)
@@ -128,11 +127,7 @@ def test_bad_rows_are_quarantined_and_the_day_still_loads(engine: Engine) -> Non
 @pytest.fixture
 def ga4_map(tmp_path: Path) -> Path:
     """The example map with a short GA4 history, so a run takes seconds."""
-    data = yaml.safe_load(EXAMPLE_MAP.read_text(encoding="utf-8"))
-    data["sources"]["ga4"] = {"lag_days": 2, "lookback_days": 3, "history_days": 14}
-    path = tmp_path / "journey.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
+    return example_map_with(tmp_path, sources={"ga4": {"lag_days": 2, "lookback_days": 3, "history_days": 14}})
 
 
 @pytest.mark.slow

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import create_engine, text
 
-from tests.conftest import EXAMPLE_MAP, journeymap
+from tests.conftest import example_map_with, journeymap
 from tests.fakes.mailchimp import FakeActivity, FakeCampaign, FakeMailchimp
 
 AS_OF = dt.date(2026, 9, 30)
@@ -20,11 +19,8 @@ NEWSLETTER = "Sourdough Hour Weekly #40 (sponsor: Acme Flour)"
 
 @pytest.fixture
 def mailchimp_map(tmp_path: Path) -> Path:
-    data = yaml.safe_load(EXAMPLE_MAP.read_text(encoding="utf-8"))
-    data["sources"]["mailchimp"] = {"lag_days": 3, "lookback_days": 3, "history_days": 10}
-    path = tmp_path / "journey.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
+    """The example map with a short Mailchimp history, so a run takes seconds."""
+    return example_map_with(tmp_path, sources={"mailchimp": {"lag_days": 3, "lookback_days": 3, "history_days": 10}})
 
 
 def welcome_sends(fake: FakeMailchimp, first: int, n: int, when: dt.datetime) -> None:

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import create_engine, text
 
-from tests.conftest import EXAMPLE_MAP, journeymap
+from tests.conftest import example_map_with, journeymap
 from tests.fakes.stripe_api import FakeStripe
 
 AS_OF = dt.date(2026, 9, 30)
@@ -21,11 +20,7 @@ PRODUCTS = [("prod_course", "Sourdough Masterclass", 4900), ("prod_club", "Baker
 @pytest.fixture
 def stripe_map(tmp_path: Path) -> Path:
     """The example map with a short Stripe history, so a run takes seconds."""
-    data = yaml.safe_load(EXAMPLE_MAP.read_text(encoding="utf-8"))
-    data["sources"]["stripe"] = {"lag_days": 1, "lookback_days": 2, "history_days": 10}
-    path = tmp_path / "journey.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
+    return example_map_with(tmp_path, sources={"stripe": {"lag_days": 1, "lookback_days": 2, "history_days": 10}})
 
 
 def fill(fake: FakeStripe) -> None:

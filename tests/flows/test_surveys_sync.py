@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import create_engine, text
 
-from tests.conftest import EXAMPLE_MAP, journeymap
+from tests.conftest import example_map_with, journeymap
 
 AS_OF = "2026-09-30"
 GOOD = """Response ID,Submitted At,How likely?,Stage,Why?
@@ -27,13 +26,10 @@ def survey_map(tmp_path: Path) -> Path:
     """The example map with one survey export beside it."""
     (tmp_path / "exports").mkdir()
     (tmp_path / "exports" / "nps.csv").write_text(GOOD, encoding="utf-8")
-    data = yaml.safe_load(EXAMPLE_MAP.read_text(encoding="utf-8"))
-    data["surveys"] = [{"name": "nps", "file": "exports/nps.csv", "stage": "advocacy",
-                        "columns": {"date": "Submitted At", "score": "How likely?", "stage": "Stage",
-                                    "comment": "Why?", "id": "Response ID"}}]
-    path = tmp_path / "journey.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
+    return example_map_with(tmp_path, surveys=[{"name": "nps", "file": "exports/nps.csv", "stage": "advocacy",
+                                                 "columns": {"date": "Submitted At", "score": "How likely?",
+                                                             "stage": "Stage", "comment": "Why?",
+                                                             "id": "Response ID"}}])
 
 
 def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
