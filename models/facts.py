@@ -80,3 +80,13 @@ def daily_facts(daily: pd.DataFrame, tp: Touchpoint, journey_id: str) -> tuple[p
         .melt(id_vars="date", var_name="metric", value_name="value")
     long = long[long["value"] != 0].assign(touchpoint_id=tp.id, journey_id=journey_id)[METRIC_COLUMNS]
     return facts, long
+
+
+def unmapped_items(left: pd.DataFrame, item: str, source: str, stream: str, weight: str | None = None
+                   ) -> pd.DataFrame:
+    """Volume no touchpoint took, per day and item (an email's title, a product's name): each row counts one,
+    or its `weight`."""
+    grouped = left.groupby(["date", item], observed=True)
+    counts = grouped[weight].sum() if weight else grouped.size()
+    return (counts.rename("volume").astype(float).reset_index().rename(columns={item: "item"})
+            .assign(source=source, stream=stream))

@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from models.config import JourneyMap, Touchpoint
-from models.facts import FACT_COLUMNS, METRIC_COLUMNS
+from models.facts import FACT_COLUMNS, METRIC_COLUMNS, concat, unmapped_items
 from models.tables import SurveyResponseRow, table_of
 
 PROMOTER, DETRACTOR = 9, 6  # 9–10 promote, 0–6 detract, 7–8 are passive
@@ -72,11 +72,7 @@ def map_surveys(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
             facts["success"] = np.nan
         out.append(facts.assign(touchpoint_id=tp.id, segment="all", journey_id=journey_id, revenue=0.0)[FACT_COLUMNS])
     left = raw[~matched & (raw["stage"] == "")] if len(raw) else raw  # answers that sit nowhere on the map
-    unmapped = (left.groupby(["date", "survey"]).size().rename("volume").reset_index()
-                .rename(columns={"survey": "item"}).assign(source="surveys", stream="responses"))
-    unmapped["volume"] = unmapped["volume"].astype(float)
-    facts = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=FACT_COLUMNS)
-    return facts, unmapped, pd.DataFrame(columns=METRIC_COLUMNS)
+    return concat(out), unmapped_items(left, "survey", "surveys", "responses"), pd.DataFrame(columns=METRIC_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from models.config import JourneyMap, Touchpoint
-from models.facts import METRIC_COLUMNS, between, concat, daily_facts, fullmatch
+from models.facts import METRIC_COLUMNS, between, concat, daily_facts, fullmatch, unmapped_items
 from models.tables import MailchimpActivity, MailchimpCampaign, MailchimpReport, table_of
 
 MAILCHIMP_ACTIONS = {"sent": "sent", "opens": "open", "clicks": "click", "bounces": "bounce",
@@ -90,10 +90,7 @@ def map_mailchimp(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
         tp_facts, tp_metrics = daily_facts(daily, tp, journey_id)
         facts.append(tp_facts)
         metrics.append(tp_metrics)
-    left = raw[~matched & (raw["action"] == "sent")]
-    unmapped = (left.groupby(["date", "title"], observed=True)["weight"].sum().rename("volume").reset_index()
-                .rename(columns={"title": "item"}).assign(source="mailchimp", stream="activity"))
-    unmapped["volume"] = unmapped["volume"].astype(float)
+    unmapped = unmapped_items(raw[~matched & (raw["action"] == "sent")], "title", "mailchimp", "activity", "weight")
     return concat(facts), unmapped, concat(metrics, METRIC_COLUMNS)
 
 

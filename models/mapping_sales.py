@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import Connection, func, select
 
 from models.config import JourneyMap, Touchpoint
-from models.facts import METRIC_COLUMNS, between, concat, daily_facts, fullmatch
+from models.facts import METRIC_COLUMNS, between, concat, daily_facts, fullmatch, unmapped_items
 from models.tables import StripeCheckoutSession, StripeRefund, StripeSubscription, table_of
 
 ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
@@ -126,10 +126,8 @@ def map_stripe(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
         tp_facts, tp_metrics = daily_facts(daily, tp, journey_id)
         facts.append(tp_facts)
         metrics.append(tp_metrics)
-    left = raw[~matched & (raw["kind"] == "session")]
-    unmapped = (left.groupby(["date", "product_name"]).size().rename("volume").reset_index()
-                .rename(columns={"product_name": "item"}).assign(source="stripe", stream="checkout_sessions"))
-    unmapped["volume"] = unmapped["volume"].astype(float)
+    unmapped = unmapped_items(raw[~matched & (raw["kind"] == "session")], "product_name", "stripe",
+                              "checkout_sessions")
     return concat(facts), unmapped, concat(metrics, METRIC_COLUMNS)
 
 

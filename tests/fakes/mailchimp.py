@@ -47,14 +47,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 import numpy.typing as npt
 
-from tests.fakes.serving import LocalServer, Serving
+from tests.fakes.serving import LocalHandler, LocalServer, Serving
 
 __all__ = ["ACTIONS", "BULK_START", "ERROR_TYPE", "FakeActivity", "FakeCampaign", "FakeMailchimp", "LoggedRequest"]
 
@@ -1038,36 +1037,14 @@ def _between(items: list[Any], q: Query, name: str, key: Callable[[Any], int | N
 
 
 # --- HTTP ------------------------------------------------------------------------------------------------------
-class _Handler(BaseHTTPRequestHandler):
-    """HTTP/1.1 keep-alive; every method goes through FakeMailchimp.respond (only GET is served)."""
+class _Handler(LocalHandler):
+    """Every method goes through FakeMailchimp.respond (only GET is served)."""
 
-    protocol_version = "HTTP/1.1"
-    timeout = 60  # an idle keep-alive connection is closed after this many seconds
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
 
     def _handle(self) -> None:
         fake = self.server.fake
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        self._skip_body()
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
         with fake.in_flight() as over_limit:

@@ -51,6 +51,40 @@ class LocalServer(ThreadingHTTPServer):
                 conn.shutdown(socket.SHUT_RDWR)
 
 
+class LocalHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, quiet; every method goes to `_handle`, which a fake's handler writes."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 60  # an idle keep-alive connection is closed after this many seconds
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output quiet."""
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        raise NotImplementedError
+
+    def _skip_body(self) -> None:
+        """Read (and ignore) a request body, so that the connection can be reused."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+
+
 class Serving:
     """Start / stop / `with` for a fake whose `_server` serves from a daemon thread; `_on_stop` cleans up."""
 

@@ -45,11 +45,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.serving import LocalServer, Serving
+from tests.fakes.serving import LocalHandler, LocalServer, Serving
 
 __all__ = ["DEFAULT_API_VERSION", "FakeStripe", "LoggedRequest", "StripeError"]
 
@@ -1113,30 +1112,14 @@ class FakeStripe(Serving):
 
 
 # --- HTTP -----------------------------------------------------------------------------------------------------------
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LocalHandler):
     """One connection; HTTP/1.1 keep-alive, as api.stripe.com serves it."""
 
-    protocol_version = "HTTP/1.1"
-    timeout = 60
     server: _FakeServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
 
     def _handle(self) -> None:
         fake = self.server.fake
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        self._skip_body()
         request_id = fake._enter()
         try:
             url = urlsplit(self.path)
