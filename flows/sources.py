@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import stripe
@@ -11,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
 from connectors.demo import DEMO_PROPERTY_ID
-from connectors.errors import Rejected, TransientError
+from connectors.errors import TransientError
 from connectors.ga4 import make_client
 from connectors.mailchimp import Reader as MailchimpReader
 from connectors.mailchimp import make_client as make_mailchimp_client
@@ -19,11 +20,11 @@ from connectors.stripe import account_id as stripe_account_id
 from connectors.stripe import make_client as make_stripe_client
 from connectors.stripe import read_checkout_sessions, read_refunds, read_subscriptions
 from connectors.stripe.settings import PAGE_SIZE as STRIPE_PAGE_SIZE
-from connectors.surveys import Columns, SurveyFileError, SurveyResponse, read_survey_file
+from connectors.surveys import Columns, SurveyFileError, read_survey_file
 from flows.ga4 import Ga4Job, days_to_read, plans_for, sync_days
 from flows.progress import tracked
 from flows.settings import Settings, SettingsError, load_settings
-from flows.sync import Pages, SourceNotConfigured, SourceResult, StreamResult, as_dict, demo_streams, sync_stream
+from flows.sync import Pages, Reader, SourceNotConfigured, SourceResult, StreamResult, demo_streams, sync_stream
 from models.config import JourneyMap
 from models.raw import (
     MAILCHIMP_ACTIVITY,
@@ -34,9 +35,7 @@ from models.raw import (
     STRIPE_REFUNDS,
     STRIPE_SUBSCRIPTIONS,
     SURVEY_RESPONSES,
-    prepare,
 )
-from models.store import quarantine, upsert
 
 REAL_SOURCES = ("ga4", "mailchimp", "stripe", "surveys")  # sources with a connector to a real API in this version
 
@@ -143,34 +142,30 @@ def _sync_surveys(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> So
     logger = get_run_logger()
     folder = load_settings().journey_map_file.resolve().parent
     tz = ZoneInfo(journey_map.business.timezone)
+    settings = journey_map.source_settings("surveys")
+    whole = (as_of - dt.timedelta(days=settings.history_days - 1), as_of)  # what the answers may span
     result = SourceResult("surveys")
     for survey in journey_map.surveys:
-        path = (folder / survey.file).resolve()
-        done = StreamResult("surveys", survey.name, as_of, as_of)
         columns = Columns(**survey.columns.model_dump())
         try:
-            pages = read_survey_file(path, survey.name, columns, tz=tz, delimiter=survey.delimiter,
-                                     date_format=survey.date_format)
+            pages = read_survey_file((folder / survey.file).resolve(), survey.name, columns, tz=tz,
+                                     delimiter=survey.delimiter, date_format=survey.date_format)
         except SurveyFileError as exc:
             result.bad_input.append(str(exc))
             continue
-        for page in pages:
-            good = [as_dict(r) for r in page if isinstance(r, SurveyResponse)]
-            rejected = [(r.key, r.reason, r.payload) for r in page if isinstance(r, Rejected)]
-            prepared = prepare(SURVEY_RESPONSES, good)
-            with engine.begin() as conn:
-                done.rows += upsert(conn, SURVEY_RESPONSES.table, prepared.rows)
-                done.quarantined += quarantine(conn, "surveys", survey.name, [*rejected, *prepared.bad], as_of)
-            result.bad_input += [reason for _, reason, _ in [*rejected, *prepared.bad]]
-            days = [r["submitted"].date() for r in prepared.rows]
-            if days:
-                done.since, done.until = min(done.since, *days), max(done.until, *days)
-            done.pages += 1
+        done = sync_stream(engine, replace(SURVEY_RESPONSES, stream=survey.name), _whole_file(pages),
+                           survey.name, as_of, settings, window=whole)
+        result.bad_input += done.reasons
         logger.info("surveys/%s: %d answers, %d quarantined", survey.name, done.rows, done.quarantined)
         result.streams.append(done)
     if not result.streams:
         result.streams.append(StreamResult("surveys", "responses", as_of, as_of))
     return result
+
+
+def _whole_file(pages: Pages) -> Reader:
+    """A reader that ignores the window: an export is read whole."""
+    return lambda since, until: pages
 
 
 def _sync_stripe(engine: Engine, journey_map: JourneyMap, as_of: dt.date,

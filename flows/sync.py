@@ -44,6 +44,7 @@ class StreamResult:
     rows: int = 0
     quarantined: int = 0
     pages: int = 0
+    reasons: list[str] = field(default_factory=list)  # why each quarantined record was refused
 
 
 @dataclass
@@ -144,6 +145,7 @@ def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str,
             result.rows += upsert(conn, stream.table, prepared.rows)
             if bad:
                 result.quarantined += quarantine(conn, stream.source, stream.stream, bad, as_of)
+                result.reasons += [reason for _, reason, _ in bad]
             days = [d for d in prepared.days if d != dt.date.min]
             if days and not in_date_order:
                 latest = max(latest or days[0], *days)
