@@ -140,7 +140,8 @@ def mailchimp_sync(url: str, key: str, database: str) -> int:
     emails = reader.campaigns(days[0])
     done = sync_stream(engine, MAILCHIMP_ACTIVITY, lambda s, u: reader.activity(emails, s, u), "bench",
                        days[-1] + dt.timedelta(days=5), SourceSettings(history_days=3650),
-                       window=(days[0], days[-1] + dt.timedelta(days=5)), in_date_order=False)
+                       window=(days[0], days[-1] + dt.timedelta(days=5)), in_date_order=False,
+                       scope={e.campaign_id for e in emails})
     engine.dispose()
     return done.rows + done.quarantined
 

@@ -122,7 +122,8 @@ def _sync_mailchimp(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
         progress.step(f"mailchimp campaigns ({len(emails)})")
         result.streams.append(sync_stream(
             engine, MAILCHIMP_ACTIVITY, lambda s, u: reader.activity(emails, s, u), account, as_of, source,
-            on_page=lambda r: progress.step(f"mailchimp activity ({r.rows:,})"), window=window, in_date_order=False))
+            on_page=lambda r: progress.step(f"mailchimp activity ({r.rows:,})"), window=window, in_date_order=False,
+            scope={e.campaign_id for e in emails}))
         result.streams.append(sync_stream(engine, MAILCHIMP_LIST_GROWTH, lambda s, u: reader.list_growth(), account,
                                           as_of, source, window=window))
         if window is None:  # a snapshot is today's state: only a daily run takes one

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+import operator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, Table
 
 from connectors import demo
 from connectors.errors import Rejected
@@ -23,7 +24,7 @@ from models.raw import (
     prepare,
     scrub,
 )
-from models.store import get_cursor, quarantine, set_cursor, upsert
+from models.store import clear_window, get_cursor, insert_rows, quarantine, set_cursor, upsert
 
 Pages = Iterator[Sequence[Any]]
 Reader = Callable[[dt.date, dt.date], Pages]
@@ -122,42 +123,88 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 
 def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str, as_of: dt.date,
                 settings: SourceSettings, on_page: Callable[[StreamResult], None] | None = None,
-                window: tuple[dt.date, dt.date] | None = None, in_date_order: bool = True) -> StreamResult:
+                window: tuple[dt.date, dt.date] | None = None, in_date_order: bool = True,
+                scope: Collection[str] | None = None) -> StreamResult:
     """Load one stream for its window (or the given one); each page commits its rows and its cursor together.
 
     A reader whose pages are not in date order (Mailchimp's come campaign by campaign) passes
     `in_date_order=False`: its cursor moves once, after the last page, so a stop never skips a day; with
     nothing to checkpoint in between, its pages are written UNORDERED_BATCH rows per transaction.
+    A stream with a `cover` is replaced instead: see `_sync_covered` (`scope`: the scope values read).
     """
     with engine.connect() as conn:
         cursor = get_cursor(conn, stream.source, stream.stream, account)
     since, until = window or incremental_window(cursor, as_of, settings)
     result = StreamResult(stream.source, stream.stream, since, until)
+    if stream.cover is not None:
+        return _sync_covered(engine, stream, reader(since, until), account, as_of, result, cursor, scope, on_page)
     latest: dt.date | None = None
     for batch in _batches(reader(since, until), 1 if in_date_order else UNORDERED_BATCH):
-        items = [r for page in batch for r in page]
-        # what the connector could not read, and what does not pass the landing checks: both quarantined
-        bad: list[tuple[str, str, Any]] = [(r.key, r.reason, scrub(r.payload)) for r in items
-                                           if isinstance(r, Rejected)]
-        prepared = prepare(stream, [as_dict(r, account=account) for r in items if not isinstance(r, Rejected)])
-        bad += prepared.bad
         with engine.begin() as conn:
-            result.rows += upsert(conn, stream.table, prepared.rows)
-            if bad:
-                result.quarantined += quarantine(conn, stream.source, stream.stream, bad, as_of)
-                result.reasons += [reason for _, reason, _ in bad]
-            days = [d for d in prepared.days if d != dt.date.min]
+            days = _land(conn, stream, batch, account, as_of, result, upsert)
             if days and not in_date_order:
                 latest = max(latest or days[0], *days)
             elif days:
-                moved = max(days) if cursor is None else max(max(days), dt.date.fromisoformat(cursor))
-                set_cursor(conn, stream.source, stream.stream, account, min(moved, as_of).isoformat())
-                cursor = min(moved, as_of).isoformat()
+                cursor = _move_cursor(conn, stream, account, cursor, max(days), as_of)
         result.pages += len(batch)
         if on_page is not None:
             on_page(result)
     if latest is not None:
-        moved = latest if cursor is None else max(latest, dt.date.fromisoformat(cursor))
         with engine.begin() as conn:
-            set_cursor(conn, stream.source, stream.stream, account, min(moved, as_of).isoformat())
+            _move_cursor(conn, stream, account, cursor, latest, as_of)
     return result
+
+
+def _sync_covered(engine: Engine, stream: RawStream, pages: Pages, account: str, as_of: dt.date,
+                  result: StreamResult, cursor: str | None, scope: Collection[str] | None,
+                  on_page: Callable[[StreamResult], None] | None) -> StreamResult:
+    """Replace what the read covers: the account's rows of the window for the `scope` values read (all of the
+    window when `scope` is None), then plain inserts, rows repeating a natural key stored once. One
+    transaction: a reader of the table never sees a half-replaced window, and a stop leaves the last run's."""
+    assert stream.cover is not None
+    cover = stream.cover
+    key_of = operator.itemgetter(*cover.key)
+
+    def insert_once(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> int:
+        return insert_rows(conn, table, list({key_of(r): r for r in rows}.values()))
+
+    where: dict[str, list[str]] = {"account": [account]}
+    if scope is not None:
+        where[cover.scope] = sorted(scope)
+    latest: dt.date | None = None
+    with engine.begin() as conn:
+        clear_window(conn, stream.table, cover.time, result.since, result.until, where=where)
+        for batch in _batches(pages, UNORDERED_BATCH):
+            days = _land(conn, stream, batch, account, as_of, result, insert_once)
+            if days:
+                latest = max(latest or days[0], *days)
+            result.pages += len(batch)
+            if on_page is not None:
+                on_page(result)
+        if latest is not None:
+            _move_cursor(conn, stream, account, cursor, latest, as_of)
+    return result
+
+
+def _land(conn: Connection, stream: RawStream, batch: list[Sequence[Any]], account: str, as_of: dt.date,
+          result: StreamResult, write: Callable[[Connection, Table, list[dict[str, Any]]], int]) -> list[dt.date]:
+    """Write a batch of pages: good rows by `write`; what the connector could not read and what fails the
+    landing checks to the quarantine, with their reasons. Returns the days of the rows written."""
+    items = [r for page in batch for r in page]
+    bad: list[tuple[str, str, Any]] = [(r.key, r.reason, scrub(r.payload)) for r in items if isinstance(r, Rejected)]
+    prepared = prepare(stream, [as_dict(r, account=account) for r in items if not isinstance(r, Rejected)])
+    bad += prepared.bad
+    result.rows += write(conn, stream.table, prepared.rows)
+    if bad:
+        result.quarantined += quarantine(conn, stream.source, stream.stream, bad, as_of)
+        result.reasons += [reason for _, reason, _ in bad]
+    return [d for d in prepared.days if d != dt.date.min]
+
+
+def _move_cursor(conn: Connection, stream: RawStream, account: str, cursor: str | None, day: dt.date,
+                 as_of: dt.date) -> str:
+    """The cursor moved forward to `day` (never past `as_of`, never back); returns it."""
+    moved = day if cursor is None else max(day, dt.date.fromisoformat(cursor))
+    value = min(moved, as_of).isoformat()
+    set_cursor(conn, stream.source, stream.stream, account, value)
+    return value

@@ -46,6 +46,7 @@ CURRENCIES = frozenset({
     "uzs", "vnd", "vuv", "wst", "xaf", "xcd", "xof", "xpf", "yer", "zar", "zmw",
 })
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_HEX = "0123456789abcdef"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}")
 
 
@@ -63,8 +64,20 @@ class Prepared:
 
 
 @dataclass(frozen=True)
+class Cover:
+    """What one read of a stream covers: every row of its window (by `time`) for each `scope` value it reads
+    (e.g. each campaign), each natural `key` once. Such a stream is landed by replacing what the read covers,
+    not by upserting: no unique index to check per row (the landing still drops a key repeated in a batch)."""
+
+    time: str
+    scope: str
+    key: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RawStream:
-    """A landing table and how one record becomes one row of it."""
+    """A landing table and how one record becomes one row of it (upserted on the table's primary key, or, for a
+    stream with a `cover`, replacing what the read covers)."""
 
     source: str
     stream: str
@@ -72,6 +85,7 @@ class RawStream:
     to_row: Callable[[Record], dict[str, Any]]
     key_of: Callable[[Record], str]
     day_of: Callable[[dict[str, Any]], dt.date]
+    cover: Cover | None = None
 
 
 def prepare(stream: RawStream, records: Iterable[Record]) -> Prepared:
@@ -169,7 +183,7 @@ def _report_row(r: Record) -> dict[str, Any]:
 
 def _hash(value: Any) -> str:
     text = str(value)
-    if not SHA256_HEX.fullmatch(text):
+    if len(text) != 64 or text.strip(_HEX):  # 64 lower-case hex digits (strip leaves "" when all are)
         raise BadRecord("email_hash is not a SHA-256 hex digest; addresses must be hashed before storage")
     return text
 
@@ -253,7 +267,8 @@ MAILCHIMP_CAMPAIGNS = RawStream("mailchimp", "campaigns", table_of(MailchimpCamp
                                 _campaign_row, lambda r: str(r["campaign_id"]), _no_day)
 MAILCHIMP_ACTIVITY = RawStream("mailchimp", "activity", table_of(MailchimpActivity),
                                _activity_row, lambda r: f"{r['campaign_id']}|{r['action']}|{r['timestamp']}",
-                               _day("timestamp"))
+                               _day("timestamp"), Cover("timestamp", "campaign_id",
+                                                        ("campaign_id", "email_hash", "action", "timestamp")))
 MAILCHIMP_REPORTS = RawStream("mailchimp", "reports", table_of(MailchimpReport), _report_row,
                               lambda r: f"{r['campaign_id']}|{r['taken_on']}", _day("taken_on"))
 STRIPE_CHECKOUTS = RawStream("stripe", "checkout_sessions", table_of(StripeCheckoutSession),

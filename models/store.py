@@ -53,6 +53,9 @@ def upsert(conn: Connection, table: Table, rows: Iterable[Row]) -> int:
     touch a row twice in one statement). Returns the number of distinct rows written.
     """
     key = [c.name for c in table.primary_key.columns]
+    if not key:
+        raise ValueError(f"{table.name} has no primary key to upsert on: its rows are landed by replacing what a "
+                         "read covers (clear_window, then insert_rows)")
     stmt = _insert(conn, table)
     updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
     stmt = (stmt.on_conflict_do_update(index_elements=key, set_=updates) if updates
@@ -76,24 +79,27 @@ def upsert(conn: Connection, table: Table, rows: Iterable[Row]) -> int:
 
 
 def _sqlite_upsert(conn: Connection, table: Table, key: list[str], rows: list[Row]) -> None:
-    """SQLite: one executemany of plain tuples, values rendered as SQLAlchemy stores them (its per-value type
-    processing costs more than SQLite's own insert for big pages)."""
+    """SQLite: one executemany of plain tuples (SQLAlchemy's per-value type processing costs more than SQLite's
+    own insert for big pages)."""
     columns = [c.name for c in table.columns]
-    names = ", ".join(f'"{c}"' for c in columns)
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in key)
     conflict = ", ".join(f'"{k}"' for k in key)
-    sql = (f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in columns)}) '
-           f"ON CONFLICT ({conflict}) " + (f"DO UPDATE SET {updates}" if updates else "DO NOTHING"))
+    conn.exec_driver_sql(_sqlite_insert_sql(table) + f" ON CONFLICT ({conflict}) "
+                         + (f"DO UPDATE SET {updates}" if updates else "DO NOTHING"), _sqlite_values(table, rows))
+
+
+def _sqlite_insert_sql(table: Table) -> str:
+    names = ", ".join(f'"{c.name}"' for c in table.columns)
+    return f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in table.columns)})'
+
+
+def _sqlite_values(table: Table, rows: list[Row]) -> list[tuple[Any, ...]]:
+    """The rows as tuples in column order, each value rendered as SQLAlchemy's SQLite types store it."""
+    columns = [c.name for c in table.columns]
+    values = _tuples(rows, columns)
     convert = [(i, _SQLITE_STORAGE[type(c.type)]) for i, c in enumerate(table.columns)
                if type(c.type) in _SQLITE_STORAGE]
-    getter = operator.itemgetter(*columns)
-    try:
-        values = [getter(r) for r in rows] if len(columns) > 1 else [(getter(r),) for r in rows]
-    except KeyError:  # rows that leave optional columns out
-        values = [tuple(r.get(c) for c in columns) for r in rows]
-    if convert:
-        values = [_converted(v, convert) for v in values]
-    conn.exec_driver_sql(sql, values)
+    return [_converted(v, convert) for v in values] if convert else values
 
 
 def _converted(values: tuple[Any, ...], convert: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
@@ -102,6 +108,15 @@ def _converted(values: tuple[Any, ...], convert: list[tuple[int, Callable[[Any],
         if out[i] is not None:
             out[i] = fn(out[i])
     return tuple(out)
+
+
+def _tuples(rows: list[Row], columns: list[str]) -> list[tuple[Any, ...]]:
+    """The rows' values in column order (None for a column a row leaves out)."""
+    getter = operator.itemgetter(*columns)
+    try:
+        return [getter(r) for r in rows] if len(columns) > 1 else [(getter(r),) for r in rows]
+    except KeyError:
+        return [tuple(r.get(c) for c in columns) for r in rows]
 
 
 # how SQLAlchemy's SQLite types store a value (DateTime with microseconds, Date as ISO text, Boolean as 0/1)
@@ -135,18 +150,35 @@ def replace_window(conn: Connection, table: Table, since: dt.date, until: dt.dat
     Used for derived tables (facts, unmapped volume): a rerun of a window leaves
     exactly what one run leaves, including rows that should no longer exist.
     """
-    cond = [table.c.date >= since, table.c.date <= until]
-    cond += [table.c[col].in_(list(values)) for col, values in (where or {}).items()]
-    conn.execute(delete(table).where(and_(*cond)))
+    clear_window(conn, table, "date", since, until, where=where)
     return insert_rows(conn, table, rows)
 
 
+def clear_window(conn: Connection, table: Table, column: str, since: dt.date, until: dt.date, *,
+                 where: Mapping[str, Sequence[Any]] | None = None) -> int:
+    """Delete the rows whose `column` (a date, or a naive UTC timestamp) falls on the days since..until and
+    that match `where` (column → allowed values); returns how many went."""
+    on = table.c[column]
+    if isinstance(on.type, DateTime):
+        cond = [on >= dt.datetime.combine(since, dt.time()), on < dt.datetime.combine(until, dt.time()) + _DAY]
+    else:
+        cond = [on >= since, on <= until]
+    cond += [table.c[col].in_(list(values)) for col, values in (where or {}).items()]
+    return conn.execute(delete(table).where(and_(*cond))).rowcount
+
+
+_DAY = dt.timedelta(days=1)
+
+
 def insert_rows(conn: Connection, table: Table, rows: Iterable[Row]) -> int:
-    """Plain bulk insert: COPY on PostgreSQL (several times faster than INSERT), executemany elsewhere."""
+    """Plain bulk insert, no conflict handling: COPY on PostgreSQL, an executemany of plain tuples on SQLite
+    (both several times faster than SQLAlchemy's own executemany)."""
     written = 0
     for chunk in _batches(rows, 20_000):
         if conn.dialect.name == "postgresql" and len(chunk) > 500:
             _copy(conn, table, chunk)
+        elif conn.dialect.name == "sqlite" and len(chunk) > 500:
+            conn.exec_driver_sql(_sqlite_insert_sql(table), _sqlite_values(table, chunk))
         else:
             conn.execute(table.insert(), chunk)
         written += len(chunk)
@@ -157,11 +189,8 @@ def _copy(conn: Connection, table: Table, rows: list[Row], into: str | None = No
     """COPY … FROM STDIN in PostgreSQL's text format, on the connection's own transaction (into `table`, or a
     staging table of the same columns)."""
     columns = [c.name for c in table.columns]
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(_copy_text(row.get(c)) for c in columns))
-        buffer.write("\n")
-    buffer.seek(0)
+    values = _tuples(rows, columns)
+    buffer = io.StringIO("".join(["\t".join(map(_copy_text, v)) + "\n" for v in values]))
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         names = ", ".join(f'"{c}"' for c in columns)

@@ -1,7 +1,8 @@
 """SQLAlchemy 2.0 tables: the map, raw landing tables, facts and operational state.
 
 Every table has a natural primary key, so that loading the same window twice
-leaves the database exactly as loading it once. Timestamps are stored as naive
+leaves the database exactly as loading it once (the Mailchimp activity table gets
+the same from replacing what a read covers). Timestamps are stored as naive
 UTC; no column records the wall-clock time of a run.
 """
 
@@ -9,7 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -114,12 +128,19 @@ class MailchimpCampaign(Base):
 
 
 class MailchimpActivity(Base):
+    """Per-subscriber actions (the address as a hash only): by far the biggest table. It keeps no unique index
+    to check on every insert: the sync replaces what a read covers (the campaigns it read, over its window),
+    so a re-read still leaves one row per campaign, subscriber, action and time."""
+
     __tablename__ = "raw_mailchimp_activity"
-    account: Mapped[str] = mapped_column(String(64), primary_key=True)
-    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    action: Mapped[str] = mapped_column(String(16), primary_key=True)
-    timestamp: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True, index=True)
+    __table_args__ = (Index("ix_raw_mailchimp_activity_scope", "account", "campaign_id", "timestamp"),)
+    __mapper_args__ = {  # noqa: RUF012 - SQLAlchemy's own declaration
+        "primary_key": ["account", "campaign_id", "email_hash", "action", "timestamp"]}
+    account: Mapped[str] = mapped_column(String(64))
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    email_hash: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    timestamp: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 class MailchimpReport(Base):

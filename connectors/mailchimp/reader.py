@@ -42,6 +42,7 @@ class Reader:
         self.connections = max(1, min(connections, MAX_CONNECTIONS))
         self.policy = policy
         self.on_retry = on_retry
+        self._salted: tuple[str, Any] | None = None  # (salt, SHA-256 state after "salt:"), copied for each address
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return with_retries(lambda: fn(*args, **kwargs), lambda e: classify(e, self.client), policy=self.policy,
@@ -53,7 +54,11 @@ class Reader:
 
     def email_hash(self, address: str) -> str:
         """Salted SHA-256 of the lower-cased address; the address itself is never kept."""
-        return hashlib.sha256(f"{self.salt}:{address.strip().lower()}".encode()).hexdigest()
+        if self._salted is None or self._salted[0] != self.salt:
+            self._salted = (self.salt, hashlib.sha256(f"{self.salt}:".encode()))
+        digest = self._salted[1].copy()
+        digest.update(address.strip().lower().encode())
+        return digest.hexdigest()
 
     def _paged(self, fn: Callable[..., Any], key: str, *args: Any, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
         offset = 0
@@ -93,7 +98,10 @@ class Reader:
 
     def activity(self, campaigns: list[EmailCampaign], since: dt.date, until: dt.date,
                  ) -> Iterator[list[EmailActivity | Rejected]]:
-        """Per-subscriber actions dated since..until (UTC), a page per API page; campaigns read in parallel."""
+        """Per-subscriber actions dated since..until (UTC), a page per API page; campaigns read in parallel.
+
+        Each campaign's read is whole (every action of the window, each once): the sync replaces the window's
+        rows of exactly these campaigns with it."""
         lo = dt.datetime.combine(since, dt.time(), dt.UTC)
         hi = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
         with ThreadPoolExecutor(self.connections, thread_name_prefix="mailchimp") as pool:
@@ -109,6 +117,7 @@ class Reader:
                     EmailActivity(campaign.campaign_id, self.email_hash(r["email_address"]), "sent", campaign.send_time)
                     for r in page]
                 yield sent
+        seen: set[tuple[str, str, dt.datetime]] = set()
         for page in self._paged(self.client.reports.get_email_activity_for_campaign, "emails",
                                 campaign.campaign_id, since=lo.isoformat(), fields=list(ACTIVITY_FIELDS)):
             rows: list[EmailActivity | Rejected] = []
@@ -126,7 +135,8 @@ class Reader:
                                              f"activity timestamp {act.get('timestamp')!r} is not an ISO 8601 time",
                                              {"campaign_id": campaign.campaign_id, "email_hash": who,
                                               "action": act.get("action"), "timestamp": act.get("timestamp")}))
-                    elif lo <= when < hi:
+                    elif lo <= when < hi and (key := (who, act["action"], when)) not in seen:
+                        seen.add(key)  # the same action twice in one second is one row, however it is paged
                         rows.append(EmailActivity(campaign.campaign_id, who, str(act["action"]), when))
             if rows:
                 yield rows
@@ -164,5 +174,5 @@ def _when(value: Any) -> dt.datetime | None:
     """Mailchimp's ISO 8601 times ("2026-09-01T08:00:00+00:00"); "" (never sent) → None."""
     if not value:
         return None
-    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    parsed = dt.datetime.fromisoformat(value if isinstance(value, str) else str(value))  # "Z" too, since 3.11
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

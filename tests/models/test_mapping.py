@@ -20,7 +20,7 @@ from models.raw import (
     STRIPE_SUBSCRIPTIONS,
     prepare,
 )
-from models.store import upsert
+from models.store import insert_rows, upsert
 from models.tables import StripeCheckoutSession, TouchpointDaily, TouchpointMetricDaily, UnmappedDaily, table_of
 
 MAP = """\
@@ -87,7 +87,7 @@ def engine(db_url: str) -> Iterator[Engine]:
                                 (STRIPE_CHECKOUTS, sessions)):
             prepared = prepare(stream, records)
             assert not prepared.bad, prepared.bad
-            upsert(conn, stream.table, prepared.rows)
+            (insert_rows if stream.cover else upsert)(conn, stream.table, prepared.rows)
     yield engine
     engine.dispose()
 
@@ -148,7 +148,7 @@ def test_opens_count_for_the_day_their_email_was_sent(engine: Engine) -> None:
     activity = [{"account": "a1", "campaign_id": "c1", "email_hash": f"{9:064x}", "action": a, "timestamp": t}
                 for a, t in (("sent", dt.datetime(2026, 9, 1, 7, tzinfo=UTC)), ("open", later))]
     with engine.begin() as conn:
-        upsert(conn, MAILCHIMP_ACTIVITY.table, prepare(MAILCHIMP_ACTIVITY, activity).rows)
+        insert_rows(conn, MAILCHIMP_ACTIVITY.table, prepare(MAILCHIMP_ACTIVITY, activity).rows)
         map_window(conn, parse_map(MAP), DAY, DAY + dt.timedelta(days=3))
     got = facts(engine)
     assert got[("welcome", "all")] == (5.0, 4.0, 0.0)

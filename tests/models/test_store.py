@@ -122,3 +122,39 @@ def test_bulk_insert_keeps_every_value_exactly(engine: Engine) -> None:
     with engine.connect() as conn:
         stored = {r.item: r.volume for r in conn.execute(select(table_of(UnmappedDaily)))}
     assert stored == {r["item"]: r["volume"] for r in rows}
+
+
+def test_the_activity_migration_keeps_the_rows_and_goes_back_to_a_unique_key(db_url: str) -> None:
+    """0011 drops the activity table's five-column key for one (account, campaign, time) index; stored rows stay,
+    and a downgrade brings the key back."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect, text
+
+    engine = make_engine(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+
+    def to(revision: str, down: bool = False) -> None:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(cfg, revision)
+
+    to("0010")
+    with engine.begin() as conn:
+        conn.execute(text("insert into raw_mailchimp_activity (account, campaign_id, email_hash, action, timestamp) "
+                          "values ('a1', 'c1', :h, 'open', '2026-09-01 09:00:00')"),
+                     {"h": f"{1:064x}"})
+    to("head")
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from raw_mailchimp_activity")).scalar_one() == 1
+        shape = inspect(conn)
+        assert shape.get_pk_constraint("raw_mailchimp_activity")["constrained_columns"] == []
+        assert [ix["column_names"] for ix in shape.get_indexes("raw_mailchimp_activity")] == [
+            ["account", "campaign_id", "timestamp"]]
+    to("0010", down=True)
+    with engine.connect() as conn:
+        assert inspect(conn).get_pk_constraint("raw_mailchimp_activity")["constrained_columns"] == [
+            "account", "campaign_id", "email_hash", "action", "timestamp"]
+        assert conn.execute(text("select count(*) from raw_mailchimp_activity")).scalar_one() == 1
+    engine.dispose()
