@@ -18,7 +18,7 @@ from connectors.mailchimp import Reader as MailchimpReader
 from connectors.mailchimp import make_client as make_mailchimp_client
 from connectors.stripe import account_id as stripe_account_id
 from connectors.stripe import make_client as make_stripe_client
-from connectors.stripe import read_checkout_sessions, read_refunds, read_subscriptions
+from connectors.stripe import read_checkout_sessions, read_payment_intents, read_refunds, read_subscriptions
 from connectors.stripe.settings import PAGE_SIZE as STRIPE_PAGE_SIZE
 from connectors.surveys import Columns, SurveyFileError, read_survey_file
 from flows.ga4 import Ga4Job, days_to_read, plans_for, sync_days
@@ -32,6 +32,7 @@ from models.raw import (
     MAILCHIMP_LIST_GROWTH,
     MAILCHIMP_REPORTS,
     STRIPE_CHECKOUTS,
+    STRIPE_PAYMENT_INTENTS,
     STRIPE_REFUNDS,
     STRIPE_SUBSCRIPTIONS,
     SURVEY_RESPONSES,
@@ -195,10 +196,14 @@ def _sync_stripe(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
         refunds = sync_stream(engine, STRIPE_REFUNDS,
                               lambda s, u: read_refunds(client, s, u, on_retry=retry), account, as_of,
                               source_settings, window=window)
-    for stream in (done, subscriptions, refunds):
+        payments = sync_stream(engine, STRIPE_PAYMENT_INTENTS,
+                               lambda s, u: read_payment_intents(client, s, u, on_retry=retry), account, as_of,
+                               source_settings, window=window)
+    streams = [done, subscriptions, refunds, payments]
+    for stream in streams:
         logger.info("stripe/%s: %s..%s, %d rows, %d quarantined", stream.stream, stream.since, stream.until,
                     stream.rows, stream.quarantined)
-    return SourceResult("stripe", [done, subscriptions, refunds], account=account)
+    return SourceResult("stripe", streams, account=account)
 
 
 def _sync_demo(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.date,

@@ -25,8 +25,9 @@ SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
         # abandoned: expired, or open past expires_at, with no completed session of the same customer that day
         # subscriptions_started / _canceled: subscriptions of the product begun / cancelled that day (churn)
         # refunds: refunds created that day for the product's checkouts
+        # payments_succeeded / _failed: the checkouts' payment intents of that day paid / whose last attempt failed
         "metrics": ("checkouts", "completed", "expired", "abandoned", "revenue", "subscriptions_started",
-                    "subscriptions_canceled", "refunds"),
+                    "subscriptions_canceled", "refunds", "payments_succeeded", "payments_failed"),
     },
     "surveys": {
         # survey: survey name regex; stage: the answer's stage id (regex)

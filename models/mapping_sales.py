@@ -1,5 +1,5 @@
 """Stripe → touchpoint facts: checkout sessions (completion, abandonment, revenue), subscription starts and
-cancellations, refunds — all matched to products."""
+cancellations, refunds, payments that succeeded or failed — all matched to products."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Table, func, select
 
 from models.config import JourneyMap, Touchpoint
 from models.facts import METRIC_COLUMNS, between, concat, daily_facts, fullmatch, unmapped_items
-from models.tables import StripeCheckoutSession, StripeRefund, StripeSubscription, table_of
+from models.tables import StripeCheckoutSession, StripePaymentIntent, StripeRefund, StripeSubscription, table_of
 
 ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
                 "xaf", "xof", "xpf"}
@@ -33,30 +33,50 @@ def read_stripe(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
     raw["abandoned"] = _abandoned(raw, dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
     raw["kind"] = "session"
     parts = [raw, _subscription_events(conn, since, until, tz, account),
-             _refund_events(conn, since, until, tz, account)]
-    return pd.concat([p for p in parts if len(p)] or [raw], ignore_index=True)
+             _refund_events(conn, since, until, tz, account), _payment_events(conn, since, until, tz, account)]
+    out = pd.concat([p for p in parts if len(p)] or [raw], ignore_index=True)
+    return out.assign(failure_code=out["failure_code"].fillna("") if "failure_code" in out else "")
 
 
 def _refund_events(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
                    account: str | None) -> pd.DataFrame:
     """A row per refund (not failed or canceled) created in the window, with the product of the checkout whose
     payment it returns (kind `refund`)."""
-    ref, ses = table_of(StripeRefund), table_of(StripeCheckoutSession)
+    ref = table_of(StripeRefund)
+    return _paid_through_checkout(conn, ref, ref.c.payment_intent, ref.c.status.not_in(["failed", "canceled"]),
+                                  "refund", since, until, tz, account)
+
+
+def _payment_events(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
+                    account: str | None) -> pd.DataFrame:
+    """A row per payment intent created in the window (kind `payment`), with the product of the checkout that
+    made it; `failure_code` says whether its last attempt failed."""
+    pi = table_of(StripePaymentIntent)
+    return _paid_through_checkout(conn, pi, pi.c.payment_intent_id, pi.c.status != "", "payment", since, until, tz,
+                                  account, pi.c.failure_code)
+
+
+def _paid_through_checkout(conn: Connection, table: Table, intent: ColumnElement[str], keep: ColumnElement[bool],
+                           kind: str, since: dt.date, until: dt.date, tz: ZoneInfo, account: str | None,
+                           *extra: ColumnElement[str]) -> pd.DataFrame:
+    """Rows of a Stripe table that names a payment intent (refunds, the intents themselves) created in the window,
+    each with the product and mode of the checkout session paid by that intent ("" when none did)."""
+    ses = table_of(StripeCheckoutSession)
     lo, hi = dt.datetime.combine(since - dt.timedelta(days=1), dt.time()), \
         dt.datetime.combine(until + dt.timedelta(days=2), dt.time())
-    stmt = (select(ref.c.created, ref.c.status, ref.c.amount, ref.c.currency, ses.c.product_id, ses.c.product_name,
-                   ses.c.mode)
-            .join(ses, (ses.c.account == ref.c.account) & (ses.c.payment_intent == ref.c.payment_intent)
+    stmt = (select(table.c.created, table.c.status, table.c.amount, table.c.currency, ses.c.product_id,
+                   ses.c.product_name, ses.c.mode, *extra)
+            .join(ses, (ses.c.account == table.c.account) & (ses.c.payment_intent == intent)
                   & (ses.c.payment_intent != ""), isouter=True)
-            .where(ref.c.created >= lo, ref.c.created < hi, ref.c.status.not_in(["failed", "canceled"])))
-    rows = pd.read_sql(stmt if account is None else stmt.where(ref.c.account == account), conn)
+            .where(table.c.created >= lo, table.c.created < hi, keep))
+    rows = pd.read_sql(stmt if account is None else stmt.where(table.c.account == account), conn)
     day, inside = between(rows["created"], tz, since, until)
     rows = rows.assign(date=day)[inside]
     divisor = np.where(rows["currency"].isin(ZERO_DECIMAL), 1.0, 100.0)
-    return pd.DataFrame({"date": rows["date"], "kind": "refund", "mode": rows["mode"].fillna(""),
+    return pd.DataFrame({"date": rows["date"], "kind": kind, "mode": rows["mode"].fillna(""),
                          "status": rows["status"], "product_id": rows["product_id"].fillna(""),
                          "product_name": rows["product_name"].fillna(""), "amount": rows["amount"] / divisor,
-                         "abandoned": False})
+                         "abandoned": False, **{c.name: rows[c.name] for c in extra}})
 
 
 def _subscription_events(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
@@ -106,6 +126,8 @@ STRIPE_METRICS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "subscriptions_started": lambda r: (r["kind"] == "started").astype(float),
     "subscriptions_canceled": lambda r: (r["kind"] == "canceled").astype(float),
     "refunds": lambda r: (r["kind"] == "refund").astype(float),
+    "payments_succeeded": lambda r: ((r["kind"] == "payment") & (r["status"] == "succeeded")).astype(float),
+    "payments_failed": lambda r: ((r["kind"] == "payment") & (r["failure_code"] != "")).astype(float),
 }
 
 

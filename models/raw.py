@@ -20,6 +20,7 @@ from models.tables import (
     MailchimpListGrowth,
     MailchimpReport,
     StripeCheckoutSession,
+    StripePaymentIntent,
     StripeRefund,
     StripeSubscription,
     SurveyResponseRow,
@@ -250,6 +251,24 @@ def _refund_row(r: Record) -> dict[str, Any]:
             "payment_intent": str(r["payment_intent"]), "reason": str(r["reason"])}
 
 
+PAYMENT_INTENT_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action", "processing",
+                           "requires_capture", "canceled", "succeeded")
+
+
+def _payment_intent_row(r: Record) -> dict[str, Any]:
+    currency = str(r["currency"]).lower()
+    if currency not in CURRENCIES:
+        raise BadRecord(f"currency {r['currency']!r} is not a currency Stripe charges in (ISO 4217, e.g. gbp)")
+    canceled = r["canceled_at"]
+    return {"account": _account(r), "payment_intent_id": str(r["payment_intent_id"]),
+            "created": _utc_naive(r["created"], "created"), "status": _choice(r, "status", PAYMENT_INTENT_STATUSES),
+            "amount": int(_count(r, "amount", whole=True)),
+            "amount_received": int(_count(r, "amount_received", whole=True)), "currency": currency,
+            "customer": str(r["customer"]), "failure_code": str(r["failure_code"]),
+            "decline_code": str(r["decline_code"]),
+            "canceled_at": None if canceled is None else _utc_naive(canceled, "canceled_at")}
+
+
 def _day(name: str) -> Callable[[dict[str, Any]], dt.date]:
     def day_of(row: dict[str, Any]) -> dt.date:
         value = row[name]
@@ -281,3 +300,5 @@ MAILCHIMP_LIST_GROWTH = RawStream("mailchimp", "list_growth", table_of(Mailchimp
                                   lambda r: f"{r['list_id']}|{r['month']}", _no_day)
 STRIPE_REFUNDS = RawStream("stripe", "refunds", table_of(StripeRefund), _refund_row, lambda r: str(r["refund_id"]),
                            _day("created"))
+STRIPE_PAYMENT_INTENTS = RawStream("stripe", "payment_intents", table_of(StripePaymentIntent), _payment_intent_row,
+                                   lambda r: str(r["payment_intent_id"]), _day("created"))

@@ -234,6 +234,23 @@ class StripeRefund(Base):
     reason: Mapped[str] = mapped_column(String(64))
 
 
+class StripePaymentIntent(Base):
+    """A payment attempt as last read, dated by its creation; a checkout session names it (`payment_intent`)."""
+
+    __tablename__ = "raw_stripe_payment_intents"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    payment_intent_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    amount_received: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    customer: Mapped[str] = mapped_column(String(100))
+    failure_code: Mapped[str] = mapped_column(String(64))
+    decline_code: Mapped[str] = mapped_column(String(64))
+    canceled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 class Ga4ReportMeta(Base):
     """What GA4 said about a report of a day: row count, (other) roll-up, thresholding, sampling."""
 

@@ -12,11 +12,13 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import mailchimp_marketing
 
 from connectors.errors import DEFAULT_POLICY, Rejected, RetryPolicy, TransientError, with_retries
+from connectors.fanout import interleaved
 from connectors.mailchimp.client import classify
 from connectors.mailchimp.records import EmailActivity, EmailCampaign, EmailReport, ListGrowth
 from connectors.mailchimp.settings import (
@@ -98,15 +100,14 @@ class Reader:
 
     def activity(self, campaigns: list[EmailCampaign], since: dt.date, until: dt.date,
                  ) -> Iterator[list[EmailActivity | Rejected]]:
-        """Per-subscriber actions dated since..until (UTC), a page per API page; campaigns read in parallel.
+        """Per-subscriber actions dated since..until (UTC), a page per API page; campaigns read in parallel, their
+        pages handed over as they arrive (so pages of different campaigns interleave).
 
         Each campaign's read is whole (every action of the window, each once): the sync replaces the window's
         rows of exactly these campaigns with it."""
         lo = dt.datetime.combine(since, dt.time(), dt.UTC)
         hi = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
-        with ThreadPoolExecutor(self.connections, thread_name_prefix="mailchimp") as pool:
-            for pages in pool.map(lambda c: list(self._campaign_activity(c, lo, hi)), campaigns):
-                yield from pages
+        yield from interleaved([partial(self._campaign_activity, c, lo, hi) for c in campaigns], self.connections)
 
     def _campaign_activity(self, campaign: EmailCampaign, lo: dt.datetime, hi: dt.datetime,
                            ) -> Iterator[list[EmailActivity | Rejected]]:

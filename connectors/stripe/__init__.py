@@ -7,12 +7,15 @@ from connectors.stripe.reader import (
     account_id,
     customer_hash,
     read_checkout_sessions,
+    read_payment_intents,
     read_refunds,
     read_subscriptions,
+    to_payment_intent,
     to_record,
     to_subscription,
 )
-from connectors.stripe.records import CheckoutSession, Refund, Subscription
+from connectors.stripe.records import CheckoutSession, PaymentIntent, Refund, Subscription
 
-__all__ = ["CheckoutSession", "Refund", "Subscription", "account_id", "classify", "customer_hash", "make_client",
-           "read_checkout_sessions", "read_refunds", "read_subscriptions", "to_record", "to_subscription"]
+__all__ = ["CheckoutSession", "PaymentIntent", "Refund", "Subscription", "account_id", "classify", "customer_hash",
+           "make_client", "read_checkout_sessions", "read_payment_intents", "read_refunds", "read_subscriptions",
+           "to_payment_intent", "to_record", "to_subscription"]

@@ -10,12 +10,12 @@ from functools import partial
 from typing import Any, TypeVar
 
 import stripe
-from stripe.params import RefundListParams, SubscriptionListParams
+from stripe.params import PaymentIntentListParams, RefundListParams, SubscriptionListParams
 from stripe.params.checkout import SessionListParams, SessionListParamsCreated
 
 from connectors.errors import DEFAULT_POLICY, Rejected, RetryPolicy, TransientError, with_retries
 from connectors.stripe.client import classify
-from connectors.stripe.records import CheckoutSession, Refund, Subscription
+from connectors.stripe.records import CheckoutSession, PaymentIntent, Refund, Subscription
 from connectors.stripe.settings import PAGE_SIZE, SESSION_EXPAND
 
 T = TypeVar("T")
@@ -166,3 +166,25 @@ def read_refunds(client: stripe.StripeClient, since: dt.date, until: dt.date, *,
         params: RefundListParams = {"created": window, "limit": page_size}
         for page in _pages(client.v1.refunds.list, dict(params), policy, on_retry):
             yield [_readable(to_refund, r) for r in page]
+
+
+def to_payment_intent(intent: Any) -> PaymentIntent:
+    """One payment intent object as a record (its last payment error, if any, gives the failure)."""
+    error = intent.get("last_payment_error") or {}
+    return PaymentIntent(
+        payment_intent_id=str(intent["id"]), created=_required_time(intent, "created"),
+        status=str(intent.get("status") or ""), amount=intent.get("amount"),
+        amount_received=int(intent.get("amount_received") or 0), currency=str(intent.get("currency") or ""),
+        customer=_id(intent.get("customer")), failure_code=str(error.get("code") or ""),
+        decline_code=str(error.get("decline_code") or ""), canceled_at=_when(intent.get("canceled_at")))
+
+
+def read_payment_intents(client: stripe.StripeClient, since: dt.date, until: dt.date, *,
+                         page_size: int = PAGE_SIZE, policy: RetryPolicy = DEFAULT_POLICY, on_retry: OnRetry = None,
+                         ) -> Iterator[list[PaymentIntent | Rejected]]:
+    """Payment intents created on the UTC days [since, until], in their current state: an attempt that failed
+    and was later paid reads as succeeded when its day is read again."""
+    for window in _days(since, until):
+        params: PaymentIntentListParams = {"created": window, "limit": page_size}
+        for page in _pages(client.v1.payment_intents.list, dict(params), policy, on_retry):
+            yield [_readable(to_payment_intent, i) for i in page]

@@ -53,3 +53,21 @@ class Refund:
     currency: str
     payment_intent: str  # "" when Stripe gives only the charge
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentIntent:
+    """A payment attempt, as last read: Checkout makes one per paid session (Payment Links, invoices and custom
+    flows too). Where a buyer reached the payment step and it failed, and why (the card's decline code)."""
+
+    payment_intent_id: str
+    created: datetime  # timezone-aware, UTC
+    status: str  # requires_payment_method / requires_confirmation / requires_action / processing /
+    # requires_capture / canceled / succeeded
+    amount: int | None  # minor units
+    amount_received: int
+    currency: str
+    customer: str  # Stripe's customer id (cus_…) or ""; no personal data
+    failure_code: str  # last_payment_error.code of a failed attempt not yet recovered ("" when none)
+    decline_code: str  # the issuer's reason for a declined card ("" when none)
+    canceled_at: datetime | None = None

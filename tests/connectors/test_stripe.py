@@ -12,6 +12,7 @@ from connectors.stripe import (
     account_id,
     make_client,
     read_checkout_sessions,
+    read_payment_intents,
     read_refunds,
     read_subscriptions,
     to_record,
@@ -130,3 +131,25 @@ def test_refunds_by_day_point_at_the_payment_of_their_checkout() -> None:
 def test_a_session_without_its_creation_time_is_refused_not_dated_at_random() -> None:
     with pytest.raises(ValueError, match="created is missing"):
         to_record({"id": "cs_x", "status": "open", "currency": "gbp", "amount_total": 100}, "s")
+
+
+def test_payment_intents_by_day_with_the_failure_of_their_last_attempt() -> None:
+    with FakeStripe() as fake:
+        session = fake.add_session(created=at(DAY, 9), status="open")
+        declined = fake.add_payment_intent(created=at(DAY, 9, 5), status="requires_payment_method",
+                                           failure_code="card_declined", decline_code="insufficient_funds",
+                                           session_id=session["id"], customer="cus_test_1")
+        for minute in range(5):
+            fake.add_payment_intent(created=at(DAY, 10, minute), amount=900)
+        fake.add_payment_intent(created=at(DAY + dt.timedelta(days=1), 10))  # the next day: outside the window
+        client = make_client(fake.api_key, fake.url)
+        pages = list(read_payment_intents(client, DAY, DAY, page_size=2, policy=FAST))
+        sessions = [r for p in read_checkout_sessions(client, DAY, DAY, salt="s", policy=FAST) for r in p]
+    intents = [r for p in pages for r in p]
+    assert (len(pages), len(intents)) == (3, 6)
+    failed = next(i for i in intents if i.payment_intent_id == declined["id"])
+    assert (failed.status, failed.failure_code, failed.decline_code, failed.amount_received, failed.customer) == \
+        ("requires_payment_method", "card_declined", "insufficient_funds", 0, "cus_test_1")
+    assert sessions[0].payment_intent == declined["id"]  # the checkout that made it
+    assert sorted((i.status, i.amount_received, i.failure_code) for i in intents if i is not failed) == \
+        [("succeeded", 900, "")] * 5

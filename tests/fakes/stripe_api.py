@@ -7,6 +7,7 @@ What it serves (GET only, Bearer or Basic auth with `api_key`):
 - `/v1/account` (the key's account, `account_id`)
 - `/v1/checkout/sessions`, `/v1/checkout/sessions/{id}`, `/v1/checkout/sessions/{id}/line_items`
 - `/v1/events`, `/v1/events/{id}`
+- `/v1/payment_intents`, `/v1/payment_intents/{id}`
 - `/v1/refunds`, `/v1/refunds/{id}`
 - `/v1/subscriptions`, `/v1/subscriptions/{id}`
 
@@ -18,8 +19,9 @@ expandable paths below and a path deeper than 4 levels is refused, as Stripe ref
 single session is fine); error bodies, `Request-Id` and `Stripe-Version` headers have Stripe's shapes.
 
 Expandable: `line_items` on a session (then `line_items.data.price.product`), `data.price.product` on its line
-items, `items.data.price.product` on a subscription. A real expandable field the fake does not model (e.g. a
-session's `customer`) is refused with a message that says so.
+items, `items.data.price.product` on a subscription; nothing on a payment intent. A real expandable field the fake
+does not model (e.g. a session's `customer`, a payment intent's `latest_charge`) is refused with a message that says
+so.
 
 API versions: the `Stripe-Version` request header (the library always sends its pinned version), else the
 account default `api_version`. From 2025-03-31 (basil) on, a subscription's `current_period_start/end` live on
@@ -28,6 +30,13 @@ its items only, as in Stripe; before that they are on the subscription too.
 Events: Stripe has no `checkout.session.created` event; a session added as complete records
 `checkout.session.completed` at its `created` time, one added as expired records `checkout.session.expired`
 at its `expires_at`, and `set_status` records the transition (`data.object` is the session as it was then).
+A payment intent records `payment_intent.created` (as it was then: requires_payment_method, no attempt yet), then
+`payment_intent.payment_failed` when it has a failure, `payment_intent.succeeded` when it succeeded and
+`payment_intent.canceled` at `canceled_at` when canceled.
+
+Payment intents: a complete payment-mode session renders `pi_test_<seq>` (an id, nothing stored behind it) unless
+`add_payment_intent(session_id=...)` attached a stored one. Stored intents default to `pi_test_<n>`, n from the same
+counter that numbers sessions, so the two can never collide.
 """
 
 from __future__ import annotations
@@ -71,6 +80,22 @@ PAYMENT_STATUSES = ("paid", "unpaid", "no_payment_required")
 SUBSCRIPTION_STATUSES = ("active", "canceled", "incomplete", "incomplete_expired", "past_due", "paused",
                          "trialing", "unpaid")
 REFUND_STATUSES = ("pending", "requires_action", "succeeded", "failed", "canceled")
+PAYMENT_INTENT_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action", "processing",
+                           "requires_capture", "canceled", "succeeded")
+CANCELLATION_REASONS = ("abandoned", "automatic", "duplicate", "expired", "failed_invoice", "fraudulent",
+                        "requested_by_customer", "void_invoice")
+_ATTEMPTED = ("succeeded", "processing", "requires_capture")  # a charge exists for the latest attempt
+_ERROR_SHOWN = ("requires_payment_method", "canceled")  # Stripe clears last_payment_error on the next confirmation
+_DECLINE_MESSAGES = {
+    "insufficient_funds": "Your card has insufficient funds.",
+    "expired_card": "Your card has expired.",
+    "incorrect_cvc": "Your card's security code is incorrect.",
+    "incorrect_number": "Your card number is incorrect.",
+    "processing_error": "An error occurred while processing your card. Try again in a little bit.",
+    "authentication_required": "Your card was declined. This transaction requires authentication.",
+    "card_velocity_exceeded": "Your card was declined for making repeated attempts too frequently or exceeding "
+                              "its amount limit.",
+}
 
 
 # --- errors -----------------------------------------------------------------------------------------------------
@@ -158,6 +183,14 @@ class _Session:
     product_name: str
     price_id: str
     seq: int  # names the session's derived objects: li_<seq>, pi_<seq>, cus_<seq>, sub_<seq>
+    payment_intent: str | None = None  # a stored intent attached by add_payment_intent(session_id=...)
+
+
+def _session_intent(s: _Session) -> str | None:
+    """The session's `payment_intent`: the attached one, else pi_test_<seq> once complete in payment mode."""
+    if s.payment_intent is not None:
+        return s.payment_intent
+    return f"pi_test_{s.seq}" if s.status == "complete" and s.mode == "payment" else None
 
 
 @dataclass(slots=True, eq=False)
@@ -170,6 +203,23 @@ class _Refund:
     payment_intent: str | None
     status: str
     reason: str | None
+
+
+@dataclass(slots=True, eq=False)
+class _PaymentIntent:
+    id: str
+    created: int
+    amount: int
+    currency: str
+    status: str
+    customer: str | None
+    failure_code: str | None
+    decline_code: str | None
+    canceled_at: int | None
+    cancellation_reason: str | None
+    charge: str  # the charge of the latest attempt (rendered when status is in _ATTEMPTED)
+    failed_charge: str | None  # the declined attempt's charge (when failure_code is set)
+    payment_method: str
 
 
 @dataclass(slots=True, eq=False)
@@ -196,7 +246,7 @@ class _Event:
     id: str
     created: int
     type: str
-    obj: _Session | _Refund | _Subscription
+    obj: _Session | _Refund | _Subscription | _PaymentIntent
     status: str | None = None  # the object's status (and payment status) when the event happened
     payment_status: str | None = None
 
@@ -444,11 +494,13 @@ _SESSION_LIST = {**_LIST_PARAMS, "created": "range", "customer": "str", "custome
                  "customer_account": "unsupported"}
 _EVENT_LIST = {**_LIST_PARAMS, "created": "range", "delivery_success": "bool", "type": "str", "types": "array"}
 _REFUND_LIST = {**_LIST_PARAMS, "charge": "str", "created": "range", "payment_intent": "str"}
+_PAYMENT_INTENT_LIST = {**_LIST_PARAMS, "created": "range", "customer": "str", "customer_account": "unsupported"}
 _SUBSCRIPTION_LIST = {**_LIST_PARAMS, "collection_method": "str", "created": "range", "current_period_end": "range",
                       "current_period_start": "range", "customer": "str", "plan": "str", "price": "str",
                       "status": "str", "automatic_tax": "unsupported", "customer_account": "unsupported",
                       "test_clock": "unsupported"}
 _RETRIEVE = {"expand": "array"}
+_PAYMENT_INTENT_RETRIEVE = {**_RETRIEVE, "client_secret": "unsupported"}
 
 # --- expansion ----------------------------------------------------------------------------------------------------
 # Each object type's expandable (or walkable) fields and what they hold; "list:x" is a list object of x.
@@ -463,6 +515,8 @@ _EXPANDABLE: dict[str, dict[str, str]] = {
 _NOT_MODELLED: dict[str, frozenset[str]] = {
     "checkout.session": frozenset({"customer", "invoice", "payment_intent", "payment_link", "setup_intent",
                                    "subscription", "discounts"}),
+    "payment_intent": frozenset({"application", "customer", "invoice", "latest_charge", "on_behalf_of",
+                                 "payment_method", "review", "source"}),
     "refund": frozenset({"balance_transaction", "charge", "failure_balance_transaction", "payment_intent",
                          "source_transfer_reversal", "transfer_reversal"}),
     "subscription": frozenset({"customer", "default_payment_method", "default_source", "latest_invoice",
@@ -545,6 +599,7 @@ class FakeStripe(Serving):
         self._sessions: _Sorted[_Session] = _Sorted("checkout.session")
         self._events: _Sorted[_Event] = _Sorted("event")
         self._refunds: _Sorted[_Refund] = _Sorted("refund")
+        self._payment_intents: _Sorted[_PaymentIntent] = _Sorted("payment_intent")
         self._subscriptions: _Sorted[_Subscription] = _Sorted("subscription")
         self._products: dict[str, tuple[str, int]] = {}  # id → (name, created)
         self._server = _FakeServer(self, _Handler)
@@ -681,6 +736,61 @@ class FakeStripe(Serving):
             self._events.add(_Event(f"evt_{next(self._ids)}", refund.created, "refund.created", refund, status))
             return self._render_refund(refund)
 
+    def add_payment_intent(self, *, created: datetime, amount: int = 4900, currency: str = "gbp",
+                           status: str = "succeeded", customer: str | None = None,
+                           failure_code: str | None = None, decline_code: str | None = None,
+                           session_id: str | None = None, payment_intent_id: str | None = None,
+                           canceled_at: datetime | None = None,
+                           cancellation_reason: str | None = None) -> dict[str, Any]:
+        """Store a payment intent (and its events); return it as the API renders it.
+
+        `payment_intent_id` defaults to "pi_test_<n>" (n from the counter that numbers sessions, so it never equals
+        a session's own pi_test_<seq>). `failure_code` (e.g. "card_declined", with an optional `decline_code`)
+        records a declined attempt: `last_payment_error` shows it while the intent is requires_payment_method or
+        canceled; once it succeeded (or moved on to another attempt) Stripe has cleared it, and only the
+        `payment_intent.payment_failed` event tells. A canceled intent is canceled at `canceled_at` (default
+        `created`). `session_id` (an existing session) makes that session render this intent as its
+        `payment_intent`, whatever its status.
+        """
+        if status not in PAYMENT_INTENT_STATUSES:
+            raise ValueError(f"status must be one of {PAYMENT_INTENT_STATUSES}, not {status!r}")
+        if decline_code is not None and failure_code is None:
+            raise ValueError("decline_code needs a failure_code (e.g. 'card_declined')")
+        if status != "canceled" and (canceled_at is not None or cancellation_reason is not None):
+            raise ValueError("canceled_at and cancellation_reason belong to a canceled payment intent")
+        if cancellation_reason is not None and cancellation_reason not in CANCELLATION_REASONS:
+            raise ValueError(f"cancellation_reason must be one of {CANCELLATION_REASONS}, not {cancellation_reason!r}")
+        start = unix(created)
+        cancel = (unix(canceled_at) if canceled_at is not None else start) if status == "canceled" else None
+        if cancel is not None and cancel < start:
+            raise ValueError("canceled_at is before created")
+        with self._lock:
+            session = None
+            if session_id is not None:
+                session = self._sessions.get(session_id)
+                if session is None:
+                    raise ValueError(f"no checkout session {session_id!r}")
+            n = next(self._ids)
+            failed_charge = None
+            if failure_code is not None:
+                failed_charge = f"ch_test_{n}" if status not in _ATTEMPTED else f"ch_test_{next(self._ids)}"
+            intent = _PaymentIntent(payment_intent_id or f"pi_test_{n}", start, amount, currency.lower(), status,
+                                    customer, failure_code, decline_code, cancel, cancellation_reason, f"ch_test_{n}",
+                                    failed_charge, f"pm_test_{n}")
+            self._payment_intents.add(intent)
+            if session is not None:
+                session.payment_intent = intent.id
+            self._events.add(_Event(f"evt_{next(self._ids)}", start, "payment_intent.created", intent,
+                                    "requires_payment_method"))
+            if failure_code is not None:
+                self._events.add(_Event(f"evt_{next(self._ids)}", start, "payment_intent.payment_failed", intent,
+                                        "requires_payment_method"))
+            if status == "succeeded":
+                self._events.add(_Event(f"evt_{next(self._ids)}", start, "payment_intent.succeeded", intent, status))
+            elif cancel is not None:
+                self._events.add(_Event(f"evt_{next(self._ids)}", cancel, "payment_intent.canceled", intent, status))
+            return self._render_payment_intent(intent)
+
     def add_subscription(self, *, created: datetime, status: str = "active", customer: str = "cus_test_buyer",
                          product_id: str = "prod_club", product_name: str = "Bakers' Club Membership",
                          price_id: str = "price_club_monthly", unit_amount: int = 900, currency: str = "gbp",
@@ -731,10 +841,10 @@ class FakeStripe(Serving):
 
     # --- counts (for assertions) ----------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
-        """How many sessions, events, refunds and subscriptions the fake holds."""
+        """How many sessions, events, refunds, subscriptions and payment intents the fake holds."""
         with self._lock:
             return {"sessions": len(self._sessions), "events": len(self._events), "refunds": len(self._refunds),
-                    "subscriptions": len(self._subscriptions)}
+                    "subscriptions": len(self._subscriptions), "payment_intents": len(self._payment_intents)}
 
     # --- rendering ---------------------------------------------------------------------------------------------------
     def _name_product(self, product_id: str, name: str, created: int) -> None:
@@ -802,7 +912,7 @@ class FakeStripe(Serving):
             "customer_details": details, "customer_email": s.email, "discounts": [], "expires_at": s.expires_at,
             "invoice": None, "invoice_creation": None, "livemode": False, "locale": None, "metadata": {},
             "mode": s.mode,
-            "payment_intent": f"pi_test_{s.seq}" if complete and s.mode == "payment" else None,
+            "payment_intent": s.payment_intent or (f"pi_test_{s.seq}" if complete and s.mode == "payment" else None),
             "payment_link": None, "payment_method_collection": "if_required",
             "payment_method_types": ["card"], "payment_status": payment_status,
             "phone_number_collection": {"enabled": False}, "recovered_from": None, "saved_payment_method_options": None,
@@ -819,6 +929,49 @@ class FakeStripe(Serving):
                 "created": r.created, "currency": r.currency, "destination_details": None, "metadata": {},
                 "payment_intent": r.payment_intent, "reason": r.reason, "receipt_number": None,
                 "source_transfer_reversal": None, "status": status or r.status, "transfer_reversal": None}
+
+    def _render_payment_intent(self, p: _PaymentIntent, status: str | None = None, *,
+                               attempted: bool = True) -> dict[str, Any]:
+        """The intent as it is (or was, in `status`); `attempted=False` renders it before any payment attempt."""
+        status = status or p.status
+        charge = None
+        if attempted:
+            charge = p.charge if status in _ATTEMPTED else p.failed_charge
+        error = None
+        if attempted and p.failure_code is not None and status in _ERROR_SHOWN:
+            code = p.failure_code
+            message = _DECLINE_MESSAGES.get(p.decline_code or "") or _DECLINE_MESSAGES.get(code,
+                                                                                           "Your card was declined.")
+            error = {"type": "card_error", "code": code, "decline_code": p.decline_code, "message": message,
+                     "doc_url": _DOCS + code.replace("_", "-"), "charge": p.failed_charge,
+                     "payment_method": {
+                         "id": p.payment_method, "object": "payment_method", "allow_redisplay": "unspecified",
+                         "billing_details": {"address": None, "email": None, "name": None, "phone": None,
+                                             "tax_id": None},
+                         "card": {"brand": "visa", "country": "GB", "exp_month": 12, "exp_year": 2034,
+                                  "funding": "credit", "last4": "0002"},
+                         "created": p.created, "customer": p.customer, "livemode": False, "metadata": {},
+                         "type": "card"}}
+        succeeded = status == "succeeded"
+        canceled = status == "canceled"
+        return {
+            "id": p.id, "object": "payment_intent", "amount": p.amount,
+            "amount_capturable": p.amount if status == "requires_capture" else 0, "amount_details": {"tip": {}},
+            "amount_received": p.amount if succeeded else 0, "application": None, "application_fee_amount": None,
+            "automatic_payment_methods": None, "canceled_at": p.canceled_at if canceled else None,
+            "cancellation_reason": p.cancellation_reason if canceled else None,
+            "capture_method": "manual" if status == "requires_capture" else "automatic_async",
+            "client_secret": None, "confirmation_method": "automatic", "created": p.created, "currency": p.currency,
+            "customer": p.customer, "description": None, "excluded_payment_method_types": None,
+            "last_payment_error": error, "latest_charge": charge, "livemode": False, "metadata": {},
+            "next_action": None, "on_behalf_of": None, "payment_method": p.payment_method if succeeded else None,
+            "payment_method_configuration_details": None,
+            "payment_method_options": {"card": {"installments": None, "mandate_options": None, "network": None,
+                                                "request_three_d_secure": "automatic"}},
+            "payment_method_types": ["card"], "processing": None, "receipt_email": None, "review": None,
+            "setup_future_usage": None, "shipping": None, "source": None, "statement_descriptor": None,
+            "statement_descriptor_suffix": None, "status": status, "transfer_data": None, "transfer_group": None,
+        }
 
     def _render_subscription(self, sub: _Subscription, version: str, status: str | None = None) -> dict[str, Any]:
         status = status or sub.status
@@ -850,6 +1003,8 @@ class FakeStripe(Serving):
             obj = self._render_session(e.obj, e.status, e.payment_status)
         elif isinstance(e.obj, _Refund):
             obj = self._render_refund(e.obj, e.status)
+        elif isinstance(e.obj, _PaymentIntent):
+            obj = self._render_payment_intent(e.obj, e.status, attempted=e.type != "payment_intent.created")
         else:
             obj = self._render_subscription(e.obj, self.api_version, e.status)
         return {"id": e.id, "object": "event", "api_version": self.api_version, "created": e.created,
@@ -930,7 +1085,7 @@ class FakeStripe(Serving):
         with self._lock:
             if route[0] == "checkout" and len(route) >= 2 and route[1] == "sessions":
                 return self._checkout(route[2:], query, version), version
-            if len(route) <= 2 and route[0] in ("events", "refunds", "subscriptions"):
+            if len(route) <= 2 and route[0] in ("events", "payment_intents", "refunds", "subscriptions"):
                 return self._simple(route[0], route[1] if len(route) == 2 else None, query, version), version
         raise StripeError(404, f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs "
                                "or we can help at https://support.stripe.com/.")
@@ -955,7 +1110,7 @@ class FakeStripe(Serving):
                 filters.append(lambda s: s.status == "complete" and s.mode == "subscription"
                                and f"cus_test_{s.seq}" == customer)
             if (pi := params.text("payment_intent")) is not None:
-                filters.append(lambda s: s.status == "complete" and s.mode == "payment" and f"pi_test_{s.seq}" == pi)
+                filters.append(lambda s: _session_intent(s) == pi)
             if (sub := params.text("subscription")) is not None:
                 filters.append(lambda s: s.status == "complete" and s.mode == "subscription"
                                and f"sub_test_{s.seq}" == sub)
@@ -995,10 +1150,13 @@ class FakeStripe(Serving):
                                "Please see https://stripe.com/docs or we can help at https://support.stripe.com/.")
 
     def _simple(self, name: str, object_id: str | None, query: dict[str, list[str]], version: str) -> dict[str, Any]:
+        if name == "payment_intents" and object_id == "search":
+            raise StripeError(400, "The fake Stripe API does not implement /v1/payment_intents/search (Stripe does).")
         if object_id is not None:
-            params = _Params(query, _RETRIEVE)
+            params = _Params(query, _PAYMENT_INTENT_RETRIEVE if name == "payment_intents" else _RETRIEVE)
             expand = params.get("expand") or []
-            root = {"events": "event", "refunds": "refund", "subscriptions": "subscription"}[name]
+            root = {"events": "event", "payment_intents": "payment_intent", "refunds": "refund",
+                    "subscriptions": "subscription"}[name]
             check_expand(expand, root)
             obj: dict[str, Any]
             if name == "events":
@@ -1011,6 +1169,11 @@ class FakeStripe(Serving):
                 if refund is None:
                     raise _missing("refund", object_id)
                 obj = self._render_refund(refund)
+            elif name == "payment_intents":
+                intent = self._payment_intents.get(object_id)
+                if intent is None:
+                    raise _missing("payment_intent", object_id)
+                obj = self._render_payment_intent(intent)
             else:
                 sub = self._subscriptions.get(object_id)
                 if sub is None:
@@ -1032,6 +1195,16 @@ class FakeStripe(Serving):
                 refund_filters.append(lambda r: r.payment_intent == pi)
             refunds, more = self._page(self._refunds, params, refund_filters)
             return self._list([self._render_refund(r) for r in refunds], more, "/v1/refunds", expand)
+        if name == "payment_intents":
+            params = _Params(query, _PAYMENT_INTENT_LIST)
+            expand = params.get("expand") or []
+            check_expand(expand, "list:payment_intent")
+            intent_filters: list[Callable[[_PaymentIntent], bool]] = []
+            if (customer := params.text("customer")) is not None:
+                intent_filters.append(lambda p: p.customer == customer)
+            intents, more = self._page(self._payment_intents, params, intent_filters)
+            return self._list([self._render_payment_intent(p) for p in intents], more, "/v1/payment_intents",
+                              expand)
         return self._list_subscriptions(query, version)
 
     def _list_events(self, query: dict[str, list[str]]) -> dict[str, Any]:

@@ -314,3 +314,115 @@ def test_requests_in_flight_are_counted(fake: FakeStripe) -> None:
     assert fake.max_concurrent >= 2
     assert len(fake.requests) == 4
     assert {r.path for r in fake.requests} == {"/v1/refunds"}
+
+
+def test_payment_intents_page_by_created_window_newest_first(fake: FakeStripe) -> None:
+    start, end = T0, T0 + timedelta(days=2)
+    fake.add_payment_intent(created=start - timedelta(seconds=1))  # outside the window, either side
+    fake.add_payment_intent(created=end)
+    for i in range(23):  # two intents share each second, so ties straddle the page boundaries
+        fake.add_payment_intent(created=start + timedelta(minutes=i // 2), amount=1000 + i)
+    fake.requests.clear()
+
+    page = client(fake).v1.payment_intents.list(params={"created": {"gte": unix(start), "lt": unix(end)},
+                                                        "limit": 10})
+    got = list(page.auto_paging_iter())
+
+    assert len(got) == 23
+    assert len({p.id for p in got}) == 23
+    keys = [(p.created, p.id) for p in got]
+    assert keys == sorted(keys, reverse=True)
+    assert {p.amount for p in got} == set(range(1000, 1023))
+    assert [r.params.get("starting_after") for r in fake.requests] == [None, got[9].id, got[19].id]
+    assert {r.path for r in fake.requests} == {"/v1/payment_intents"}
+    assert fake.requests[0].query["created[gte]"] == [str(unix(start))]
+    assert fake.counts()["payment_intents"] == 25
+
+
+def test_payment_intent_retrieve_and_unknown_id(fake: FakeStripe) -> None:
+    stored = fake.add_payment_intent(created=T0, amount=2500, customer="cus_test_ann",
+                                     payment_intent_id="pi_test_ann")
+    fake.add_payment_intent(created=T0, status="requires_capture", customer="cus_test_bob")
+    c = client(fake)
+
+    pi = c.v1.payment_intents.retrieve("pi_test_ann")
+    assert json.loads(str(pi)) == stored
+    assert (pi.object, pi.status, pi.amount, pi.amount_received, pi.amount_capturable, pi.currency) == (
+        "payment_intent", "succeeded", 2500, 2500, 0, "gbp")
+    assert pi.last_payment_error is None
+    assert pi.latest_charge.startswith("ch_")
+    assert pi.payment_method.startswith("pm_")
+    assert [p.id for p in c.v1.payment_intents.list(params={"customer": "cus_test_ann"}).data] == ["pi_test_ann"]
+    held = c.v1.payment_intents.list(params={"customer": "cus_test_bob"}).data[0]
+    assert (held.amount_capturable, held.amount_received, held.payment_method) == (4900, 0, None)
+
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        c.v1.payment_intents.retrieve("pi_test_nope")
+    assert (err.value.http_status, err.value.code) == (404, "resource_missing")
+    assert "No such payment_intent: 'pi_test_nope'" in str(err.value)
+    with pytest.raises(ValueError, match="status must be one of"):
+        fake.add_payment_intent(created=T0, status="failed")
+
+
+def test_failed_payment_intent_carries_the_decline_and_its_events(fake: FakeStripe) -> None:
+    failed = fake.add_payment_intent(created=T0, status="requires_payment_method", failure_code="card_declined",
+                                     decline_code="insufficient_funds")
+    recovered = fake.add_payment_intent(created=T0 + timedelta(hours=1), failure_code="card_declined",
+                                        decline_code="generic_decline")
+    dropped = fake.add_payment_intent(created=T0 + timedelta(hours=2), status="canceled",
+                                      canceled_at=T0 + timedelta(days=1), cancellation_reason="abandoned")
+    c = client(fake)
+
+    pi = c.v1.payment_intents.retrieve(failed["id"])
+    error = pi.last_payment_error
+    assert (pi.status, pi.amount_received, pi.payment_method) == ("requires_payment_method", 0, None)
+    assert (error.type, error.code, error.decline_code) == ("card_error", "card_declined", "insufficient_funds")
+    assert error.message == "Your card has insufficient funds."
+    assert error.charge == pi.latest_charge
+    assert error.payment_method.object == "payment_method"
+    assert c.v1.payment_intents.retrieve(recovered["id"]).last_payment_error is None  # Stripe clears it
+    gone = c.v1.payment_intents.retrieve(dropped["id"])
+    assert (gone.canceled_at, gone.cancellation_reason, gone.latest_charge) == (
+        unix(T0 + timedelta(days=1)), "abandoned", None)
+
+    declines = c.v1.events.list(params={"type": "payment_intent.payment_failed"}).data
+    assert [(e.data.object.id, e.data.object.status, e.data.object.last_payment_error.decline_code)
+            for e in declines] == [(recovered["id"], "requires_payment_method", "generic_decline"),
+                                   (failed["id"], "requires_payment_method", "insufficient_funds")]
+    kinds = sorted(e.type for e in c.v1.events.list(params={"type": "payment_intent.*"}).data)
+    assert kinds == ["payment_intent.canceled"] + ["payment_intent.created"] * 3 + [
+        "payment_intent.payment_failed"] * 2 + ["payment_intent.succeeded"]
+    created = c.v1.events.list(params={"type": "payment_intent.created", "limit": 1}).data[0].data.object
+    assert (created.status, created.last_payment_error, created.latest_charge) == (
+        "requires_payment_method", None, None)
+
+
+def test_payment_intent_attached_to_a_session(fake: FakeStripe) -> None:
+    opened = fake.add_session(created=T0, status="open")
+    plain = fake.add_session(created=T0)
+    pi = fake.add_payment_intent(created=T0, status="requires_payment_method", failure_code="card_declined",
+                                 session_id=opened["id"])
+    c = client(fake)
+
+    assert pi["id"] not in (plain["payment_intent"], opened["payment_intent"])
+    assert opened["payment_intent"] is None
+    assert c.v1.checkout.sessions.retrieve(opened["id"]).payment_intent == pi["id"]
+    assert c.v1.checkout.sessions.retrieve(plain["id"]).payment_intent == plain["payment_intent"]
+    listed = c.v1.checkout.sessions.list(params={"payment_intent": pi["id"]}).data
+    assert [s.id for s in listed] == [opened["id"]]
+    with pytest.raises(ValueError, match="no checkout session"):
+        fake.add_payment_intent(created=T0, session_id="cs_test_nope")
+
+
+def test_payment_intent_list_refuses_what_stripe_refuses(fake: FakeStripe) -> None:
+    c = client(fake)
+    with pytest.raises(stripe.InvalidRequestError, match="Received unknown parameter: status") as err:
+        c.v1.payment_intents.list(params={"status": "succeeded"})
+    assert (err.value.http_status, err.value.code, err.value.param) == (400, "parameter_unknown", "status")
+    with pytest.raises(stripe.InvalidRequestError, match="less than or equal to 100"):
+        c.v1.payment_intents.list(params={"limit": 101})
+    with pytest.raises(stripe.InvalidRequestError, match="does not expand `latest_charge` on payment_intent"):
+        c.v1.payment_intents.list(params={"expand": ["data.latest_charge"]})
+    with pytest.raises(stripe.InvalidRequestError, match=r"No such payment_intent") as cursor:
+        c.v1.payment_intents.list(params={"starting_after": "pi_test_gone"})
+    assert cursor.value.http_status == 400

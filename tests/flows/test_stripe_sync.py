@@ -30,15 +30,21 @@ def fill(fake: FakeStripe) -> None:
         for i in range(12 + d):
             pid, name, amount = PRODUCTS[i % 3]
             status = "complete" if i % 4 else "expired"
-            fake.add_session(created=dt.datetime.combine(day, dt.time(9 + i % 10, i), dt.UTC), status=status,
-                             product_id=pid, product_name=name, amount_total=amount,
-                             customer_email=f"buyer{d}-{i}@example.com")
+            made = fake.add_session(created=dt.datetime.combine(day, dt.time(9 + i % 10, i), dt.UTC), status=status,
+                                    product_id=pid, product_name=name, amount_total=amount,
+                                    customer_email=f"buyer{d}-{i}@example.com")
+            if (d, i) == (1, 4):  # this lapsed checkout's card was declined
+                fake.add_payment_intent(created=dt.datetime.combine(day, dt.time(9 + i % 10, i + 1), dt.UTC),
+                                        amount=amount, status="canceled", failure_code="card_declined",
+                                        decline_code="insufficient_funds", session_id=made["id"])
     for i in range(3):  # the Club's subscriptions, one of them cancelled (churn)
         fake.add_subscription(created=dt.datetime.combine(AS_OF - dt.timedelta(days=5), dt.time(9 + i), dt.UTC),
                               status="canceled" if i == 0 else "active",
                               canceled_at=dt.datetime.combine(AS_OF, dt.time(7), dt.UTC) if i == 0 else None)
     paid = fake.add_session(created=dt.datetime.combine(AS_OF - dt.timedelta(days=3), dt.time(6), dt.UTC),
                             product_id="prod_course", product_name="Sourdough Masterclass")
+    fake.add_payment_intent(created=dt.datetime.combine(AS_OF - dt.timedelta(days=3), dt.time(6), dt.UTC),
+                            payment_intent_id=paid["payment_intent"], amount=paid["amount_total"])
     fake.add_refund(created=dt.datetime.combine(AS_OF - dt.timedelta(days=1), dt.time(9), dt.UTC),
                     payment_intent=paid["payment_intent"])
     fake.add_session(created=dt.datetime.combine(AS_OF, dt.time(8), dt.UTC), amount_total=None)
@@ -52,6 +58,14 @@ def facts(url: str) -> dict[tuple[str, Any], tuple[float, float]]:
                                  "where segment = 'all' and touchpoint_id = 'checkout'")).all()
     engine.dispose()
     return {(tp, str(day)[:10]): (float(v), float(s)) for tp, day, v, s in rows}
+
+
+def rows(url: str, sql: str) -> list[Any]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        found = list(conn.execute(text(sql)).all())
+    engine.dispose()
+    return found
 
 
 def scalar(url: str, sql: str) -> Any:
@@ -98,3 +112,11 @@ def test_run_sources_stripe_maps_what_stripe_holds(db_url: str, stripe_map: Path
     assert scalar(db_url, "select count(*) from raw_stripe_refunds r join raw_stripe_checkout_sessions s "
                           "on s.payment_intent = r.payment_intent") == 1
     assert scalar(db_url, "select count(*) from raw_stripe_checkout_sessions where customer_hash like '%@%'") == 0
+    # payments: the declined card counts for its checkout's day, the paid one for its own
+    payments = {(str(day)[:10], metric): value for day, metric, value in rows(
+        db_url, "select date, metric, value from touchpoint_metrics_daily where touchpoint_id = 'checkout' "
+                "and metric in ('payments_failed', 'payments_succeeded')")}
+    assert payments == {((AS_OF - dt.timedelta(days=1)).isoformat(), "payments_failed"): 1.0,
+                        ((AS_OF - dt.timedelta(days=3)).isoformat(), "payments_succeeded"): 1.0}
+    assert scalar(db_url, "select decline_code from raw_stripe_payment_intents where status = 'canceled'") == \
+        "insufficient_funds"

@@ -16,6 +16,7 @@ from models.raw import (
     MAILCHIMP_ACTIVITY,
     MAILCHIMP_CAMPAIGNS,
     STRIPE_CHECKOUTS,
+    STRIPE_PAYMENT_INTENTS,
     STRIPE_REFUNDS,
     STRIPE_SUBSCRIPTIONS,
     prepare,
@@ -206,6 +207,40 @@ def test_refunds_count_for_the_product_of_the_checkout_they_return(engine: Engin
         upsert(conn, STRIPE_REFUNDS.table, prepare(STRIPE_REFUNDS, refunds).rows)
         map_window(conn, parse_map(text), DAY, DAY)
     assert facts(engine)[("checkout", "all")][0] == 1.0  # the failed one and the one of another payment do not count
+
+
+def test_failed_and_paid_payments_count_for_the_product_of_their_checkout(engine: Engine) -> None:
+    """Payment intents reach the checkout step through the session that made them: a declined card counts as a
+    failed payment of that product; an intent of no checkout (an invoice, say) counts for none."""
+    nine = dt.datetime(2026, 9, 1, 9, tzinfo=UTC)
+    sessions = [{"account": "a1", "session_id": f"cs_{n}", "created": nine, "status": status,
+                 "payment_status": "paid" if status == "complete" else "unpaid", "mode": "payment",
+                 "amount_total": 19900, "currency": "gbp", "product_id": "prod_1", "product_name": "Course",
+                 "customer_hash": "", "payment_intent": pi}
+                for n, (status, pi) in enumerate([("complete", "pi_ok"), ("open", "pi_declined"),
+                                                  ("expired", "pi_gone")])]
+    intents = [{"account": "a1", "payment_intent_id": pi, "created": nine, "status": status, "amount": 19900,
+                "amount_received": 19900 if status == "succeeded" else 0, "currency": "gbp", "customer": "",
+                "failure_code": code, "decline_code": "insufficient_funds" if code else "",
+                "canceled_at": nine if status == "canceled" else None}
+               for pi, status, code in [("pi_ok", "succeeded", ""), ("pi_declined", "requires_payment_method",
+                                                                     "card_declined"),
+                                        ("pi_gone", "canceled", "card_declined"),
+                                        ("pi_invoice", "requires_payment_method", "card_declined")]]
+    prepared = prepare(STRIPE_PAYMENT_INTENTS, intents)
+    assert not prepared.bad
+    with engine.begin() as conn:
+        conn.execute(delete(STRIPE_CHECKOUTS.table))
+        upsert(conn, STRIPE_CHECKOUTS.table, prepare(STRIPE_CHECKOUTS, sessions).rows)
+        upsert(conn, STRIPE_PAYMENT_INTENTS.table, prepared.rows)
+        map_window(conn, parse_map(MAP), DAY, DAY)
+    with engine.connect() as conn:
+        rows = {(r.touchpoint_id, r.metric): r.value for r in conn.execute(select(table_of(TouchpointMetricDaily)))}
+    assert (rows[("checkout", "payments_succeeded")], rows[("checkout", "payments_failed")]) == (1.0, 2.0)
+    bad = prepare(STRIPE_PAYMENT_INTENTS, [{**intents[0], "currency": "zzz"}, {**intents[0], "amount": None}])
+    assert [reason for _, reason, _ in bad.bad] == [
+        "currency 'zzz' is not a currency Stripe charges in (ISO 4217, e.g. gbp)",
+        "amount must be a number ≥ 0, got None"]
 
 
 def test_every_metric_of_email_and_sales_touchpoints_is_kept_per_day(engine: Engine) -> None:
