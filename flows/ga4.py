@@ -16,7 +16,8 @@ from connectors.ga4 import DayReport, ReportPlan, check_names, plan_fingerprint,
 from flows.sync import as_dict
 from models.config import JourneyMap, SourceSettings
 from models.landing import finished_days, mark_day, replace_ga4_day
-from models.raw import GA4_ROWS, prepare
+from models.raw import GA4_ROWS
+from models.rows import prepare
 from models.store import get_cursor, quarantine, set_cursor, stream_of
 
 RULE_DIMENSIONS = {"channel": "channel", "source": "source", "medium": "medium"}

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import operator
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine
 
 from connectors import demo
 from connectors.errors import Rejected
@@ -20,11 +19,9 @@ from models.raw import (
     MAILCHIMP_CAMPAIGNS,
     STRIPE_CHECKOUTS,
     SURVEY_RESPONSES,
-    RawStream,
-    prepare,
-    scrub,
 )
-from models.store import clear_window, get_cursor, insert_rows, quarantine, set_cursor, upsert
+from models.rows import RawStream, prepare, prepare_covered, scrub
+from models.store import clear_window, get_cursor, insert_values, quarantine, set_cursor, upsert
 
 Pages = Iterator[Sequence[Any]]
 Reader = Callable[[dt.date, dt.date], Pages]
@@ -141,7 +138,7 @@ def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str,
     latest: dt.date | None = None
     for batch in _batches(reader(since, until), 1 if in_date_order else UNORDERED_BATCH):
         with engine.begin() as conn:
-            days = _land(conn, stream, batch, account, as_of, result, upsert)
+            days = _land(conn, stream, batch, account, as_of, result)
             if days and not in_date_order:
                 latest = max(latest or days[0], *days)
             elif days:
@@ -159,15 +156,12 @@ def _sync_covered(engine: Engine, stream: RawStream, pages: Pages, account: str,
                   result: StreamResult, cursor: str | None, scope: Collection[str] | None,
                   on_page: Callable[[StreamResult], None] | None) -> StreamResult:
     """Replace what the read covers: the account's rows of the window for the `scope` values read (all of the
-    window when `scope` is None), then plain inserts, rows repeating a natural key stored once. One
-    transaction: a reader of the table never sees a half-replaced window, and a stop leaves the last run's."""
+    window when `scope` is None), then plain inserts in the bulk shape, a natural key repeated in a batch stored
+    once. One transaction: a reader of the table never sees a half-replaced window, and a stop leaves the last
+    run's rows."""
     assert stream.cover is not None
     cover = stream.cover
-    key_of = operator.itemgetter(*cover.key)
-
-    def insert_once(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> int:
-        return insert_rows(conn, table, list({key_of(r): r for r in rows}.values()))
-
+    at = [c.name for c in stream.table.columns].index(cover.time)
     where: dict[str, list[str]] = {"account": [account]}
     if scope is not None:
         where[cover.scope] = sorted(scope)
@@ -175,9 +169,14 @@ def _sync_covered(engine: Engine, stream: RawStream, pages: Pages, account: str,
     with engine.begin() as conn:
         clear_window(conn, stream.table, cover.time, result.since, result.until, where=where)
         for batch in _batches(pages, UNORDERED_BATCH):
-            days = _land(conn, stream, batch, account, as_of, result, insert_once)
-            if days:
-                latest = max(latest or days[0], *days)
+            items = [r for page in batch for r in page]
+            rows, prepared = prepare_covered(stream, [r for r in items if not isinstance(r, Rejected)], account,
+                                             lambda r: as_dict(r, account=account))
+            result.rows += insert_values(conn, stream.table, list(rows.values()))
+            _quarantine(conn, stream, items, prepared.bad, as_of, result)
+            if rows:
+                last = max(row[at] for row in rows.values()).date()
+                latest = last if latest is None else max(latest, last)
             result.pages += len(batch)
             if on_page is not None:
                 on_page(result)
@@ -187,18 +186,22 @@ def _sync_covered(engine: Engine, stream: RawStream, pages: Pages, account: str,
 
 
 def _land(conn: Connection, stream: RawStream, batch: list[Sequence[Any]], account: str, as_of: dt.date,
-          result: StreamResult, write: Callable[[Connection, Table, list[dict[str, Any]]], int]) -> list[dt.date]:
-    """Write a batch of pages: good rows by `write`; what the connector could not read and what fails the
-    landing checks to the quarantine, with their reasons. Returns the days of the rows written."""
+          result: StreamResult) -> list[dt.date]:
+    """Upsert a batch of pages; returns the days of the rows written."""
     items = [r for page in batch for r in page]
-    bad: list[tuple[str, str, Any]] = [(r.key, r.reason, scrub(r.payload)) for r in items if isinstance(r, Rejected)]
     prepared = prepare(stream, [as_dict(r, account=account) for r in items if not isinstance(r, Rejected)])
-    bad += prepared.bad
-    result.rows += write(conn, stream.table, prepared.rows)
+    result.rows += upsert(conn, stream.table, prepared.rows)
+    _quarantine(conn, stream, items, prepared.bad, as_of, result)
+    return [d for d in prepared.days if d != dt.date.min]
+
+
+def _quarantine(conn: Connection, stream: RawStream, items: list[Any], refused: list[tuple[str, str, Any]],
+                as_of: dt.date, result: StreamResult) -> None:
+    """What the connector could not read (`Rejected`) and what failed the landing checks, with their reasons."""
+    bad = [(r.key, r.reason, scrub(r.payload)) for r in items if isinstance(r, Rejected)] + refused
     if bad:
         result.quarantined += quarantine(conn, stream.source, stream.stream, bad, as_of)
         result.reasons += [reason for _, reason, _ in bad]
-    return [d for d in prepared.days if d != dt.date.min]
 
 
 def _move_cursor(conn: Connection, stream: RawStream, account: str, cursor: str | None, day: dt.date,

@@ -95,8 +95,10 @@ def _sqlite_insert_sql(table: Table) -> str:
 
 def _sqlite_values(table: Table, rows: list[Row]) -> list[tuple[Any, ...]]:
     """The rows as tuples in column order, each value rendered as SQLAlchemy's SQLite types store it."""
-    columns = [c.name for c in table.columns]
-    values = _tuples(rows, columns)
+    return _sqlite_stored(table, _tuples(rows, [c.name for c in table.columns]))
+
+
+def _sqlite_stored(table: Table, values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     convert = [(i, _SQLITE_STORAGE[type(c.type)]) for i, c in enumerate(table.columns)
                if type(c.type) in _SQLITE_STORAGE]
     return [_converted(v, convert) for v in values] if convert else values
@@ -174,29 +176,53 @@ def insert_rows(conn: Connection, table: Table, rows: Iterable[Row]) -> int:
     """Plain bulk insert, no conflict handling: COPY on PostgreSQL, an executemany of plain tuples on SQLite
     (both several times faster than SQLAlchemy's own executemany)."""
     written = 0
+    columns = [c.name for c in table.columns]
     for chunk in _batches(rows, 20_000):
-        if conn.dialect.name == "postgresql" and len(chunk) > 500:
-            _copy(conn, table, chunk)
-        elif conn.dialect.name == "sqlite" and len(chunk) > 500:
-            conn.exec_driver_sql(_sqlite_insert_sql(table), _sqlite_values(table, chunk))
+        if conn.dialect.name in ("postgresql", "sqlite") and len(chunk) > 500:
+            insert_values(conn, table, _tuples(chunk, columns))
         else:
             conn.execute(table.insert(), chunk)
         written += len(chunk)
     return written
 
 
+def insert_values(conn: Connection, table: Table, values: list[tuple[Any, ...]]) -> int:
+    """Plain bulk insert of rows given as tuples in the table's column order (the bulk shape of a landing)."""
+    if not values:
+        return 0
+    if conn.dialect.name == "postgresql":
+        _copy_values(conn, table, values)
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(_sqlite_insert_sql(table), _sqlite_stored(table, values))
+    else:
+        raise NotImplementedError(f"no bulk insert for the {conn.dialect.name} dialect; use SQLite or PostgreSQL")
+    return len(values)
+
+
 def _copy(conn: Connection, table: Table, rows: list[Row], into: str | None = None) -> None:
+    _copy_values(conn, table, _tuples(rows, [c.name for c in table.columns]), into)
+
+
+def _copy_values(conn: Connection, table: Table, values: list[tuple[Any, ...]], into: str | None = None) -> None:
     """COPY … FROM STDIN in PostgreSQL's text format, on the connection's own transaction (into `table`, or a
     staging table of the same columns)."""
-    columns = [c.name for c in table.columns]
-    values = _tuples(rows, columns)
-    buffer = io.StringIO("".join(["\t".join(map(_copy_text, v)) + "\n" for v in values]))
+    buffer = io.StringIO("".join([_copy_line(v) for v in values]))
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        names = ", ".join(f'"{c}"' for c in columns)
+        names = ", ".join(f'"{c.name}"' for c in table.columns)
         cursor.copy_expert(f'COPY "{into or table.name}" ({names}) FROM STDIN', buffer)
     finally:
         cursor.close()
+
+
+def _copy_line(values: tuple[Any, ...]) -> str:
+    """One row in COPY's text format. Most rows need no escaping: their values' plain `str` (ISO dates and times,
+    True/False, nan, which PostgreSQL reads as such) joined with tabs is the row, which a row holding None (or the
+    text "None"), a tab, a line break or a backslash is not; those take the value-by-value way."""
+    line = "\t".join(map(str, values))
+    if line.count("\t") != len(values) - 1 or "None" in line or "\\" in line or "\n" in line or "\r" in line:
+        return "\t".join(map(_copy_text, values)) + "\n"
+    return line + "\n"
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -129,4 +129,14 @@ def test_a_covered_stream_replaces_what_its_read_covers_and_nothing_else(db_url:
     assert sum(r[3].day == 10 for r in after) == 1  # outside the window read
     with engine.connect() as conn:
         assert get_cursor(conn, "mailchimp", "activity", "acct") == "2026-09-21"
+    # what cannot be stored is quarantined with its reason, the address hashed; the rest of the page lands
+    unhashed = EmailActivity("c3", "ann@example.com", "open", dt.datetime(2026, 9, 21, 9, tzinfo=dt.UTC))
+    done = sync_stream(engine, MAILCHIMP_ACTIVITY, lambda s, u: iter([[unhashed, activity("c3", 1, "open",
+                                                                                          window[0])]]),
+                       "acct", AS_OF, SETTINGS, window=window, in_date_order=False, scope={"c3"})
+    assert (done.rows, done.quarantined) == (1, 1)
+    assert done.reasons == ["email_hash is not a SHA-256 hex digest; addresses must be hashed before storage"]
+    with engine.connect() as conn:
+        payload = conn.execute(select(Quarantine.payload).where(Quarantine.stream == "activity")).scalar_one()
+    assert "ann@example.com" not in str(payload)
     engine.dispose()

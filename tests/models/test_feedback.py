@@ -9,7 +9,8 @@ from sqlalchemy import Engine, select
 from models.feedback import nps_by_stage
 from models.mapfile import parse_map
 from models.mapping import map_window
-from models.raw import SURVEY_RESPONSES, prepare
+from models.raw import SURVEY_RESPONSES
+from models.rows import prepare
 from models.store import upsert
 from models.tables import TouchpointDaily
 

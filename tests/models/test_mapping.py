@@ -19,8 +19,8 @@ from models.raw import (
     STRIPE_PAYMENT_INTENTS,
     STRIPE_REFUNDS,
     STRIPE_SUBSCRIPTIONS,
-    prepare,
 )
+from models.rows import prepare
 from models.store import insert_rows, upsert
 from models.tables import StripeCheckoutSession, TouchpointDaily, TouchpointMetricDaily, UnmappedDaily, table_of
 

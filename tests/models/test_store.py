@@ -11,7 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select
 
 from models.db import MIGRATIONS, DatabaseConfigError, make_engine, migrate
-from models.raw import GA4_ROWS, MAILCHIMP_ACTIVITY, prepare
+from models.raw import GA4_ROWS, MAILCHIMP_ACTIVITY
+from models.rows import prepare
 from models.store import get_cursor, quarantine, replace_window, set_cursor, upsert
 from models.tables import Base, Ga4Row, Quarantine, UnmappedDaily, table_of
 
@@ -158,3 +159,21 @@ def test_the_activity_migration_keeps_the_rows_and_goes_back_to_a_unique_key(db_
             "account", "campaign_id", "email_hash", "action", "timestamp"]
         assert conn.execute(text("select count(*) from raw_mailchimp_activity")).scalar_one() == 1
     engine.dispose()
+
+
+def test_bulk_inserts_keep_nulls_tabs_line_breaks_and_backslashes(engine: Engine) -> None:
+    """The bulk path (COPY on PostgreSQL, tuples on SQLite) stores awkward text exactly, and NULL as NULL."""
+    from models.store import insert_rows
+    from models.tables import MailchimpCampaign
+
+    awkward = ["plain", "tab\there", "two\nlines", "back\\slash", "None", "", "carriage\rreturn"]
+    sent = dt.datetime(2026, 9, 1, 9, 30, 15, 250)
+    rows = [{"account": "a1", "campaign_id": f"c{i}", "title": awkward[i % len(awkward)], "kind": "regular",
+             "list_id": "l1", "workflow_id": "", "workflow_title": "", "position": i,
+             "send_time": None if i % 2 else sent} for i in range(600)]
+    with engine.begin() as conn:
+        assert insert_rows(conn, table_of(MailchimpCampaign), rows) == 600
+    with engine.connect() as conn:
+        stored = {r.campaign_id: (r.title, r.position, r.send_time)
+                  for r in conn.execute(select(table_of(MailchimpCampaign)))}
+    assert stored == {r["campaign_id"]: (r["title"], r["position"], r["send_time"]) for r in rows}
