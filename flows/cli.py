@@ -102,6 +102,13 @@ def report(result: PipelineResult) -> None:
     if result.mapping is not None:
         out.print(f"touchpoint_daily: {result.mapping.facts:,} rows written for the synced window; "
                   f"unmapped volume: " + ", ".join(f"{k} {v:,.0f}" for k, v in result.mapping.unmapped_volume.items()))
+    if result.quality:
+        from reports.quality import quality_line, quality_table
+
+        out.print(quality_line(result.quality), highlight=False)
+        if not all(r["success"] for r in result.quality):
+            out.print(quality_table(result.quality, f"Failed data-quality checks, {result.as_of} "
+                                                    "(details: journeymap checks)"))
     if result.detection is not None and result.view is not None:
         from reports.incidents import incidents_table
 
@@ -128,15 +135,21 @@ def run(
     as_of: Annotated[str | None, typer.Option("--as-of", help="the day that counts as today (YYYY-MM-DD)")] = None,
     sources: Annotated[str | None, typer.Option(help="comma-separated: ga4,mailchimp,stripe,surveys")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="use the built-in demo business, no accounts")] = False,
+    demo_outage: Annotated[str | None, typer.Option(
+        "--demo-outage", help="with --demo: a day (YYYY-MM-DD) the demo's GA4 records nothing, to see the "
+                              "data-quality checks catch it")] = None,
 ) -> None:
-    """Sync the sources, map the records onto the journey map, and print the map."""
+    """Sync the sources, map the records onto the journey map, check the data, and print the map."""
     day = parse_date(as_of, "--as-of")
+    outage = parse_date(demo_outage, "--demo-outage")
+    if outage is not None and not demo:
+        fail("--demo-outage only works with --demo (it breaks the demo's data, never a real source's)")
     settings, journey_map = load_config()
     chosen = parse_sources(sources, journey_map)
     preflight(settings, journey_map, chosen, demo)
     from flows.pipeline import journey_pipeline
 
-    report(journey_pipeline(as_of=day, sources=_source_enums(chosen), demo=demo))
+    report(journey_pipeline(as_of=day, sources=_source_enums(chosen), demo=demo, demo_outage=outage))
 
 
 @app.command()
@@ -248,6 +261,31 @@ def show_map(
         typer.echo(render_markdown(view))
     else:
         out.print(render_table(view))
+
+
+@app.command("checks")
+def show_checks(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="the run's day (default: the newest checked)")] = None,
+) -> None:
+    """Print the stored data-quality results of a run: every failed check, why, and which rows (exit 1 when a
+    blocking check failed)."""
+    from flows.quality import stored_results
+    from reports.quality import quality_line, quality_table
+
+    day = parse_date(as_of, "--as-of")
+    settings, _ = load_config()
+    engine = make_engine(settings.journey_database_url)
+    migrate(engine)
+    checked, rows = stored_results(engine, day)
+    engine.dispose()
+    if checked is None or not rows:
+        fail("no data-quality results stored" + (f" for {day}" if day else "")
+             + "; run `journeymap run` (or `journeymap run --demo`) first", code=1)
+    out.print(f"{checked}: {quality_line(rows)}", highlight=False)
+    if not all(r["success"] for r in rows):
+        out.print(quality_table(rows, f"Failed data-quality checks, {checked}"))
+    if any(not r["success"] and r["severity"] == "blocking" for r in rows):
+        raise typer.Exit(1)
 
 
 @app.command("check-config")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -52,12 +53,13 @@ def _excluded(series: pd.DataFrame, annotations: pd.DataFrame, incidents: dict[s
 
 
 def judge_day(series: pd.DataFrame, journey_map: JourneyMap, as_of: dt.date, incidents: dict[str, Incident],
-              recent: dict[str, list[bool]], annotations: pd.DataFrame
+              recent: dict[str, list[bool]], annotations: pd.DataFrame, unusable: Mapping[str, str] | None = None,
               ) -> tuple[dict[str, Incident], DetectionOutcome, list[str]]:
-    """One day of detection and lifecycle, in memory."""
+    """One day of detection and lifecycle, in memory. `unusable`: source → why its data failed a blocking
+    quality check; like a health-gate failure, it is one data alert and no step alerts for that source."""
     policy = journey_map.alerts
     steps = steps_of(journey_map, series)
-    unhealthy = health_gate(series, steps, as_of, policy)
+    unhealthy = {**health_gate(series, steps, as_of, policy), **(unusable or {})}
     findings = detect(series, steps, as_of, policy, excluded=_excluded(series, annotations, incidents, as_of),
                       unhealthy=set(unhealthy))
     today, events = advance(findings, incidents, recent, as_of, policy)
@@ -77,12 +79,14 @@ def _annotations(engine: Engine) -> pd.DataFrame:
                             columns=["touchpoint_id", "date"])
 
 
-def run_detection(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> DetectionOutcome:
+def run_detection(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
+                  unusable: Mapping[str, str] | None = None) -> DetectionOutcome:
     """Judge `as_of` on the stored facts and store the incidents' new state."""
     series = load_series(engine, journey_map, as_of - dt.timedelta(days=history_needed(journey_map)), as_of)
     with engine.connect() as conn:
         incidents, recent = load_incidents(conn, as_of), recent_candidates(conn, as_of)
-    today, outcome, candidates = judge_day(series, journey_map, as_of, incidents, recent, _annotations(engine))
+    today, outcome, candidates = judge_day(series, journey_map, as_of, incidents, recent, _annotations(engine),
+                                           unusable)
     with engine.begin() as conn:
         save_day(conn, as_of, incidents, today, outcome.events, candidates)
     return outcome

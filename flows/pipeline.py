@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
@@ -15,8 +16,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
+from checks.quality import as_row, unusable
 from connectors.errors import PermanentError
 from flows.detection import DetectionOutcome, run_detection
+from flows.quality import check_quality
 from flows.settings import SettingsError, load_settings
 from flows.sources import account_of, sync_source
 from flows.sync import SourceNotConfigured, SourceResult
@@ -28,6 +31,7 @@ from models.mapping import MappingResult, map_window, persona_segment
 from models.store import get_cursor, save_map, set_cursor
 from reports.incidents import incidents_markdown
 from reports.map_view import MapView
+from reports.quality import quality_markdown
 from reports.render import render_markdown
 
 CONFIG_ERRORS = (PermanentError, SettingsError, SourceNotConfigured)
@@ -53,17 +57,23 @@ class PipelineResult:
     mapping: MappingResult | None = None
     view: MapView | None = None
     detection: DetectionOutcome | None = None
+    quality: list[dict[str, Any]] = field(default_factory=list)  # the run's quality_results rows
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
     @property
+    def blocked(self) -> bool:
+        """A blocking data-quality check failed (what passed is stored)."""
+        return any(not r["success"] and r["severity"] == "blocking" for r in self.quality)
+
+    @property
     def exit_code(self) -> int:
-        """0 all good; 2 every failure needs a configuration fix; 1 otherwise."""
+        """0 all good; 2 every failure needs a configuration fix; 1 otherwise (a blocking check included)."""
         if not self.failed:
-            return 0
-        return 2 if set(self.failed) <= self.misconfigured else 1
+            return 1 if self.blocked else 0
+        return 2 if set(self.failed) <= self.misconfigured and not self.blocked else 1
 
 
 def today_in(journey_map: JourneyMap) -> dt.date:
@@ -102,9 +112,11 @@ def map_records(engine: Engine, journey_map: JourneyMap, since: dt.date, until: 
 
 
 @task(cache_policy=NO_CACHE)
-def detect_stalls(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> DetectionOutcome:
-    """Judge the matured days before as_of and move the incidents on."""
-    outcome = run_detection(engine, journey_map, as_of)
+def detect_stalls(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
+                  unusable: Mapping[str, str] | None = None) -> DetectionOutcome:
+    """Judge the matured days before as_of and move the incidents on (sources whose data failed a blocking
+    check raise one data alert instead of step alerts)."""
+    outcome = run_detection(engine, journey_map, as_of, unusable)
     logger = get_run_logger()
     for message in outcome.data_alerts.values():
         logger.warning("data alert: %s", message)
@@ -122,7 +134,7 @@ def check_range(start: dt.date, end: dt.date, *, today: dt.date) -> None:
 
 
 def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
-         window: tuple[dt.date, dt.date] | None) -> PipelineResult:
+         window: tuple[dt.date, dt.date] | None, demo_outage: dt.date | None = None) -> PipelineResult:
     settings = load_settings()
     journey_map = load_map(settings.journey_map_file)
     as_of = as_of or today_in(journey_map)
@@ -134,7 +146,7 @@ def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
     logger = get_run_logger()
     for source in (s for s in wanted if s in journey_map.used_sources()):
         try:
-            synced = sync_source(engine, journey_map, source, as_of, demo, window)
+            synced = sync_source(engine, journey_map, source, as_of, demo, window, demo_outage)
         except Exception as exc:  # one failing source never stops the others; the run reports it
             logger.error("source %s failed: %s", source, exc)
             result.failed[source] = str(exc)
@@ -156,10 +168,14 @@ def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
         accounts = {s: account_of(s, settings, demo) for s in journey_map.used_sources()}
         accounts.update({r.source: r.account for r in result.synced if r.account})
         result.mapping = map_records(engine, journey_map, since, until, accounts)
+        checked = check_quality(engine, settings.journey_database_url, journey_map, since, until, as_of)
+        result.quality = [as_row(r, as_of, since, until) for r in checked]
     result.view = current_view(engine, journey_map, as_of)
     markdown = render_markdown(result.view)
+    if result.quality:
+        markdown += "\n" + quality_markdown(result.quality)
     if window is None:
-        result.detection = detect_stalls(engine, journey_map, as_of)
+        result.detection = detect_stalls(engine, journey_map, as_of, unusable(checked) if result.quality else None)
         markdown += "\n" + incidents_markdown([i.payload for i in result.detection.open],
                                               journey_map.business.currency, "Open incidents")
     create_markdown_artifact(key="journey-map", markdown=markdown,
@@ -170,15 +186,16 @@ def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
 
 @flow(name="journey-pipeline", log_prints=True)
 def journey_pipeline(as_of: dt.date | None = None, sources: list[Source] | None = None,
-                     demo: bool = False) -> PipelineResult:
-    """Sync the sources, map their records onto the journey map, and publish the map.
+                     demo: bool = False, demo_outage: dt.date | None = None) -> PipelineResult:
+    """Sync the sources, map their records onto the journey map, check the data, and publish the map.
 
     Args:
         as_of: the day that counts as "today" (default: today in the map's timezone).
         sources: the sources to sync (default: every source the map uses).
         demo: read the built-in demo business instead of the real APIs.
+        demo_outage: with `demo`, a day the demo's GA4 records nothing (to see the quality checks catch it).
     """
-    return _run(as_of, sources, demo, None)
+    return _run(as_of, sources, demo, None, demo_outage)
 
 
 @flow(name="journey-backfill", log_prints=True)

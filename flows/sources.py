@@ -77,10 +77,10 @@ def stripe_client(settings: Settings) -> stripe.StripeClient:
 
 @task(cache_policy=NO_CACHE, task_run_name="sync-{source}")
 def sync_source(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.date, demo: bool,
-                window: tuple[dt.date, dt.date] | None = None) -> SourceResult:
+                window: tuple[dt.date, dt.date] | None = None, demo_outage: dt.date | None = None) -> SourceResult:
     """Load every stream of one source: its incremental window, or `window` for a backfill."""
     if demo:
-        return _sync_demo(engine, journey_map, source, as_of, window)
+        return _sync_demo(engine, journey_map, source, as_of, window, demo_outage)
     if source == "ga4":
         return _sync_ga4(engine, journey_map, as_of, window)
     if source == "stripe":
@@ -207,11 +207,11 @@ def _sync_stripe(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
 
 
 def _sync_demo(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.date,
-               window: tuple[dt.date, dt.date] | None) -> SourceResult:
+               window: tuple[dt.date, dt.date] | None, outage: dt.date | None = None) -> SourceResult:
     logger = get_run_logger()
     settings = journey_map.source_settings(source)
     result = SourceResult(source)
-    for stream, reader in demo_streams(source):
+    for stream, reader in demo_streams(source, outage):
         with tracked(settings.history_days // 7 + 1, f"sync-{source}-{stream.stream}".replace("_", "-"),
                      f"Loading {source} {stream.stream}") as progress:
             done: StreamResult = sync_stream(engine, stream, reader, DEMO_PROPERTY_ID, as_of, settings,

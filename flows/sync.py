@@ -75,10 +75,11 @@ def incremental_window(cursor: str | None, as_of: dt.date, settings: SourceSetti
     return max(earliest, resume - dt.timedelta(days=settings.lookback_days)), as_of
 
 
-def demo_streams(source: str) -> list[tuple[RawStream, Reader]]:
-    """The demo business's streams for a source, in load order (campaigns before activity)."""
+def demo_streams(source: str, outage: dt.date | None = None) -> list[tuple[RawStream, Reader]]:
+    """The demo business's streams for a source, in load order (campaigns before activity); `outage`: a day the
+    demo's GA4 property records nothing."""
     table: dict[str, list[tuple[RawStream, Reader]]] = {
-        "ga4": [(GA4_ROWS, lambda s, u: demo.read_ga4_rows(s, u))],
+        "ga4": [(GA4_ROWS, lambda s, u: demo.read_ga4_rows(s, u, outage=outage))],
         "mailchimp": [(MAILCHIMP_CAMPAIGNS, lambda s, u: demo.read_email_campaigns(s, u)),
                       (MAILCHIMP_ACTIVITY, lambda s, u: demo.read_email_activity(s, u))],
         "stripe": [(STRIPE_CHECKOUTS, lambda s, u: demo.read_checkout_sessions(s, u))],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Which rule keys and metrics each source understands. The keys of a touchpoint's
 # `match:` are regular expressions (full match) unless noted.
@@ -148,6 +148,32 @@ class AlertPolicy(_Strict):
     max_new_alerts_per_day: int = Field(default=5, ge=0)
 
 
+SEVERITY: dict[str, Literal["blocking", "warning"]] = {
+    "not_null": "blocking", "unique": "blocking", "non_negative": "blocking", "currency": "blocking",
+    "in_window": "blocking", "freshness": "blocking", "volume": "blocking", "facts": "blocking",
+    "coverage": "warning", "ga4_flags": "warning", "quarantine": "warning"}
+QUALITY_KINDS = ("not_null", "unique", "non_negative", "currency", "in_window", "freshness", "volume", "coverage",
+                 "ga4_flags", "facts", "quarantine")
+
+
+class QualityPolicy(_Strict):
+    """Data-quality checks: how strict each family is, and their bands. A blocking failure holds back the
+    source's step alerts (one data alert instead) and makes the run exit 1; a warning is only shown."""
+
+    severity: dict[str, Literal["blocking", "warning"]] = Field(default_factory=lambda: dict(SEVERITY))
+    volume_floor: float = Field(default=0.20, ge=0, lt=1, description="a day's rows under this share of usual")
+    volume_ceiling: float = Field(default=5.0, gt=1, description="a day's rows over this multiple of usual")
+    max_unmapped_share: float = Field(default=0.50, gt=0, le=1, description="of a source's volume, unmapped")
+
+    @field_validator("severity")
+    @classmethod
+    def _known(cls, value: dict[str, Literal["blocking", "warning"]]) -> dict[str, Literal["blocking", "warning"]]:
+        unknown = sorted(set(value) - set(QUALITY_KINDS))
+        if unknown:
+            raise ValueError(f"unknown check kind(s) {', '.join(unknown)}; the kinds are {', '.join(QUALITY_KINDS)}")
+        return {**SEVERITY, **value}
+
+
 class JourneyMap(_Strict):
     version: Literal[1] = 1
     business: Business
@@ -156,6 +182,7 @@ class JourneyMap(_Strict):
     segments: list[str] = Field(default_factory=lambda: ["device", "channel", "user_type"])
     personas: list[Persona] = Field(default_factory=list)
     alerts: AlertPolicy = Field(default_factory=AlertPolicy)
+    quality: QualityPolicy = Field(default_factory=QualityPolicy)
     journeys: list[Journey] = Field(min_length=1)
     surveys: list[Survey] = Field(default_factory=list)
 

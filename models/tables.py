@@ -330,6 +330,25 @@ class SyncedDay(Base):
     plan: Mapped[str] = mapped_column(String(64))
 
 
+class QualityResultRow(Base):
+    """One data-quality check of the run judged on `as_of`: what it read, whether it held, and which rows failed."""
+
+    __tablename__ = "quality_results"
+    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    check_name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(32))
+    table_name: Mapped[str] = mapped_column(String(64))
+    since: Mapped[dt.date] = mapped_column(Date)
+    until: Mapped[dt.date] = mapped_column(Date)
+    severity: Mapped[str] = mapped_column(String(16))
+    success: Mapped[bool] = mapped_column(Boolean)
+    observed: Mapped[str] = mapped_column(Text)
+    unexpected_count: Mapped[int] = mapped_column(BigInteger)
+    sample: Mapped[str] = mapped_column(Text)  # JSON: the first failing rows, by the check's key columns
+    fix: Mapped[str] = mapped_column(Text)
+
+
 class Quarantine(Base):
     """A record that could not be parsed or mapped, kept whole with the reason."""
 

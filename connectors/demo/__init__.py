@@ -43,12 +43,14 @@ def _pages(since: date, until: date, page_days: int, day_records: Callable[[date
     return pages()
 
 
-def read_ga4_rows(since: date, until: date, *, seed: int = 7, page_days: int = 7) -> Iterator[list[Ga4ReportRow]]:
+def read_ga4_rows(since: date, until: date, *, seed: int = 7, page_days: int = 7,
+                  outage: date | None = None) -> Iterator[list[Ga4ReportRow]]:
     """Rows of the traffic (landingPage), pages (pagePath) and events (eventName) reports of property "demo".
 
-    Each day's rows depend only on (seed, day); only rows with a non-zero metric are yielded.
+    Each day's rows depend only on (seed, day); only rows with a non-zero metric are yielded. On `outage` the
+    property records nothing (a tracking tag that fell off the site): what the data-quality checks are for.
     """
-    return _pages(since, until, page_days, lambda day: site.ga4_rows(seed, day))
+    return _pages(since, until, page_days, lambda day: [] if day == outage else site.ga4_rows(seed, day))
 
 
 def read_email_campaigns(since: date, until: date, *, seed: int = 7) -> Iterator[list[EmailCampaign]]:

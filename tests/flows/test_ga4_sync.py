@@ -92,7 +92,8 @@ def test_a_quota_stop_resumes_without_reading_finished_days_again(engine: Engine
     assert (second.days, second.left, second.stopped) == (len(remaining), [], "")
     assert not (asked_second & _committed(asked_first, first.left))  # no finished day was requested again
     with engine.connect() as conn:
-        assert conn.execute(select(SyncedDay.day).where(SyncedDay.source == "ga4")).scalars().all() == \
+        assert conn.execute(select(SyncedDay.day).where(SyncedDay.source == "ga4").order_by(SyncedDay.day)
+                            ).scalars().all() == \
             [start + dt.timedelta(days=i) for i in range(365)]
 
 

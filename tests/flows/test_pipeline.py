@@ -77,7 +77,12 @@ def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict
     persona = journeymap("map", "--persona", journey_map.personas[0].name, env=env)
     assert persona.returncode == 0, persona.stderr
     assert "n/a" in persona.stdout
-    assert journey_map.journeys[0].name in latest_map_artifact(env["PREFECT_API_URL"])
+    artifact = latest_map_artifact(env["PREFECT_API_URL"])
+    assert journey_map.journeys[0].name in artifact
+    assert "## Data-quality checks" in artifact
+    assert "Data-quality checks: all" in first.stdout  # the demo's data is clean
+    checks = journeymap("checks", "--as-of", AS_OF, env=env)
+    assert checks.returncode == 0, checks.stderr
 
     # detection: the run judged 2026-09-30 and printed its open incidents (see connectors/demo: INCIDENTS)
     assert "Open incidents as of 2026-09-30" in second.stdout
@@ -97,6 +102,22 @@ def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict
     with engine.connect() as conn:
         assert conn.execute(text("select note from annotations")).scalar_one() == "one-page cart"
     engine.dispose()
+
+
+def test_a_demo_day_without_ga4_data_fails_its_checks_names_the_day_and_holds_back_ga4_alerts(
+        env: dict[str, str]) -> None:
+    run = journeymap("run", "--demo", "--as-of", AS_OF, "--demo-outage", "2026-09-20",
+                     env={**env, "COLUMNS": "250"})
+    assert run.returncode == 1, run.stderr[-3000:]  # a blocking check failed; what passed is stored
+    assert "2 failed, 2 of them blocking" in run.stdout
+    assert "ga4 has data for every matured day" in run.stdout
+    assert '{"day": "2026-09-20"}' in run.stdout  # which rows: the missing day
+    assert '"n": 0.0' in run.stdout  # and the volume check's view of it
+    assert "data alert: ga4: blocking data-quality check(s) failed" in run.stderr  # one data alert for GA4
+    stored = journeymap("checks", env={**env, "COLUMNS": "250"})
+    assert stored.returncode == 1
+    assert "2026-09-30: Data-quality checks: " in stored.stdout
+    assert "2026-09-20" in stored.stdout
 
 
 def latest_map_artifact(api_url: str) -> str:
