@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
-from sqlalchemy import BigInteger, Boolean, Float, Integer, Table
+from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Table
 
 from checks.quality import Check
 from models.config import JourneyMap
@@ -88,13 +88,13 @@ def _raw_checks(gxe: Any, stream: RawStream, day: str, since: dt.date, as_of: dt
                  _unique(gxe, keys), keys, "the same record was stored twice: re-run the window (the sync "
                                            "replaces it)")]
     shown = ", ".join(f'"{k}"' for k in keys)
-    required = [c.name for c in table.columns if not c.nullable and c.name not in keys]
-    if required:  # one scan for every required column (a GX expectation per column costs a scan each)
-        empty = " OR ".join(f'"{c}" IS NULL' for c in required)
-        out.append(Check(f"{name}: {', '.join(required)} are never empty", "not_null", stream.source, name, query,
-                         gxe.UnexpectedRowsExpectation(unexpected_rows_query=f"SELECT {shown} FROM {{batch}} "
-                                                                             f"WHERE {empty}"), keys,
-                         "a connector stored a row without a required value"))
+    # the key names the record: NULL is refused by the schema, but an empty id would merge distinct records
+    empty = " OR ".join(f'"{k}" IS NULL' + (f" OR \"{k}\" = ''" if isinstance(table.c[k].type, String) else "")
+                        for k in keys)
+    out.append(Check(f"{name}: {', '.join(keys)} are never empty", "not_null", stream.source, name, query,
+                     gxe.UnexpectedRowsExpectation(unexpected_rows_query=f"SELECT {shown} FROM {{batch}} "
+                                                                         f"WHERE {empty}"), keys,
+                     "a connector stored a record without its id: check the source's export or API answer"))
     counts = [c.name for c in table.columns if isinstance(c.type, COUNTS) and not isinstance(c.type, Boolean)]
     if counts:
         negative = " OR ".join(f'"{c}" < 0' for c in counts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ from checks.incidents import Event, Incident, advance, incident_days, incident_k
 from checks.steps import step_series, steps_of
 from models.config import JourneyMap
 from models.queries import facts_all_segments
-from models.tables import Annotation
+from models.tables import Annotation, QualityResultRow, table_of
 
 EXTRA_DAYS = 7  # beyond the longest lag, window and baseline
 
@@ -79,14 +80,30 @@ def _annotations(engine: Engine) -> pd.DataFrame:
                             columns=["touchpoint_id", "date"])
 
 
+def _unusable_days(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> pd.DataFrame:
+    """(touchpoint_id, date) of days a blocking check found missing or implausible (freshness, volume), for
+    every touchpoint of that source: kept out of baselines like annotated days, so a gap never reads as zero
+    conversions in a later run's baseline (the sample holds the first 10 days of each failure)."""
+    table = table_of(QualityResultRow)
+    with engine.connect() as conn:
+        failed = conn.execute(select(table.c.source, table.c.sample).where(
+            table.c.as_of <= as_of, table.c.success.is_(False), table.c.severity == "blocking",
+            table.c.kind.in_(["freshness", "volume"]))).all()
+    days = {(source, dt.date.fromisoformat(row["day"])) for source, sample in failed
+            for row in json.loads(sample or "[]") if isinstance(row, dict) and "day" in row}
+    return pd.DataFrame([(tp.id, day) for source, day in sorted(days) for _, tp in journey_map.touchpoints()
+                         if tp.source == source], columns=["touchpoint_id", "date"])
+
+
 def run_detection(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
                   unusable: Mapping[str, str] | None = None) -> DetectionOutcome:
     """Judge `as_of` on the stored facts and store the incidents' new state."""
     series = load_series(engine, journey_map, as_of - dt.timedelta(days=history_needed(journey_map)), as_of)
     with engine.connect() as conn:
         incidents, recent = load_incidents(conn, as_of), recent_candidates(conn, as_of)
-    today, outcome, candidates = judge_day(series, journey_map, as_of, incidents, recent, _annotations(engine),
-                                           unusable)
+    left_out = pd.concat([f for f in (_annotations(engine), _unusable_days(engine, journey_map, as_of)) if len(f)]
+                         or [_annotations(engine)], ignore_index=True)
+    today, outcome, candidates = judge_day(series, journey_map, as_of, incidents, recent, left_out, unusable)
     with engine.begin() as conn:
         save_day(conn, as_of, incidents, today, outcome.events, candidates)
     return outcome

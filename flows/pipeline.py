@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from checks.quality import as_row, unusable
 from connectors.errors import PermanentError
-from flows.detection import DetectionOutcome, run_detection
+from flows.detection import DetectionOutcome, history_needed, run_detection
 from flows.quality import check_quality
 from flows.settings import SettingsError, load_settings
 from flows.sources import account_of, sync_source
@@ -168,8 +168,12 @@ def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
         accounts = {s: account_of(s, settings, demo) for s in journey_map.used_sources()}
         accounts.update({r.source: r.account for r in result.synced if r.account})
         result.mapping = map_records(engine, journey_map, since, until, accounts)
-        checked = check_quality(engine, settings.journey_database_url, journey_map, since, until, as_of)
-        result.quality = [as_row(r, as_of, since, until) for r in checked]
+        # a daily run checks every day detection reads (the same days for the same --as-of, however much the
+        # sync re-read); a backfill checks what it loaded
+        q_since, q_until = ((as_of - dt.timedelta(days=history_needed(journey_map) - 1), as_of) if window is None
+                            else (since, until))
+        checked = check_quality(engine, settings.journey_database_url, journey_map, q_since, q_until, as_of)
+        result.quality = [as_row(r, as_of, q_since, q_until) for r in checked]
     result.view = current_view(engine, journey_map, as_of)
     markdown = render_markdown(result.view)
     if result.quality:

@@ -103,7 +103,8 @@ def test_each_kind_of_bad_data_fails_its_check_and_names_the_rows(warehouse: Eng
         conn.execute(text("DELETE FROM raw_stripe_checkout_sessions WHERE created >= :lo AND created < :hi "
                           "AND session_id <> :keep"),  # a collapse: one session of the usual 20
                      {"lo": dt.datetime(2026, 9, 22), "hi": dt.datetime(2026, 9, 23), "keep": "cs_2026-09-22_1"})
-        conn.execute(insert(table_of(StripeCheckoutSession)), [checkout(AS_OF + dt.timedelta(days=3), 1)])  # future
+        conn.execute(insert(table_of(StripeCheckoutSession)), [checkout(AS_OF + dt.timedelta(days=3), 1),  # future
+                                                               checkout(day, 99, session_id="")])  # no id
         conn.execute(update(table_of(TouchpointDaily)).where(TouchpointDaily.date == day)
                      .values(success=34.0))  # a rate of 1.7
         conn.execute(insert(table_of(UnmappedDaily)), [{"date": day, "source": "ga4", "stream": "pages",
@@ -115,8 +116,9 @@ def test_each_kind_of_bad_data_fails_its_check_and_names_the_rows(warehouse: Eng
                                                      "payload": "{}", "seen_on": AS_OF}])
     bad = failed(judge(warehouse))
     by_kind = {r.check.kind: r for r in bad.values()}
-    assert set(by_kind) == {"freshness", "unique", "non_negative", "currency", "volume", "in_window", "facts",
-                            "coverage", "ga4_flags", "quarantine"}
+    assert set(by_kind) == {"freshness", "unique", "not_null", "non_negative", "currency", "volume", "in_window",
+                            "facts", "coverage", "ga4_flags", "quarantine"}
+    assert by_kind["not_null"].sample == [{"account": "a1", "session_id": ""}]
     assert by_kind["freshness"].sample == [{"day": "2026-09-15"}]
     assert by_kind["unique"].check.table == "raw_mailchimp_activity"
     assert by_kind["unique"].sample[0]["copies"] == 2
