@@ -24,7 +24,7 @@ from sqlalchemy import Engine, text
 
 from bench.ga4_sync import postgres_schema
 from checks.quality import run_checks
-from checks.quality_suite import DAILY, build_suite, daily_history_query
+from checks.quality_suite import build_suite, suite_inputs
 from models.db import make_engine, migrate
 from models.mapfile import load_map
 from models.store import insert_values
@@ -91,9 +91,8 @@ def suite(engine: Engine, url: str) -> tuple[float, int, int]:
     started = time.perf_counter()
     since = AS_OF - dt.timedelta(days=WINDOW - 1)
     with engine.connect() as conn:
-        history = {s: [(str(d), int(n)) for d, n in conn.execute(text(daily_history_query(
-            s, since - dt.timedelta(weeks=5), AS_OF)))] for s in DAILY}
-    results = run_checks(url, build_suite(MAP, since, AS_OF, AS_OF, history), MAP.quality.severity)
+        history, mapped = suite_inputs(conn, MAP, since, AS_OF)
+    results = run_checks(url, build_suite(MAP, since, AS_OF, AS_OF, history, mapped), MAP.quality.severity)
     return time.perf_counter() - started, len(results), sum(not r.success for r in results)
 
 

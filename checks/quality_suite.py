@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
-from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Table
+from sqlalchemy import BigInteger, Boolean, Connection, Float, Integer, String, Table, text
 
 from checks.quality import Check
 from models.config import JourneyMap
@@ -44,12 +44,14 @@ ZERO_DAY_ALPHA = 1e-3  # a day without rows is missing data when zero rows had a
 
 
 def build_suite(journey_map: JourneyMap, since: dt.date, until: dt.date, as_of: dt.date,
-                history: dict[str, list[tuple[str, int]]] | None = None) -> list[Check]:
+                history: dict[str, list[tuple[str, int]]] | None = None,
+                mapped: dict[str, float] | None = None) -> list[Check]:
     """Every check of a run over since..until judged on `as_of`.
 
     Args:
-        history: source → (day, rows) of its daily stream over the weeks before the window (`daily_history`
-            reads it); without it the volume checks are left out.
+        history: source → (day, rows) of its daily stream over the weeks before the window
+            (`daily_history_query` reads it); without it the freshness and volume checks are left out.
+        mapped: source → volume its touchpoints mapped over the window (`mapped_volume_query`).
     """
     from great_expectations import expectations as gxe
 
@@ -70,8 +72,8 @@ def build_suite(journey_map: JourneyMap, since: dt.date, until: dt.date, as_of: 
             checks.append(_volume(gxe, source, stream.table, usual, journey_map.quality.volume_floor,
                                   journey_map.quality.volume_ceiling, dict(history.get(source, []) if history
                                                                            else [])))
-        mine = [tp.id for _, tp in journey_map.touchpoints() if tp.source == source]
-        checks.append(_coverage(gxe, source, mine, since, until, journey_map.quality.max_unmapped_share))
+        checks.append(_coverage(gxe, source, (mapped or {}).get(source, 0.0), since, until,
+                                journey_map.quality.max_unmapped_share))
     if "ga4" in used:
         checks.append(_ga4_flags(gxe, since, until))
     checks += _facts(gxe, journey_map, since, until)
@@ -84,9 +86,11 @@ def _raw_checks(gxe: Any, stream: RawStream, day: str, since: dt.date, as_of: dt
     name = table.name
     query = f'SELECT * FROM "{name}" WHERE "{day}" >= \'{since.isoformat()}\''
     keys = _keys(stream)
-    out = [Check(f"{name}: one row per {', '.join(keys)}", "unique", stream.source, name, query,
-                 _unique(gxe, keys), keys, "the same record was stored twice: re-run the window (the sync "
-                                           "replaces it)")]
+    out = []
+    if not _enforced(table, keys):  # a primary key already refuses a second row; a GROUP BY would re-prove it
+        out.append(Check(f"{name}: one row per {', '.join(keys)}", "unique", stream.source, name, query,
+                         _unique(gxe, keys), keys, "the same record was stored twice: re-run the window (the sync "
+                                                   "replaces it)"))
     shown = ", ".join(f'"{k}"' for k in keys)
     # the key names the record: NULL is refused by the schema, but an empty id would merge distinct records
     empty = " OR ".join(f'"{k}" IS NULL' + (f" OR \"{k}\" = ''" if isinstance(table.c[k].type, String) else "")
@@ -123,6 +127,11 @@ def _unique(gxe: Any, keys: Sequence[str]) -> Any:
                                                                f"GROUP BY {names} HAVING COUNT(*) > 1")
 
 
+def _enforced(table: Table, keys: Sequence[str]) -> bool:
+    """Whether the table's primary key is the natural key (the database then refuses duplicates itself)."""
+    return bool(table.primary_key.columns) and {c.name for c in table.primary_key.columns} == set(keys)
+
+
 def _keys(stream: RawStream) -> tuple[str, ...]:
     if stream.cover is not None:
         return ("account", *stream.cover.key)
@@ -151,11 +160,13 @@ def _freshness(gxe: Any, source: str, table: Table, day: str, since: dt.date, la
     """Every matured day on which the source always has rows has some (a day whose weekday usually has a few
     rows may have none by chance: e^-median > ZERO_DAY_ALPHA days are not asked for)."""
     query = _calendar([(d,) for d in expected], ["day"])
-    seen = f'SELECT DISTINCT {_day_text(day)} FROM "{table.name}" WHERE "{day}" >= \'{since.isoformat()}\''
+    # an anti-join on the grouped days (NOT IN over the raw rows is re-run per calendar day on PostgreSQL)
+    seen = (f'SELECT {_day_text(day)} AS seen FROM "{table.name}" WHERE "{day}" >= \'{since.isoformat()}\' '
+            f"GROUP BY {_day_text(day)}")
     return Check(f"{source} has data for every matured day {since.isoformat()}..{last.isoformat()}", "freshness",
                  source, table.name, query,
-                 gxe.UnexpectedRowsExpectation(unexpected_rows_query=f"SELECT day FROM {{batch}} WHERE day NOT IN "
-                                                                     f"({seen})"),
+                 gxe.UnexpectedRowsExpectation(unexpected_rows_query=(
+                     f"SELECT b.day FROM {{batch}} b LEFT JOIN ({seen}) s ON s.seen = b.day WHERE s.seen IS NULL")),
                  ("day",), f"days missing from {table.name}: run `journeymap backfill` for them once the source "
                            "has them")
 
@@ -174,6 +185,31 @@ def _usual(history: list[tuple[str, int]], since: dt.date, last: dt.date) -> dic
         if len(weeks) >= 3:
             out[d] = (float(np.median(weeks)), weeks)
     return out
+
+
+HISTORY_WEEKS = 5  # the weekday history read before the window (freshness and volume use 4 weeks of it)
+
+
+def suite_inputs(conn: Connection, journey_map: JourneyMap, since: dt.date, until: dt.date,
+                 ) -> tuple[dict[str, list[tuple[str, int]]], dict[str, float]]:
+    """What `build_suite` needs from the warehouse: each daily source's rows per day since HISTORY_WEEKS before
+    the window, and each source's mapped volume over the window."""
+    used = journey_map.used_sources()
+    history = {source: [(str(day), int(n)) for day, n in conn.execute(text(daily_history_query(
+        source, since - dt.timedelta(weeks=HISTORY_WEEKS), until)))] for source in DAILY if source in used}
+    source_of = {tp.id: tp.source for _, tp in journey_map.touchpoints()}
+    mapped: dict[str, float] = {}
+    for touchpoint, volume in conn.execute(text(mapped_volume_query(journey_map, since, until))):
+        mapped[source_of[touchpoint]] = mapped.get(source_of[touchpoint], 0.0) + float(volume or 0)
+    return history, mapped
+
+
+def mapped_volume_query(journey_map: JourneyMap, since: dt.date, until: dt.date) -> str:
+    """Volume per touchpoint over since..until (ALL segment): one read for every source's coverage check."""
+    facts = table_of(TouchpointDaily).name
+    ids = ", ".join(f"'{tp.id}'" for _, tp in journey_map.touchpoints()) or "''"
+    return (f"SELECT touchpoint_id, SUM(volume) FROM {facts} WHERE segment = 'all' AND touchpoint_id IN ({ids}) "
+            f"AND date >= '{since.isoformat()}' AND date <= '{until.isoformat()}' GROUP BY touchpoint_id")
 
 
 def daily_history_query(source: str, since: dt.date, until: dt.date) -> str:
@@ -211,23 +247,20 @@ def _implausible(n: int, weeks: Sequence[int], alpha: float = 1e-3) -> bool:
     return bool(min(low, high) <= alpha)
 
 
-def _coverage(gxe: Any, source: str, touchpoints: list[str], since: dt.date, until: dt.date,
-              max_share: float) -> Check:
-    """Unmapped volume as a share of the source's volume (its touchpoints' at the ALL segment, plus unmapped);
-    the failing rows are the unmapped items, biggest first: a renamed page shows up by name."""
-    unmapped, facts = table_of(UnmappedDaily).name, table_of(TouchpointDaily).name
+def _coverage(gxe: Any, source: str, mapped: float, since: dt.date, until: dt.date, max_share: float) -> Check:
+    """Unmapped volume as a share of the source's volume (`mapped`: its touchpoints' at the ALL segment, read once
+    for every source, plus unmapped); the failing rows are the unmapped items, biggest first: a renamed page
+    shows up by name."""
+    unmapped = table_of(UnmappedDaily).name
     window = f"date >= '{since.isoformat()}' AND date <= '{until.isoformat()}'"
     # GA4's events report lists every event name and a map names only a few: its unmapped names are not lost volume
     query = (f"SELECT item, SUM(volume) AS volume FROM {unmapped} WHERE source = '{source}' AND {window} "
              "AND NOT (source = 'ga4' AND stream = 'events') GROUP BY item")
-    ids = ", ".join(f"'{t}'" for t in touchpoints) or "''"
-    mapped = (f"SELECT COALESCE(SUM(volume), 0) FROM {facts} WHERE touchpoint_id IN ({ids}) AND segment = 'all' "
-              f"AND {window}")
     left = "(SELECT COALESCE(SUM(volume), 0) FROM {batch})"
     return Check(f"{source}: under {max_share:.0%} of the volume maps to no touchpoint", "coverage", source,
                  unmapped, query,
                  gxe.UnexpectedRowsExpectation(unexpected_rows_query=(
-                     f"SELECT item, volume FROM {{batch}} WHERE {left} > {max_share} * ({left} + ({mapped})) "
+                     f"SELECT item, volume FROM {{batch}} WHERE {left} > {max_share} * ({left} + {float(mapped)!r}) "
                      "ORDER BY volume DESC")),
                  ("item",), "a renamed page, email or product that no rule matches: update its rule in journey.yaml")
 
@@ -249,8 +282,11 @@ def _facts(gxe: Any, journey_map: JourneyMap, since: dt.date, until: dt.date) ->
     query = f"SELECT * FROM {facts} WHERE date >= '{since.isoformat()}' AND date <= '{until.isoformat()}'"
     subset = sorted(tp.id for _, tp in journey_map.touchpoints() if tp.source in SUBSET_SOURCES and tp.success)
     ids = ", ".join(f"'{i}'" for i in subset) or "''"
-    return [Check(f"{facts}: one row per date, touchpoint and segment", "facts", "map", facts, query,
-                  _unique(gxe, ("date", "touchpoint_id", "segment")), ("date", "touchpoint_id", "segment")),
+    keys = ("date", "touchpoint_id", "segment")
+    unique = [] if _enforced(table_of(TouchpointDaily), keys) else [
+        Check(f"{facts}: one row per date, touchpoint and segment", "facts", "map", facts, query,
+              _unique(gxe, keys), keys)]
+    return [*unique,
             Check(f"{facts}: success ≤ volume (a rate within 0–1) for email and checkout steps", "facts", "map",
                   facts, query, gxe.UnexpectedRowsExpectation(
                       unexpected_rows_query=f"SELECT date, touchpoint_id, segment, volume, success FROM {{batch}} "

@@ -8,28 +8,21 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Engine, delete, select
 
 from checks.quality import CheckResult, as_row, run_checks
-from checks.quality_suite import DAILY, build_suite, daily_history_query
+from checks.quality_suite import build_suite, suite_inputs
 from models.config import JourneyMap
 from models.store import insert_rows
 from models.tables import QualityResultRow, table_of
-
-HISTORY_WEEKS = 5  # the volume check's weekday history before the window
 
 
 def quality_results(engine: Engine, url: str, journey_map: JourneyMap, since: dt.date, until: dt.date,
                     as_of: dt.date) -> list[CheckResult]:
     """Run the suite over since..until as judged on `as_of` and store its results."""
-    history: dict[str, list[tuple[str, int]]] = {}
     with engine.connect() as conn:
-        for source in DAILY:
-            if source in journey_map.used_sources():
-                rows = conn.execute(text(daily_history_query(source, since - dt.timedelta(weeks=HISTORY_WEEKS),
-                                                             until)))
-                history[source] = [(str(day), int(n)) for day, n in rows]
-    checks = build_suite(journey_map, since, until, as_of, history)
+        history, mapped = suite_inputs(conn, journey_map, since, until)
+    checks = build_suite(journey_map, since, until, as_of, history, mapped)
     results = run_checks(url, checks, journey_map.quality.severity)
     table = table_of(QualityResultRow)
     with engine.begin() as conn:

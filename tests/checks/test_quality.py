@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, insert, text, update
 
 from checks.quality import CheckResult, run_checks, unusable
-from checks.quality_suite import DAILY, build_suite, daily_history_query
+from checks.quality_suite import build_suite, suite_inputs
 from models.mapfile import load_map
 from models.tables import (
     Ga4ReportMeta,
@@ -75,9 +75,8 @@ def warehouse(engine: Engine) -> Engine:
 def judge(engine: Engine) -> dict[str, CheckResult]:
     url = engine.url.render_as_string(hide_password=False)
     with engine.connect() as conn:
-        history = {s: [(str(d), int(n)) for d, n in conn.execute(text(daily_history_query(
-            s, SINCE - dt.timedelta(weeks=5), AS_OF)))] for s in DAILY}
-    results = run_checks(url, build_suite(MAP, SINCE, AS_OF, AS_OF, history), MAP.quality.severity)
+        history, mapped = suite_inputs(conn, MAP, SINCE, AS_OF)
+    results = run_checks(url, build_suite(MAP, SINCE, AS_OF, AS_OF, history, mapped), MAP.quality.severity)
     return {r.check.name: r for r in results}
 
 
