@@ -4,8 +4,8 @@ rows, beside a plain SQL `COUNT(*)` pass over the same tables in the same run, o
 Run:  PYTHONPATH=. .venv/bin/python -m bench.checks [--raw 1000000] [--facts 5000000] [--postgres URL]
 
 The warehouse holds the example map's sources: GA4 rows, Mailchimp activity and Stripe checkout sessions
-(split 50 / 35 / 15 % of the raw rows) over 35 days of history and a 28-day window, and facts for 300
-touchpoints × as many segments as make up the facts rows. The suite is what `journeymap run` runs for the
+(split 50 / 35 / 15 % of the raw rows) over 35 days of history and a 28-day window, and facts for the
+map's 32 touchpoints × as many segments as make up the facts rows. The suite is what `journeymap run` runs for the
 window (the same builder, the same Great Expectations batches); "scan" counts every row of the tables the suite
 reads. Each is timed in 3 rounds, side by side, and its best round is kept. Target: suite ≤ 10 × scan.
 """
@@ -67,7 +67,7 @@ def fill(engine: Engine, raw: int, facts: int) -> None:
                                (StripeCheckoutSession, sale, per_day["stripe"])):
             for day in span:
                 insert_values(conn, table_of(table), [make(day, i) for i in range(n)])
-        touchpoints = [f"tp{i:03d}" for i in range(300)]
+        touchpoints = [tp.id for _, tp in MAP.touchpoints()]  # the map's steps: the facts checks read theirs
         segments = max(1, facts // (len(span) * len(touchpoints)))
         for day in span:
             insert_values(conn, table_of(TouchpointDaily), [

@@ -30,6 +30,8 @@ class Check:
         expectation: the Great Expectations expectation run on the batch.
         keys: columns that name a failing row in the sample.
         fix: what to do when it fails.
+        keep: failing rows kept in the sample (the day-keyed checks keep every day, up to GX's 200 rows: later
+            runs leave those days out of their baselines).
     """
 
     name: str
@@ -40,6 +42,7 @@ class Check:
     expectation: Any
     keys: tuple[str, ...] = ()
     fix: str = ""
+    keep: int = SAMPLE
 
 
 @dataclass
@@ -112,11 +115,11 @@ def _result(check: Check, severity: str, found: dict[str, Any]) -> CheckResult:
     rows = (result.get("details") or {}).get("unexpected_rows")
     if rows is not None:  # an unexpected-rows check: its rows are the failures
         return CheckResult(check, severity, bool(found["success"]), str(result.get("observed_value", "")),
-                           int(result.get("observed_value") or 0), [_plain(r) for r in rows[:SAMPLE]])
+                           int(result.get("observed_value") or 0), [_plain(r) for r in rows[:check.keep]])
     sample = result.get("unexpected_index_list") or result.get("partial_unexpected_list") or []
     observed = result.get("observed_value")
     return CheckResult(check, severity, bool(found["success"]), "" if observed is None else str(observed),
-                       int(result.get("unexpected_count") or 0), [_plain(s) for s in sample[:SAMPLE]])
+                       int(result.get("unexpected_count") or 0), [_plain(s) for s in sample[:check.keep]])
 
 
 def _plain(value: Any) -> Any:

@@ -6,15 +6,13 @@ quarantine."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-from scipy import stats
 from sqlalchemy import BigInteger, Boolean, Connection, Float, Integer, String, Table, text
 
 from checks.quality import Check
+from checks.quality_daily import DAILY, daily_checks, read_history, usual_counts, window_days
 from models.config import JourneyMap
 from models.raw import (
     CURRENCIES,
@@ -34,13 +32,9 @@ DATED: list[tuple[RawStream, str]] = [(GA4_ROWS, "date"), (MAILCHIMP_ACTIVITY, "
                                       (MAILCHIMP_REPORTS, "taken_on"), (STRIPE_CHECKOUTS, "created"),
                                       (STRIPE_REFUNDS, "created"), (STRIPE_PAYMENT_INTENTS, "created"),
                                       (SURVEY_RESPONSES, "submitted")]
-# the stream whose days show that a source delivered (surveys arrive when people answer: not checked)
-DAILY: dict[str, tuple[RawStream, str]] = {"ga4": (GA4_ROWS, "date"), "mailchimp": (MAILCHIMP_ACTIVITY, "timestamp"),
-                                           "stripe": (STRIPE_CHECKOUTS, "created")}
 # sources whose success counts a subset of the volume's units (a checkout completes once; a subscriber clicks)
 SUBSET_SOURCES = ("mailchimp", "stripe")
 COUNTS = (Integer, BigInteger, Float)
-ZERO_DAY_ALPHA = 1e-3  # a day without rows is missing data when zero rows had at most this chance
 
 
 def build_suite(journey_map: JourneyMap, since: dt.date, until: dt.date, as_of: dt.date,
@@ -60,18 +54,13 @@ def build_suite(journey_map: JourneyMap, since: dt.date, until: dt.date, as_of: 
     for stream, day in DATED:
         if stream.source in used:
             checks += _raw_checks(gxe, stream, day, since, as_of)
-    for source, (stream, day) in DAILY.items():
+    for source, (stream, _) in DAILY.items():
         if source not in used:
             continue
         last = as_of - dt.timedelta(days=journey_map.source_settings(source).lag_days)
-        usual = _usual(history.get(source, []) if history else [], since, last)
-        expected = [d for d, (median, _) in usual.items() if math.exp(-median) <= ZERO_DAY_ALPHA]
-        if expected:
-            checks.append(_freshness(gxe, source, stream.table, day, since, last, expected))
-        if usual:
-            checks.append(_volume(gxe, source, stream.table, usual, journey_map.quality.volume_floor,
-                                  journey_map.quality.volume_ceiling, dict(history.get(source, []) if history
-                                                                           else [])))
+        counts = history.get(source, []) if history else []
+        checks += daily_checks(gxe, source, stream.table, usual_counts(counts, since, last), dict(counts), since,
+                               last, journey_map.quality.volume_floor, journey_map.quality.volume_ceiling)
         checks.append(_coverage(gxe, source, (mapped or {}).get(source, 0.0), since, until,
                                 journey_map.quality.max_unmapped_share))
     if "ga4" in used:
@@ -89,8 +78,8 @@ def _raw_checks(gxe: Any, stream: RawStream, day: str, since: dt.date, as_of: dt
     out = []
     if not _enforced(table, keys):  # a primary key already refuses a second row; a GROUP BY would re-prove it
         out.append(Check(f"{name}: one row per {', '.join(keys)}", "unique", stream.source, name, query,
-                         _unique(gxe, keys), keys, "the same record was stored twice: re-run the window (the sync "
-                                                   "replaces it)"))
+                         _unique(gxe, keys, table), keys,
+                         "the same record was stored twice: re-run the window (the sync replaces it)"))
     shown = ", ".join(f'"{k}"' for k in keys)
     # the key names the record: NULL is refused by the schema, but an empty id would merge distinct records
     empty = " OR ".join(f'"{k}" IS NULL' + (f" OR \"{k}\" = ''" if isinstance(table.c[k].type, String) else "")
@@ -109,7 +98,10 @@ def _raw_checks(gxe: Any, stream: RawStream, day: str, since: dt.date, as_of: dt
                          "a negative count or amount is a connector or export error"))
     if "currency" in table.columns:
         out.append(Check(f"{name}.currency is a currency Stripe charges in", "currency", stream.source, name,
-                         query, gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=sorted(CURRENCIES)),
+                         # GX's column expectations fetch the whole batch to learn its columns: a query reads less
+                         query, gxe.UnexpectedRowsExpectation(unexpected_rows_query=(
+                             f"SELECT {shown}, currency FROM {{batch}} WHERE currency IS NULL OR currency NOT IN "
+                             f"({', '.join(repr(c) for c in sorted(CURRENCIES))})")),
                          keys, "amounts in an unknown currency cannot be summed: see the quarantine rules"))
     latest = as_of + dt.timedelta(days=1)
     out.append(Check(f"{name}.{day} is not after {as_of.isoformat()}", "in_window", stream.source, name, query,
@@ -119,12 +111,26 @@ def _raw_checks(gxe: Any, stream: RawStream, day: str, since: dt.date, as_of: dt
     return out
 
 
-def _unique(gxe: Any, keys: Sequence[str]) -> Any:
+def _unique(gxe: Any, keys: Sequence[str], table: Table | None = None) -> Any:
     """Keys held by more than one row: one GROUP BY (GX's own compound-unique check joins the batch to itself,
-    minutes on a big table without a unique index)."""
-    names = ", ".join(f'"{k}"' for k in keys)
+    minutes on a big table without a unique index), its columns in the order of an index on them so the database
+    reads the rows presorted instead of sorting them all."""
+    names = ", ".join(f'"{k}"' for k in _index_order(keys, table))
     return gxe.UnexpectedRowsExpectation(unexpected_rows_query=f"SELECT {names}, COUNT(*) AS copies FROM {{batch}} "
                                                                f"GROUP BY {names} HAVING COUNT(*) > 1")
+
+
+def _index_order(keys: Sequence[str], table: Table | None) -> list[str]:
+    """`keys` with the longest leading run of one of the table's indexes first."""
+    best: list[str] = []
+    for index in table.indexes if table is not None else ():
+        lead = []
+        for column in index.columns:
+            if column.name not in keys:
+                break
+            lead.append(column.name)
+        best = max(best, lead, key=len)
+    return best + [k for k in keys if k not in best]
 
 
 def _enforced(table: Table, keys: Sequence[str]) -> bool:
@@ -138,65 +144,11 @@ def _keys(stream: RawStream) -> tuple[str, ...]:
     return tuple(c.name for c in stream.table.primary_key.columns)
 
 
-def _day_text(column: str) -> str:
-    """A date or timestamp column as its 'YYYY-MM-DD' day, the same SQL on SQLite and PostgreSQL."""
-    return f'substr(CAST("{column}" AS VARCHAR(32)), 1, 10)'
-
-
-def _calendar(days: Sequence[tuple[Any, ...]], names: Sequence[str]) -> str:
-    """A literal table of rows (a UNION ALL of SELECTs: portable to both databases)."""
-    def literal(v: Any) -> str:
-        return f"'{v}'" if isinstance(v, str) else repr(float(v))
-    return " UNION ALL ".join("SELECT " + ", ".join(f"{literal(v)} AS {n}" for v, n in zip(row, names, strict=True))
-                              for row in days)
-
-
-def _days(since: dt.date, last: dt.date) -> list[str]:
-    return [(since + dt.timedelta(days=i)).isoformat() for i in range((last - since).days + 1)]
-
-
-def _freshness(gxe: Any, source: str, table: Table, day: str, since: dt.date, last: dt.date,
-               expected: list[str]) -> Check:
-    """Every matured day on which the source always has rows has some (a day whose weekday usually has a few
-    rows may have none by chance: e^-median > ZERO_DAY_ALPHA days are not asked for)."""
-    query = _calendar([(d,) for d in expected], ["day"])
-    # an anti-join on the grouped days (NOT IN over the raw rows is re-run per calendar day on PostgreSQL)
-    seen = (f'SELECT {_day_text(day)} AS seen FROM "{table.name}" WHERE "{day}" >= \'{since.isoformat()}\' '
-            f"GROUP BY {_day_text(day)}")
-    return Check(f"{source} has data for every matured day {since.isoformat()}..{last.isoformat()}", "freshness",
-                 source, table.name, query,
-                 gxe.UnexpectedRowsExpectation(unexpected_rows_query=(
-                     f"SELECT b.day FROM {{batch}} b LEFT JOIN ({seen}) s ON s.seen = b.day WHERE s.seen IS NULL")),
-                 ("day",), f"days missing from {table.name}: run `journeymap backfill` for them once the source "
-                           "has them")
-
-
-def _usual(history: list[tuple[str, int]], since: dt.date, last: dt.date) -> dict[str, tuple[float, list[int]]]:
-    """Each matured day of the window → (median rows of the same weekday over the 4 weeks before it, those
-    counts), for days with at least 3 of those weeks stored (days before the first stored day are unknown,
-    not zero)."""
-    counts = dict(history)
-    first = min(counts, default="9999-12-31")
-    out = {}
-    for d in _days(since, last):
-        date = dt.date.fromisoformat(d)
-        known = [(date - dt.timedelta(days=7 * w)).isoformat() for w in range(1, 5)]
-        weeks = [counts.get(k, 0) for k in known if k >= first]
-        if len(weeks) >= 3:
-            out[d] = (float(np.median(weeks)), weeks)
-    return out
-
-
-HISTORY_WEEKS = 5  # the weekday history read before the window (freshness and volume use 4 weeks of it)
-
-
 def suite_inputs(conn: Connection, journey_map: JourneyMap, since: dt.date, until: dt.date,
                  ) -> tuple[dict[str, list[tuple[str, int]]], dict[str, float]]:
     """What `build_suite` needs from the warehouse: each daily source's rows per day since HISTORY_WEEKS before
     the window, and each source's mapped volume over the window."""
-    used = journey_map.used_sources()
-    history = {source: [(str(day), int(n)) for day, n in conn.execute(text(daily_history_query(
-        source, since - dt.timedelta(weeks=HISTORY_WEEKS), until)))] for source in DAILY if source in used}
+    history = read_history(conn, journey_map.used_sources(), since, until)
     source_of = {tp.id: tp.source for _, tp in journey_map.touchpoints()}
     mapped: dict[str, float] = {}
     for touchpoint, volume in conn.execute(text(mapped_volume_query(journey_map, since, until))):
@@ -204,47 +156,18 @@ def suite_inputs(conn: Connection, journey_map: JourneyMap, since: dt.date, unti
     return history, mapped
 
 
+def _each_day(since: dt.date, until: dt.date) -> str:
+    """The window as a list of days: with the touchpoint ids also listed, the facts' primary key (date, touchpoint,
+    segment) finds the rows itself (a range on its first column would read every step's rows of those days)."""
+    return "date IN (" + ", ".join(f"'{d}'" for d in window_days(since, until)) + ")"
+
+
 def mapped_volume_query(journey_map: JourneyMap, since: dt.date, until: dt.date) -> str:
     """Volume per touchpoint over since..until (ALL segment): one read for every source's coverage check."""
     facts = table_of(TouchpointDaily).name
     ids = ", ".join(f"'{tp.id}'" for _, tp in journey_map.touchpoints()) or "''"
     return (f"SELECT touchpoint_id, SUM(volume) FROM {facts} WHERE segment = 'all' AND touchpoint_id IN ({ids}) "
-            f"AND date >= '{since.isoformat()}' AND date <= '{until.isoformat()}' GROUP BY touchpoint_id")
-
-
-def daily_history_query(source: str, since: dt.date, until: dt.date) -> str:
-    """Rows per day of a source's daily stream since..until (what `build_suite`'s `history` holds)."""
-    stream, day = DAILY[source]
-    return (f'SELECT {_day_text(day)} AS day, COUNT(*) AS n FROM "{stream.table.name}" '
-            f'WHERE "{day}" >= \'{since.isoformat()}\' AND "{day}" < \'{(until + dt.timedelta(days=1)).isoformat()}\' '
-            f"GROUP BY {_day_text(day)}")
-
-
-def _volume(gxe: Any, source: str, table: Table, usual: dict[str, tuple[float, list[int]]], floor: float,
-            ceiling: float, counts: dict[str, int] | None = None) -> Check:
-    """Each matured day's rows against the median of the same weekday over the 4 weeks before it: outside
-    floor..ceiling × usual, and beyond chance (`_implausible`)."""
-    bands = [(d, float(n), median * floor, median * ceiling, median, float(_implausible(n, weeks)))
-             for d, (median, weeks) in usual.items() if median > 0
-             for n in [(counts or {}).get(d, 0)]]
-    query = _calendar(bands or [("0000-00-00", 0.0, 0.0, 0.0, 0.0, 0.0)],
-                      ["day", "n", "low", "high", "usual", "implausible"])
-    return Check(f"{source}'s rows per day stay within {floor:.0%}–{ceiling:.0%} of the same weekday's usual",
-                 "volume", source, table.name, query,
-                 gxe.UnexpectedRowsExpectation(unexpected_rows_query="SELECT day, n, usual FROM {batch} "
-                                                                     "WHERE (n < low OR n > high) AND implausible > 0"),
-                 ("day",), "a sudden fall or flood of rows is a data problem until proven otherwise: compare the "
-                           "source's own reports for those days")
-
-
-def _implausible(n: int, weeks: Sequence[int], alpha: float = 1e-3) -> bool:
-    """Whether a day's count cannot be chance against the same weekdays: the exact conditional test of two
-    Poisson rates (ten rows on a day that usually has two is a busy day, not broken data)."""
-    before = sum(weeks)
-    share = 1 / (1 + len(weeks))
-    low = stats.binom.cdf(n, n + before, share)
-    high = stats.binom.sf(n - 1, n + before, share)
-    return bool(min(low, high) <= alpha)
+            f"AND {_each_day(since, until)} GROUP BY touchpoint_id")
 
 
 def _coverage(gxe: Any, source: str, mapped: float, since: dt.date, until: dt.date, max_share: float) -> Check:
@@ -282,17 +205,17 @@ def _facts(gxe: Any, journey_map: JourneyMap, since: dt.date, until: dt.date) ->
     subset = sorted(tp.id for _, tp in journey_map.touchpoints() if tp.source in SUBSET_SOURCES and tp.success)
     ids = ", ".join(f"'{i}'" for i in subset) or "''"
     # only the steps it judges are read
-    query = (f"SELECT * FROM {facts} WHERE date >= '{since.isoformat()}' AND date <= '{until.isoformat()}' "
+    query = (f"SELECT * FROM {facts} WHERE {_each_day(since, until)} "
              f"AND touchpoint_id IN ({ids})")
     keys = ("date", "touchpoint_id", "segment")
     unique = [] if _enforced(table_of(TouchpointDaily), keys) else [
         Check(f"{facts}: one row per date, touchpoint and segment", "facts", "map", facts, query,
               _unique(gxe, keys), keys)]
     return [*unique,
-            Check(f"{facts}: success ≤ volume (a rate within 0–1) for email and checkout steps", "facts", "map",
+            Check(f"{facts}: 0 ≤ success ≤ volume (a rate within 0–1) for email and checkout steps", "facts", "map",
                   facts, query, gxe.UnexpectedRowsExpectation(
                       unexpected_rows_query="SELECT date, touchpoint_id, segment, volume, success FROM {batch} "
-                                            "WHERE success > volume"),
+                                            "WHERE success > volume OR success < 0"),
                   ("date", "touchpoint_id", "segment"), "a mapping rule counts successes its volume does not hold")]
 
 

@@ -83,7 +83,7 @@ def _annotations(engine: Engine) -> pd.DataFrame:
 def _unusable_days(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> pd.DataFrame:
     """(touchpoint_id, date) of days a blocking check found missing or implausible (freshness, volume), for
     every touchpoint of that source: kept out of baselines like annotated days, so a gap never reads as zero
-    conversions in a later run's baseline (the sample holds the first 10 days of each failure)."""
+    conversions in a later run's baseline (their samples hold every failing day)."""
     table = table_of(QualityResultRow)
     with engine.connect() as conn:
         failed = conn.execute(select(table.c.source, table.c.sample).where(

@@ -118,7 +118,7 @@ def test_each_kind_of_bad_data_fails_its_check_and_names_the_rows(warehouse: Eng
     assert set(by_kind) == {"freshness", "unique", "not_null", "non_negative", "currency", "volume", "in_window",
                             "facts", "coverage", "ga4_flags", "quarantine"}
     assert by_kind["not_null"].sample == [{"account": "a1", "session_id": ""}]
-    assert by_kind["freshness"].sample == [{"day": "2026-09-15"}]
+    assert by_kind["freshness"].sample == [{"day": "2026-09-15", "usual": 10.0}]  # GA4 usually has 10 rows a day
     assert by_kind["unique"].check.table == "raw_mailchimp_activity"
     assert by_kind["unique"].sample[0]["copies"] == 2
     assert by_kind["non_negative"].sample[0]["session_id"] == "cs_2026-09-15_1"
@@ -134,3 +134,14 @@ def test_each_kind_of_bad_data_fails_its_check_and_names_the_rows(warehouse: Eng
     held = unusable(list(bad.values()))
     assert set(held) == {"ga4", "mailchimp", "stripe", "map"}
     assert "raw_stripe_checkout_sessions: amount_total are ≥ 0" in held["stripe"]
+
+
+def test_a_long_gap_keeps_every_missing_day_for_the_baselines(warehouse: Engine) -> None:
+    """Twelve missing GA4 days: the freshness result names all twelve (later runs leave each out of their
+    baselines), not the first ten of a sample."""
+    gap = [dt.date(2026, 9, 5) + dt.timedelta(days=i) for i in range(12)]
+    with warehouse.begin() as conn:
+        conn.execute(text("DELETE FROM raw_ga4_rows WHERE date >= :lo AND date <= :hi"), {"lo": gap[0], "hi": gap[-1]})
+    fresh = next(r for r in failed(judge(warehouse)).values() if r.check.kind == "freshness")
+    assert fresh.unexpected == 12
+    assert [s["day"] for s in fresh.sample] == [d.isoformat() for d in gap]

@@ -111,7 +111,7 @@ def test_a_demo_day_without_ga4_data_fails_its_checks_names_the_day_and_holds_ba
     assert run.returncode == 1, run.stderr[-3000:]  # a blocking check failed; what passed is stored
     assert "2 failed, 2 of them blocking" in run.stdout
     assert "ga4 has data for every matured day" in run.stdout
-    assert '{"day": "2026-09-20"}' in run.stdout  # which rows: the missing day
+    assert '{"day": "2026-09-20", "usual": ' in run.stdout  # which rows: the missing day, and its usual rows
     assert '"n": 0.0' in run.stdout  # and the volume check's view of it
     assert "data alert: ga4: blocking data-quality check(s) failed" in run.stderr  # one data alert for GA4
     stored = journeymap("checks", env={**env, "COLUMNS": "250"})
