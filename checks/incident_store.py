@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, update
 
 from checks.incidents import Event, Incident
 from models.store import upsert
@@ -77,3 +77,26 @@ def save_day(conn: Connection, as_of: dt.date, before: dict[str, Incident], afte
     upsert(conn, table_of(IncidentEvent), rows)
     conn.execute(delete(DetectionDay).where(DetectionDay.as_of == as_of))
     upsert(conn, table_of(DetectionDay), [{"as_of": as_of, "key": k} for k in set(candidates)])
+
+
+def set_action(conn: Connection, key: str, *, acknowledged: bool | None = None,
+               snoozed_until: dt.date | None = None) -> Incident | None:
+    """Acknowledge or snooze an incident (what `journeymap incident ack|snooze` and the Slack buttons do); the
+    incident as it is now, or None when there is no incident with that key."""
+    row = conn.execute(select(table_of(IncidentRow)).where(IncidentRow.key == key)).mappings().first()
+    if row is None:
+        return None
+    values: dict[str, Any] = {}
+    if acknowledged is not None:
+        values["acknowledged"] = acknowledged
+    if snoozed_until is not None:
+        values["snoozed_until"] = snoozed_until
+    conn.execute(update(IncidentRow).where(IncidentRow.key == key).values(**values))
+    return dataclasses.replace(_incident(dict(row)), **values)
+
+
+def incident_keys(conn: Connection, open_only: bool = True) -> list[str]:
+    query = select(IncidentRow.key).order_by(IncidentRow.key)
+    if open_only:
+        query = query.where(IncidentRow.status != "resolved")
+    return list(conn.execute(query).scalars())

@@ -3,49 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sys
 from enum import StrEnum
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from flows.cli_alerts import incident_app, summary
+from flows.cli_common import err, fail, load_config, out, parse_date
 from flows.pipeline import PipelineResult, Source
-from flows.settings import Settings, SettingsError, load_settings
+from flows.settings import Settings, SettingsError
+from flows.slack import Delivery
 from models.config import JourneyMap
-from models.db import DatabaseConfigError, make_engine, migrate
-from models.mapfile import MapConfigError, load_map
+from models.db import make_engine, migrate
 
 app = typer.Typer(help="Journeymap: a customer journey map that keeps itself up to date.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-# piped output: wide enough for the map table (COLUMNS may widen it)
-_PIPED_WIDTH = max(160, int(os.environ.get("COLUMNS", "0") or 0)) if os.environ.get("COLUMNS", "").isdigit() else 160
-out = Console(width=None if sys.stdout.isatty() else _PIPED_WIDTH)
-err = Console(stderr=True)
-
 SOURCE_NAMES = ("ga4", "mailchimp", "stripe", "surveys")
 
 
 class Format(StrEnum):
     table = "table"
     markdown = "markdown"
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print an error on one line per problem and exit (2 = bad input or configuration)."""
-    for line in message.splitlines():
-        err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def parse_date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. {option} 2026-09-30")
 
 
 def parse_sources(value: str | None, journey_map: JourneyMap) -> list[str] | None:
@@ -61,17 +39,6 @@ def parse_sources(value: str | None, journey_map: JourneyMap) -> list[str] | Non
         fail(f"--sources: no touchpoint of the map reads {', '.join(unused)}; "
              f"the map uses {', '.join(journey_map.used_sources())}")
     return names
-
-
-def load_config() -> tuple[Settings, JourneyMap]:
-    """Settings and the validated map, or exit 2 naming the file, line and fix."""
-    try:
-        settings = load_settings()
-        journey_map = load_map(settings.journey_map_file)
-        make_engine(settings.journey_database_url).dispose()
-    except (MapConfigError, SettingsError, DatabaseConfigError) as exc:
-        fail(str(exc))
-    return settings, journey_map
 
 
 def preflight(settings: Settings, journey_map: JourneyMap, chosen: list[str] | None, demo: bool) -> None:
@@ -117,6 +84,8 @@ def report(result: PipelineResult) -> None:
         opened = [i.payload for i in result.detection.open]
         out.print(incidents_table(opened, result.view.currency, f"Open incidents as of {result.as_of}: "
                                   f"{len(opened)}") if opened else f"No open incidents as of {result.as_of}.")
+    if result.delivery is not None:
+        _report_delivery(result.delivery)
     for synced in result.synced:
         if synced.note:
             err.print(f"[bold yellow]{synced.source}:[/] {synced.note}", highlight=False)
@@ -124,6 +93,24 @@ def report(result: PipelineResult) -> None:
         err.print(f"[bold red]source {source} failed:[/] {reason}", highlight=False)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+def _report_delivery(delivery: Delivery) -> None:
+    """What the Slack step did, a line per message."""
+    if delivery.written:
+        out.print(f"Slack: no SLACK_BOT_TOKEN set, so {len(delivery.written)} message(s) were written as Block Kit "
+                  f"JSON instead of sent (set SLACK_BOT_TOKEN and SLACK_CHANNEL to send them):", highlight=False)
+        for path, text in delivery.written:
+            out.print(f"  {path}: {text}", highlight=False, soft_wrap=True)
+    if delivery.sent:
+        out.print(f"Slack: {len(delivery.sent)} message(s) sent:", highlight=False)
+        for text in delivery.sent:
+            out.print(f"  {text}", highlight=False, soft_wrap=True)
+    for rejected in delivery.rejected:
+        err.print(f"[bold red]Slack refused a message:[/] {rejected}", highlight=False)
+    if delivery.error:
+        err.print(f"[bold yellow]Slack delivery stopped:[/] {delivery.error}; {delivery.waiting} message(s) wait "
+                  "in the outbox for the next run", highlight=False)
 
 
 def _source_enums(chosen: list[str] | None) -> list[Source] | None:
@@ -303,6 +290,9 @@ def check_config() -> None:
             err.print(f"note: survey '{survey.name}' reads {path}, which does not exist yet; a run without --demo "
                       "will stop with exit 2 until the export is there", highlight=False)
 
+
+app.add_typer(incident_app, name="incident")
+app.command("summary")(summary)
 
 if __name__ == "__main__":
     app()

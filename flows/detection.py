@@ -17,9 +17,11 @@ from checks.incidents import Event, Incident, advance, incident_days, incident_k
 from checks.steps import step_series, steps_of
 from models.config import JourneyMap
 from models.queries import facts_all_segments
+from models.store import get_cursor, set_cursor
 from models.tables import Annotation, QualityResultRow, table_of
 
 EXTRA_DAYS = 7  # beyond the longest lag, window and baseline
+CATCH_UP_DAYS = 31  # missed days a run judges before its own (older ones: `journeymap backtest`)
 
 
 @dataclass
@@ -30,6 +32,7 @@ class DetectionOutcome:
     data_alerts: dict[str, str] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     open: list[Incident] = field(default_factory=list)
+    incidents: dict[str, Incident] = field(default_factory=dict)  # every incident after the day, resolved too
 
 
 def history_needed(journey_map: JourneyMap) -> int:
@@ -70,7 +73,7 @@ def judge_day(series: pd.DataFrame, journey_map: JourneyMap, as_of: dt.date, inc
                       flagged.get("kind", []), strict=True)]
     outcome = DetectionOutcome(as_of, unhealthy, events,
                                sorted((i for i in today.values() if i.status != "resolved"),
-                                      key=lambda i: -(i.payload.get("impact_per_day") or 0)))
+                                      key=lambda i: -(i.payload.get("impact_per_day") or 0)), today)
     return today, outcome, candidates
 
 
@@ -95,18 +98,43 @@ def _unusable_days(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> p
                          if tp.source == source], columns=["touchpoint_id", "date"])
 
 
-def run_detection(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
-                  unusable: Mapping[str, str] | None = None) -> DetectionOutcome:
-    """Judge `as_of` on the stored facts and store the incidents' new state."""
-    series = load_series(engine, journey_map, as_of - dt.timedelta(days=history_needed(journey_map)), as_of)
+def judged_days(engine: Engine, as_of: dt.date, replay_from: dt.date | None = None) -> list[dt.date]:
+    """The days a run judges, in order: every day since the last judged one up to `as_of` (at most
+    CATCH_UP_DAYS), so a missed scheduled run leaves no gap in the incidents' lifecycle; only `as_of` on a
+    warehouse never judged, or from `replay_from` on (the demo replays its history)."""
     with engine.connect() as conn:
-        incidents, recent = load_incidents(conn, as_of), recent_candidates(conn, as_of)
-    left_out = pd.concat([f for f in (_annotations(engine), _unusable_days(engine, journey_map, as_of)) if len(f)]
-                         or [_annotations(engine)], ignore_index=True)
-    today, outcome, candidates = judge_day(series, journey_map, as_of, incidents, recent, left_out, unusable)
-    with engine.begin() as conn:
-        save_day(conn, as_of, incidents, today, outcome.events, candidates)
-    return outcome
+        last = get_cursor(conn, "detection", "judged", "")
+    first = as_of
+    if last is not None and dt.date.fromisoformat(last) < as_of:
+        first = max(dt.date.fromisoformat(last) + dt.timedelta(days=1), as_of - dt.timedelta(days=CATCH_UP_DAYS - 1))
+    if replay_from is not None and last is None:
+        first = min(first, replay_from)
+    return [first + dt.timedelta(days=i) for i in range((as_of - first).days + 1)]
+
+
+def run_detection(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
+                  unusable: Mapping[str, str] | None = None, replay_from: dt.date | None = None,
+                  ) -> list[DetectionOutcome]:
+    """Judge each of `judged_days` on the stored facts and store the incidents' new state, day after day.
+    `unusable` (sources whose data failed a blocking check of this run) applies to `as_of`."""
+    days = judged_days(engine, as_of, replay_from)
+    series = load_series(engine, journey_map, days[0] - dt.timedelta(days=history_needed(journey_map)), as_of)
+    annotations = _annotations(engine)
+    outcomes = []
+    for day in days:
+        with engine.connect() as conn:
+            incidents, recent = load_incidents(conn, day), recent_candidates(conn, day)
+        bad_days = _unusable_days(engine, journey_map, day)
+        left_out = pd.concat([f for f in (annotations, bad_days) if len(f)] or [annotations], ignore_index=True)
+        today, outcome, candidates = judge_day(series[series["date"] <= day], journey_map, day, incidents, recent,
+                                               left_out, unusable if day == as_of else None)
+        with engine.begin() as conn:
+            save_day(conn, day, incidents, today, outcome.events, candidates)
+            last = get_cursor(conn, "detection", "judged", "")
+            if last is None or dt.date.fromisoformat(last) < day:
+                set_cursor(conn, "detection", "judged", "", day.isoformat())
+        outcomes.append(outcome)
+    return outcomes
 
 
 def backtest(engine: Engine, journey_map: JourneyMap, start: dt.date, end: dt.date) -> list[DetectionOutcome]:

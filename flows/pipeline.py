@@ -19,8 +19,10 @@ from sqlalchemy import Engine
 from checks.quality import as_row, unusable
 from connectors.errors import PermanentError
 from flows.detection import DetectionOutcome, history_needed, run_detection
+from flows.notify import tell_slack
 from flows.quality import check_quality
 from flows.settings import SettingsError, load_settings
+from flows.slack import Delivery
 from flows.sources import account_of, sync_source
 from flows.sync import SourceNotConfigured, SourceResult
 from flows.views import current_view
@@ -58,6 +60,7 @@ class PipelineResult:
     view: MapView | None = None
     detection: DetectionOutcome | None = None
     quality: list[dict[str, Any]] = field(default_factory=list)  # the run's quality_results rows
+    delivery: Delivery | None = None  # what the Slack step sent, wrote or kept for the next run
 
     @property
     def ok(self) -> bool:
@@ -113,16 +116,20 @@ def map_records(engine: Engine, journey_map: JourneyMap, since: dt.date, until: 
 
 @task(cache_policy=NO_CACHE)
 def detect_stalls(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
-                  unusable: Mapping[str, str] | None = None) -> DetectionOutcome:
-    """Judge the matured days before as_of and move the incidents on (sources whose data failed a blocking
-    check raise one data alert instead of step alerts)."""
-    outcome = run_detection(engine, journey_map, as_of, unusable)
+                  unusable: Mapping[str, str] | None = None, replay_from: dt.date | None = None,
+                  ) -> list[DetectionOutcome]:
+    """Judge the days since the last judged one up to as_of and move the incidents on (sources whose data
+    failed a blocking check raise one data alert instead of step alerts)."""
+    outcomes = run_detection(engine, journey_map, as_of, unusable, replay_from)
     logger = get_run_logger()
-    for message in outcome.data_alerts.values():
+    if len(outcomes) > 1:
+        logger.info("judged %d days: %s..%s", len(outcomes), outcomes[0].as_of, outcomes[-1].as_of)
+    for message in outcomes[-1].data_alerts.values():
         logger.warning("data alert: %s", message)
-    for event in outcome.events:
-        logger.info("incident %s %s (%s)", event.key, event.action, event.severity)
-    return outcome
+    for outcome in outcomes:
+        for event in outcome.events:
+            logger.info("%s: incident %s %s (%s)", outcome.as_of, event.key, event.action, event.severity)
+    return outcomes
 
 
 def check_range(start: dt.date, end: dt.date, *, today: dt.date) -> None:
@@ -179,7 +186,13 @@ def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
     if result.quality:
         markdown += "\n" + quality_markdown(result.quality)
     if window is None:
-        result.detection = detect_stalls(engine, journey_map, as_of, unusable(checked) if result.quality else None)
+        # the demo's first run replays its history, so that its incidents open, update and resolve in Slack
+        replay_from = as_of - dt.timedelta(days=max(journey_map.source_settings(s).history_days for s in wanted)
+                                           - history_needed(journey_map)) if demo else None
+        outcomes = detect_stalls(engine, journey_map, as_of, unusable(checked) if result.quality else None,
+                                 replay_from)
+        result.detection = outcomes[-1]
+        result.delivery = tell_slack(engine, journey_map, settings, outcomes)
         markdown += "\n" + incidents_markdown([i.payload for i in result.detection.open],
                                               journey_map.business.currency, "Open incidents")
     create_markdown_artifact(key="journey-map", markdown=markdown,

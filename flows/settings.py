@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_channel: str | None = None
     slack_api_url: str | None = None
+    prefect_ui_url: str | None = None  # links in Slack messages to the flow run and the incident-action form
+    journey_outbox_dir: Path = Path("outbox")  # where messages go as Block Kit JSON when there is no Slack token
 
 
 def load_settings() -> Settings:

@@ -97,6 +97,8 @@ class Journey(_Strict):
     goal: str
     value: float = Field(ge=0, description="value of one conversion, in the business currency")
     goal_touchpoint: str | None = Field(default=None, description="touchpoint whose success is the goal")
+    slack_channel: str | None = Field(default=None, description="Slack channel of this journey's alerts and "
+                                                                "summaries (default: SLACK_CHANNEL)")
     touchpoints: list[Touchpoint] = Field(min_length=1)
 
 

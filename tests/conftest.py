@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,8 +71,10 @@ def prefect_api_url() -> Iterator[str]:
 
 
 def journeymap(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run the `journeymap` command as a user would, in a process of its own."""
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], env={**os.environ, **env}, cwd=ROOT,
+    """Run the `journeymap` command as a user would, in a process of its own (Slack messages it cannot send go
+    to a temporary folder unless `env` names one)."""
+    outbox = {"JOURNEY_OUTBOX_DIR": tempfile.mkdtemp(prefix="journeymap-outbox-")}
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], env={**os.environ, **outbox, **env}, cwd=ROOT,
                           capture_output=True, text=True, timeout=600, check=False)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, inspect, select, text
 
+import models.outbox  # noqa: F401  (the Slack outbox is compared too)
 from models.mapfile import load_map
 from models.tables import Base
 from tests.conftest import EXAMPLE_MAP, journeymap

@@ -1,0 +1,91 @@
+"""`journeymap incident ack|snooze` and `journeymap summary`: the commands about what Slack shows."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from flows.cli_common import err, fail, load_config, out, parse_date
+
+incident_app = typer.Typer(help="Acknowledge or snooze an incident (what an alert's buttons do).",
+                           no_args_is_help=True)
+
+
+class Period(StrEnum):
+    week = "week"
+    month = "month"
+    quarter = "quarter"
+
+
+def _act(key: str, action: str, days: int, as_of: str | None) -> None:
+    from flows.incident_action import UnknownIncident, check_action, incident_action
+
+    day = parse_date(as_of, "--as-of")
+    try:
+        check_action(action, days)
+    except ValueError as exc:
+        fail(str(exc))
+    load_config()
+    try:
+        delivery = incident_action(key=key, action=action, days=days, as_of=day)
+    except UnknownIncident as exc:
+        fail(str(exc))
+    done = "acknowledged" if action == "ack" else f"snoozed for {days} days"
+    out.print(f"{key}: {done}", highlight=False)
+    _told(delivery)
+
+
+def _told(delivery: object) -> None:
+    from flows.slack import Delivery
+
+    assert isinstance(delivery, Delivery)
+    for path, text in delivery.written:
+        out.print(f"  written (no SLACK_BOT_TOKEN): {path}: {text}", highlight=False, soft_wrap=True)
+    for text in delivery.sent:
+        out.print(f"  sent to Slack: {text}", highlight=False, soft_wrap=True)
+    if delivery.error:
+        err.print(f"[bold yellow]Slack delivery stopped:[/] {delivery.error}; {delivery.waiting} message(s) wait "
+                  "in the outbox for the next run", highlight=False)
+
+
+@incident_app.command("ack")
+def ack(key: Annotated[str, typer.Argument(help="the alert key (journey|touchpoint|segment|type)")],
+        as_of: Annotated[str | None, typer.Option("--as-of", help="the day (YYYY-MM-DD)")] = None) -> None:
+    """Acknowledge an incident: no more messages about it."""
+    _act(key, "ack", 7, as_of)
+
+
+@incident_app.command("snooze")
+def snooze(key: Annotated[str, typer.Argument(help="the alert key (journey|touchpoint|segment|type)")],
+           days: Annotated[int, typer.Option("--days", help="how many days to stay quiet")] = 7,
+           as_of: Annotated[str | None, typer.Option("--as-of", help="the day (YYYY-MM-DD)")] = None) -> None:
+    """Snooze an incident for some days."""
+    _act(key, "snooze", days, as_of)
+
+
+def summary(
+    period: Annotated[Period, typer.Option("--period", help="week (7 days), month (28) or quarter (91)")] = (
+        Period.month),
+    as_of: Annotated[str | None, typer.Option("--as-of", help="the day after the period (YYYY-MM-DD)")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="load the built-in demo business first if needed")] = False,
+) -> None:
+    """Post the map-update summary (the map against the period before, leaks, incidents, data quality, NPS,
+    your changes' effect) with its chart to Slack; without SLACK_BOT_TOKEN it is written to the outbox folder."""
+    from flows.summary import journey_summary
+    from reports.summary import summary_lines
+
+    day = parse_date(as_of, "--as-of")
+    load_config()
+    result = journey_summary(period=period.value, as_of=day, demo=demo)
+    view = result.summary.view
+    out.print(f"Map update, {view.since} – {view.until} ({period.value}), against the period before:",
+              highlight=False)
+    for title, lines in summary_lines(result.summary):
+        out.print(f"\n{title}", style="bold", highlight=False)
+        for line in lines:
+            out.print("  " + line.replace("*", "").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"),
+                      highlight=False, soft_wrap=True)
+    out.print(f"\nChart: {result.chart}", highlight=False)
+    _told(result.delivery)

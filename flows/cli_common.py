@@ -1,0 +1,48 @@
+"""What every `journeymap` command shares: the consoles, and input checked early with errors that name the fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from flows.settings import Settings, SettingsError, load_settings
+from models.config import JourneyMap
+from models.db import DatabaseConfigError, make_engine
+from models.mapfile import MapConfigError, load_map
+
+# piped output: wide enough for the map table (COLUMNS may widen it)
+_PIPED_WIDTH = max(160, int(os.environ.get("COLUMNS", "0") or 0)) if os.environ.get("COLUMNS", "").isdigit() else 160
+out = Console(width=None if sys.stdout.isatty() else _PIPED_WIDTH)
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print an error on one line per problem and exit (2 = bad input or configuration)."""
+    for line in message.splitlines():
+        err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def parse_date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. {option} 2026-09-30")
+
+
+def load_config() -> tuple[Settings, JourneyMap]:
+    """Settings and the validated map, or exit 2 naming the file, line and fix."""
+    try:
+        settings = load_settings()
+        journey_map = load_map(settings.journey_map_file)
+        make_engine(settings.journey_database_url).dispose()
+    except (MapConfigError, SettingsError, DatabaseConfigError) as exc:
+        fail(str(exc))
+    return settings, journey_map

@@ -1,0 +1,217 @@
+"""Slack delivery: a day's detection outcome becomes outbox messages (one thread per incident), and the outbox is
+delivered — posted, threaded, edited, uploaded — or, without a Slack token, written to a folder and shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping
+
+from checks.incidents import Event, Incident
+from connectors.errors import PermanentError, TransientError
+from connectors.slack.client import MessageRejected, SlackClient
+from flows.detection import DetectionOutcome
+from models.config import JourneyMap
+from models.outbox import (
+    SENT,
+    Outgoing,
+    enqueue,
+    mark_attempt,
+    mark_error,
+    mark_sent,
+    mark_written,
+    pending,
+    thread_rows,
+    top_of,
+)
+from reports.slack import Links, alert_message, alert_reply, data_alert_message, data_alert_reply
+
+LOOKBACK_SECONDS = 300  # how far before an unanswered attempt to look for the message it may have posted
+LinksFor = Callable[[str], Links]  # alert key → its buttons
+
+
+@dataclass
+class Delivery:
+    """What delivering the outbox did."""
+
+    sent: list[str] = field(default_factory=list)  # fallback text of each message sent
+    written: list[tuple[Path, str]] = field(default_factory=list)  # (file, text) when there is no token
+    rejected: list[str] = field(default_factory=list)  # Slack refused the message itself (kept, not retried)
+    waiting: int = 0  # still in the outbox for the next run
+    error: str | None = None  # why delivery stopped early (the rest waits for the next run)
+
+
+def _channel(journey_map: JourneyMap, journey_id: str, default: str) -> str:
+    journey = next((j for j in journey_map.journeys if j.id == journey_id), None)
+    return (journey.slack_channel if journey is not None and journey.slack_channel else default) or ""
+
+
+def as_body(message: Mapping[str, Any]) -> str:
+    return json.dumps(message, sort_keys=True, ensure_ascii=False)
+
+
+def alert_outbox(conn: Connection, journey_map: JourneyMap, outcome: DetectionOutcome, links: LinksFor,
+                 channel: str) -> list[str]:
+    """Queue the day's news: a thread per incident (opened → top message; reopened, severity change, resolved →
+    a reply and the top message edited), and a thread per source whose data cannot be judged. Returns the
+    keys queued (none when the day was queued before)."""
+    queued: list[Outgoing] = []
+    for event in outcome.events:
+        if event.message:
+            incident = outcome.incidents.get(event.key)
+            queued += _incident_news(conn, journey_map, event, incident, links(event.key), channel)
+    added = enqueue(conn, queued)
+    return added + _data_news(conn, outcome, links, channel)
+
+
+def _incident_news(conn: Connection, journey_map: JourneyMap, event: Event, incident: Incident | None,
+                   links: Links, default: str) -> list[Outgoing]:
+    opened_on = incident.opened_on if incident is not None else event.as_of
+    thread = f"alert|{event.key}|{opened_on}"
+    key = f"{thread}|{event.as_of}|{event.action}"
+    channel = _channel(journey_map, event.key.split("|")[0], default)
+    top = alert_message(journey_map, event.key, event.payload, status=event.status, severity=event.severity,
+                        opened_on=opened_on, as_of=event.as_of, links=links, message_key=key,
+                        resolved_on=incident.resolved_on if incident is not None else None)
+    if event.action == "opened" or top_of(conn, thread) is None:  # no thread yet: this news starts one
+        return [Outgoing(key, thread, "top", channel, as_body(top))]
+    reply = alert_reply(journey_map, event.key, event.payload, action=event.action, status=event.status,
+                        severity=event.severity, as_of=event.as_of, message_key=key)
+    return [Outgoing(key, thread, "reply", channel, as_body(reply)),
+            Outgoing(f"{key}|update", thread, "update", channel, as_body(top))]
+
+
+def _data_news(conn: Connection, outcome: DetectionOutcome, links: LinksFor, channel: str) -> list[str]:
+    """Open a data thread for each source newly unusable; resolve the open ones whose source is usable again."""
+    keys: list[str] = []
+    open_threads = _open_data_threads(conn)
+    links_now = links(f"data|{outcome.as_of}")
+    for source, reason in sorted(outcome.data_alerts.items()):
+        if source in open_threads:
+            continue
+        thread = f"data|{source}|{outcome.as_of}"
+        key = f"{thread}|opened"
+        body = data_alert_message(source, reason, status="open", first_day=outcome.as_of, as_of=outcome.as_of,
+                                  links=links_now, message_key=key)
+        keys += enqueue(conn, [Outgoing(key, thread, "top", channel, as_body(body))])
+    for source, (thread, first_day, reason) in open_threads.items():
+        if source in outcome.data_alerts:
+            continue
+        key = f"{thread}|resolved"
+        top = data_alert_message(source, reason, status="resolved", first_day=first_day, as_of=outcome.as_of,
+                                 links=links_now, message_key=f"{thread}|opened")
+        keys += enqueue(conn, [
+            Outgoing(key, thread, "reply", channel, as_body(data_alert_reply(source, as_of=outcome.as_of,
+                                                                           message_key=key))),
+            Outgoing(f"{key}|update", thread, "update", channel, as_body(top))])
+    return keys
+
+
+def _open_data_threads(conn: Connection) -> dict[str, tuple[str, dt.date, str]]:
+    """Source → (thread, first day, reason) of each data thread not yet resolved."""
+    threads: dict[str, list[RowMapping]] = {}
+    for row in thread_rows(conn, "data|"):
+        threads.setdefault(str(row["thread"]), []).append(row)
+    out = {}
+    for thread, rows in threads.items():
+        if any(str(r["key"]).endswith("|resolved") for r in rows):
+            continue
+        _, source, day = thread.split("|", 2)
+        text = str(json.loads(rows[0]["body"]).get("text", ""))
+        out[source] = (thread, dt.date.fromisoformat(day), text.split(": ", 1)[-1])
+    return out
+
+
+def deliver(engine: Engine, client: SlackClient | None, folder: Path,
+            now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None)) -> Delivery:
+    """Send every pending outbox message in queue order; a reply waits for its thread's top message.
+
+    Without a client (no SLACK_BOT_TOKEN) each message is written to `folder` as Block Kit JSON instead.
+    A message attempted before without a recorded answer is first looked up in Slack (by the key in its
+    metadata, or a file by name), so a crash between Slack's answer and the commit never posts it twice.
+    A setup error (token, channel, scope) or Slack trouble stops delivery; the rest waits for the next run.
+    """
+    result = Delivery()
+    with engine.connect() as conn:
+        rows = pending(conn)
+    for row in rows:
+        if client is None:
+            result.written.append(_write(engine, row, folder, now()))
+            continue
+        try:
+            text = _send(engine, client, row, now)
+        except MessageRejected as exc:
+            with engine.begin() as conn:
+                mark_error(conn, row["key"], str(exc), final=True)
+            result.rejected.append(f"{row['key']}: {exc}")
+            continue
+        except (PermanentError, TransientError) as exc:
+            with engine.begin() as conn:
+                mark_error(conn, row["key"], str(exc), final=False)
+            result.error = str(exc)
+            break
+        if text is None:
+            continue  # its thread's top message is not sent yet
+        result.sent.append(text)
+    with engine.connect() as conn:
+        result.waiting = len(pending(conn))
+    return result
+
+
+def _send(engine: Engine, client: SlackClient, row: RowMapping,
+          now: Callable[[], dt.datetime]) -> str | None:
+    """Deliver one message; its notification text, or None when it must wait for its thread."""
+    body = json.loads(row["body"])
+    role, key = str(row["role"]), str(row["key"])
+    top: RowMapping | None = None
+    if role != "top":
+        with engine.connect() as conn:
+            top = top_of(conn, str(row["thread"]))
+        if top is None or top["status"] != SENT:
+            return None
+    channel = client.channel_id(str(top["channel"] if top is not None else row["channel"]))
+    thread_ts = str(top["ts"]) if top is not None else None
+    if row["attempts"] and row["attempted_at"] is not None and role != "update":
+        since = row["attempted_at"].replace(tzinfo=dt.UTC).timestamp() - LOOKBACK_SECONDS
+        found = (client.find_file(channel, body["filename"], since) if role == "file" else
+                 client.find_message(channel, key, since, thread_ts if role == "reply" else None))
+        if found is not None:
+            with engine.begin() as conn:
+                mark_sent(conn, key, found, now(), channel)
+            return str(body.get("text") or body.get("title") or key)
+    with engine.begin() as conn:
+        mark_attempt(conn, key, now())
+    if role == "top":
+        ts = client.post(channel, body)
+    elif role == "reply":
+        ts = client.post(channel, body, thread_ts=thread_ts)
+    elif role == "update":
+        client.update(channel, str(thread_ts), body)
+        ts = str(thread_ts)
+    else:
+        ts = client.upload(channel, row["attachment"] or b"", body["filename"], body["title"], body["comment"],
+                           thread_ts if body.get("in_thread") else None)
+    with engine.begin() as conn:
+        mark_sent(conn, key, ts, now(), channel)
+    return str(body.get("text") or body.get("title") or key)
+
+
+def _write(engine: Engine, row: RowMapping, folder: Path, when: dt.datetime) -> tuple[Path, str]:
+    """The message as Block Kit JSON in `folder` (a file's bytes beside it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(row["key"]))[:150].strip("-")
+    path = folder / f"{int(row['seq']):05d}-{slug}.json"
+    body = json.loads(row["body"])
+    document = {"channel": row["channel"], "thread": row["thread"], "role": row["role"], **body}
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if row["role"] == "file" and row["attachment"]:
+        (folder / str(body["filename"])).write_bytes(row["attachment"])
+    with engine.begin() as conn:
+        mark_written(conn, str(row["key"]), when)
+    return path, str(body.get("text") or body.get("title") or row["key"])

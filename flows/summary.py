@@ -1,0 +1,168 @@
+"""The map-update summary flow: the period's map against the one before, read from the warehouse, rendered as a
+Slack message with its funnel chart, queued in the outbox and delivered."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, get_run_logger
+from sqlalchemy import Engine, select
+
+from checks.incident_store import load_incidents
+from checks.leaks import static_leaks
+from flows.detection import load_series
+from flows.notify import slack_client
+from flows.pipeline import journey_backfill, prepare_database, today_in
+from flows.settings import load_settings
+from flows.slack import Delivery, as_body, deliver
+from flows.views import current_view
+from models.config import JourneyMap
+from models.mapfile import load_map
+from models.outbox import Outgoing, enqueue
+from models.queries import last_fact_date
+from models.tables import Annotation, IncidentEvent, QualityResultRow, table_of
+from reports.chart import funnel_png
+from reports.map_view import MapView
+from reports.summary import PERIODS, AnnotationEffect, IncidentLine, Leak, Summary, summary_message
+
+ANNOTATION_DAYS = 14  # the step's conversion over this many days before an annotated change and since
+
+
+@dataclass
+class SummaryResult:
+    summary: Summary
+    chart: Path
+    delivery: Delivery
+
+
+def _names(journey_map: JourneyMap) -> dict[str, tuple[str, str]]:
+    stages = {s.id: s.name for s in journey_map.stages}
+    return {tp.id: (stages.get(tp.stage, tp.stage), tp.name) for _, tp in journey_map.touchpoints()}
+
+
+def _incidents(engine: Engine, since: dt.date, until: dt.date, journey_map: JourneyMap,
+               ) -> tuple[list[IncidentLine], list[IncidentLine], list[IncidentLine]]:
+    """(opened in the period, resolved in it, open before it and still open)."""
+    with engine.connect() as conn:
+        state = load_incidents(conn, until + dt.timedelta(days=1))
+        events = conn.execute(select(IncidentEvent.key, IncidentEvent.action, IncidentEvent.as_of).where(
+            IncidentEvent.as_of >= since, IncidentEvent.as_of <= until)).all()
+    names = _names(journey_map)
+    opened_keys = {k for k, action, _ in events if action in ("opened", "reopened")}
+    resolved_keys = {k for k, action, _ in events if action == "resolved"}
+
+    def line(key: str) -> IncidentLine:
+        i = state[key]
+        stage, name = names.get(i.step, ("", i.step))
+        return IncidentLine(key, stage, name, i.severity, i.opened_on,
+                            i.resolved_on if i.status == "resolved" else None,
+                            float(i.payload.get("impact_per_day") or 0))
+    opened = [line(k) for k in sorted(opened_keys) if k in state]
+    resolved = [line(k) for k in sorted(resolved_keys - opened_keys) if k in state]
+    still = [line(k) for k, i in sorted(state.items()) if i.status != "resolved" and k not in opened_keys]
+    return opened, resolved, still
+
+
+def _leaks(engine: Engine, journey_map: JourneyMap, view: MapView) -> list[Leak]:
+    days = (view.until - view.since).days + 1
+    before = view.since - dt.timedelta(days=days)
+    series = load_series(engine, journey_map, before, view.until)
+    leaks = static_leaks(series[series["date"] >= view.since], series[series["date"] < view.since], top=3)
+    names = _names(journey_map)
+    out = []
+    for step, lost, drop_off, change in leaks[["step", "lost", "drop_off", "change_pp"]].itertuples(index=False):
+        change_pp = float(change) if pd.notna(change) else None
+        out.append(Leak(*names.get(str(step), ("", str(step))), float(lost), float(drop_off), change_pp))
+    return out
+
+
+def _quality(engine: Engine, until: dt.date) -> tuple[int, list[str]]:
+    """(checks passed, names of those failed) of the newest run up to the period's end."""
+    table = table_of(QualityResultRow)
+    with engine.connect() as conn:
+        day = conn.execute(select(table.c.as_of).where(table.c.as_of <= until + dt.timedelta(days=1))
+                           .order_by(table.c.as_of.desc()).limit(1)).scalar()
+        rows = conn.execute(select(table.c.check_name, table.c.success).where(table.c.as_of == day)).all() \
+            if day else []
+    return sum(1 for _, ok in rows if ok), [name for name, ok in rows if not ok]
+
+
+def _annotations(engine: Engine, journey_map: JourneyMap, view: MapView) -> list[AnnotationEffect]:
+    """Each change annotated in the period (or the one before): the step's conversion before and since."""
+    days = (view.until - view.since).days + 1
+    with engine.connect() as conn:
+        notes = conn.execute(select(Annotation.touchpoint_id, Annotation.date, Annotation.note).where(
+            Annotation.date >= view.since - dt.timedelta(days=days), Annotation.date <= view.until)).all()
+    if not notes:
+        return []
+    series = load_series(engine, journey_map, min(d for _, d, _ in notes) - dt.timedelta(days=ANNOTATION_DAYS),
+                         view.until)
+    mine = series[series["segment"] == "all"]
+    names = _names(journey_map)
+    out = []
+
+    def rate(frame: pd.DataFrame) -> float | None:
+        n, k = float(frame["n"].sum()), float(frame["k"].sum())
+        return k / n if n else None
+    for touchpoint, day, note in sorted(notes, key=lambda n: (n[1], n[0])):
+        step = mine[mine["step"] == touchpoint]
+        before = step[(step["date"] < day) & (step["date"] >= day - dt.timedelta(days=ANNOTATION_DAYS))]
+        after = step[(step["date"] >= day) & (step["date"] < day + dt.timedelta(days=ANNOTATION_DAYS))]
+
+        stage, name = names.get(touchpoint, ("", touchpoint))
+        out.append(AnnotationEffect(stage, name, day, note, rate(before), rate(after)))
+    return out
+
+
+def build_summary(engine: Engine, journey_map: JourneyMap, period: str, as_of: dt.date) -> Summary:
+    """The period of PERIODS[period] days before `as_of`, against the same number of days before it."""
+    view = current_view(engine, journey_map, as_of, period_days=PERIODS[period])
+    opened, resolved, still = _incidents(engine, view.since, view.until, journey_map)
+    passed, failed = _quality(engine, view.until)
+    return Summary(period, view, _leaks(engine, journey_map, view), opened, resolved, still, passed, failed,
+                   _annotations(engine, journey_map, view))
+
+
+@flow(name="journey-summary", log_prints=True)
+def journey_summary(period: str = "month", as_of: dt.date | None = None, demo: bool = False) -> SummaryResult:
+    """Post the map-update summary of the last week, month (28 days) or quarter (91 days) with its chart.
+
+    Args:
+        period: week, month or quarter.
+        as_of: the day after the period (default: today in the map's timezone).
+        demo: load the built-in demo business for both periods first when the warehouse has none of it.
+    """
+    if period not in PERIODS:
+        raise ValueError(f"period {period!r}: choose week, month or quarter")
+    settings = load_settings()
+    journey_map = load_map(settings.journey_map_file)
+    as_of = as_of or today_in(journey_map)
+    engine = prepare_database(settings.journey_database_url, journey_map)
+    days = PERIODS[period]
+    with engine.connect() as conn:
+        newest = last_fact_date(conn)
+    if demo and (newest is None or newest < as_of - dt.timedelta(days=1)):
+        journey_backfill(start_date=as_of - dt.timedelta(days=2 * days), end_date=as_of - dt.timedelta(days=1),
+                         demo=True)
+    summary = build_summary(engine, journey_map, period, as_of)
+    chart = funnel_png(summary.view)
+    folder = Path(settings.journey_outbox_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = f"summary|{period}|{summary.view.since}|{summary.view.until}"
+    filename = f"journey-map-{period}-{summary.view.since}-{summary.view.until}.png"
+    (folder / filename).write_bytes(chart)
+    channel = settings.slack_channel or ""
+    body = summary_message(summary, key=key, chart=filename)
+    file = {"filename": filename, "title": f"Journey map, {summary.view.since} – {summary.view.until}",
+            "comment": f"Funnel per stage, {summary.view.since} – {summary.view.until}", "in_thread": False}
+    with engine.begin() as conn:
+        enqueue(conn, [Outgoing(key, key, "top", channel, as_body(body)),
+                       Outgoing(f"{key}|chart", key, "file", channel, as_body(file), chart)])
+    delivery = deliver(engine, slack_client(settings), folder)
+    get_run_logger().info("summary %s: chart %s; Slack: %d sent, %d written, %d waiting", key, folder / filename,
+                          len(delivery.sent), len(delivery.written), delivery.waiting)
+    engine.dispose()
+    return SummaryResult(summary, folder / filename, delivery)

@@ -1,0 +1,160 @@
+"""Slack messages as data (Block Kit JSON): a step alert, its thread replies and its edited top message, and a
+data alert. Every message carries `journey_alert` metadata; visible names are journey.yaml's own.
+
+Messages hold aggregates only (rates, counts, money): no secrets, email addresses or customer records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from models.config import JourneyMap, Touchpoint
+from reports.blocks import Block, buttons, context, escape, fields, header, message, sections
+
+SEVERITY = {"critical": ("🔴", "Critical"), "warning": ("🟠", "Warning")}
+STATUS = {"open": "Open", "ongoing": "Ongoing", "resolved": "Resolved"}
+WHAT_HAPPENED = {"flatline": "no conversions at all", "collapse": "collapsed", "drift": "drifting down"}
+# what to check first, by source (the step's own data says where the leak is, not why)
+NEXT_STEP = {
+    "ga4": "Open the page as a visitor would (mobile too) and check that its events still fire in GA4 › Admin › "
+           "DebugView; compare with the last change to the page.",
+    "mailchimp": "Check the email in Mailchimp: subject line, sender, send time and deliverability (spam or "
+                 "Promotions placement); compare with its last good version.",
+    "stripe": "Check Stripe › Payments for declines and failed payment methods, and try a test checkout.",
+    "surveys": "Read the latest answers for this stage.",
+}
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where the buttons go: the run in the Prefect UI, and the incident-action deployment's run form."""
+
+    run: str | None = None
+    ack: str | None = None
+    snooze: str | None = None
+
+
+def _pct(value: Any) -> str:
+    return "—" if value is None else f"{max(0.0, float(value)):.1%}"
+
+
+def _find(journey_map: JourneyMap, journey_id: str, step: str) -> tuple[str, Touchpoint | None, str]:
+    """(journey name, touchpoint, what its step converts to) as journey.yaml names them."""
+    for journey in journey_map.journeys:
+        if journey.id != journey_id:
+            continue
+        ordered = journey_map.ordered_touchpoints(journey)
+        for i, tp in enumerate(ordered):
+            if tp.id == step:
+                after = tp.success or (ordered[i + 1].name if i + 1 < len(ordered) else "")
+                return journey.name, tp, after
+        return journey.name, None, ""
+    return journey_id, None, ""
+
+
+def _persona(segment: str) -> str:
+    return segment.split("=", 1)[1] if segment.startswith("persona=") else "all customers"
+
+
+def alert_payload(key: str, payload: Mapping[str, Any], status: str, severity: str, metric: str,
+                  message_key: str) -> dict[str, Any]:
+    """The `journey_alert` metadata: what a reader (or a bot) needs to act on the message."""
+    journey, _, segment, _ = [*key.split("|"), "", "", ""][:4]
+    return {"alert_key": key, "journey": journey, "stage": str(payload.get("stage") or ""),
+            "touchpoint": str(payload.get("touchpoint") or ""), "segment": segment, "metric": metric,
+            "status": status, "severity": severity, "message_key": message_key}
+
+
+def _rate_line(payload: Mapping[str, Any], after: str) -> str:
+    kind = str(payload.get("kind") or "drop")
+    happened = WHAT_HAPPENED.get(kind) or f"down {float(payload.get('drop') or 0):.0%}"
+    step = f"*{escape(str(payload.get('touchpoint')))}* → *{escape(after)}*" if after else \
+        f"*{escape(str(payload.get('touchpoint')))}*"
+    return (f"{step}: *{_pct(payload.get('p_w'))}* now (95 % CI {_pct(payload.get('p_lo'))}–"
+            f"{_pct(payload.get('p_hi'))}) against *{_pct(payload.get('p0'))}* usually: {happened} since "
+            f"*{payload.get('since')}*.")
+
+
+def alert_message(journey_map: JourneyMap, key: str, payload: Mapping[str, Any], *, status: str, severity: str,
+                  opened_on: dt.date, as_of: dt.date, links: Links, message_key: str,
+                  resolved_on: dt.date | None = None) -> dict[str, Any]:
+    """The top-level message of a step alert (posted when it opens, edited as its status changes)."""
+    journey_id, step, segment, _ = [*key.split("|"), "", "", ""][:4]
+    journey, tp, after = _find(journey_map, journey_id, step)
+    emoji, label = SEVERITY.get(severity, ("⚪", severity.title()))
+    if status == "resolved":
+        emoji, label = "✅", f"Resolved ({label.lower()})"
+    stage, name = str(payload.get("stage")), str(payload.get("touchpoint"))
+    currency = journey_map.business.currency
+    state = (f"*{STATUS.get(status, status)}* · alerted on {opened_on} · as of {as_of}" if status != "resolved" else
+             f"*Resolved* on {resolved_on or as_of} · alerted on {opened_on}")
+    blocks: list[Block] = [header(f"{emoji} {label} · {stage} › {name}"), *sections(state),
+                           *sections(_rate_line(payload, after)),
+                           *fields([("Lost per day", f"~{float(payload.get('lost_per_day') or 0):,.1f} conversions"),
+                                    ("At stake per day",
+                                     f"{currency} {float(payload.get('impact_per_day') or 0):,.0f}"),
+                                    ("Segment", escape(segment or "all")),
+                                    ("Hit hardest", escape(str(payload.get("top_segments") or "—")))])]
+    if status != "resolved":
+        blocks += sections(f"*What to do:* {NEXT_STEP.get(str(payload.get('source')), NEXT_STEP['ga4'])} Once it is "
+                           f"fixed, record it: `journeymap annotate --touchpoint {step} --date <day> --note …`.")
+    blocks.append(context([f"Journey: {escape(journey)}", f"Persona: {escape(_persona(segment))}",
+                           f"Source: {payload.get('source')}", f"Alert `{escape(key)}`"]))
+    done = status == "resolved"  # nothing left to acknowledge
+    blocks += buttons([("Open the flow run", links.run, "open_run"),
+                       ("Acknowledge", None if done else links.ack, "acknowledge"),
+                       ("Snooze 7 days", None if done else links.snooze, "snooze")])
+    if not (links.ack and links.snooze) and status != "resolved":
+        blocks.append(context([f"Acknowledge: `journeymap incident ack {escape(key)}`",
+                               f"Snooze: `journeymap incident snooze {escape(key)} --days 7`"]))
+    text = f"{label}: {stage} › {name} — {_pct(payload.get('p_w'))} vs {_pct(payload.get('p0'))} since " \
+           f"{payload.get('since')}"
+    metric = (tp.success or f"to {after}") if tp is not None else ""
+    return message(text, blocks, "journey_alert", alert_payload(key, payload, status, severity, metric, message_key),
+                   "see the flow run")
+
+
+def alert_reply(journey_map: JourneyMap, key: str, payload: Mapping[str, Any], *, action: str, status: str,
+                severity: str, as_of: dt.date, message_key: str) -> dict[str, Any]:
+    """A thread reply: reopened, severity changed, or resolved."""
+    journey_id, step, _, _ = [*key.split("|"), "", "", ""][:4]
+    _, tp, after = _find(journey_map, journey_id, step)
+    if action == "resolved":
+        text = (f"✅ *Resolved* on {as_of}: back within its usual range for two matured days "
+                f"(last bad reading: {_pct(payload.get('p_w'))} against {_pct(payload.get('p0'))}).")
+    elif action == "reopened":
+        text = f"🔁 *Reopened* on {as_of}, {severity}: {_rate_line(payload, after)}"
+    else:
+        text = f"↕️ *Now {severity}* on {as_of}: {_rate_line(payload, after)}"
+    metric = (tp.success or f"to {after}") if tp is not None else ""
+    plain = text.replace("*", "")
+    return message(plain, sections(text), "journey_alert",
+                   alert_payload(key, payload, status, severity, metric, message_key), "see the flow run")
+
+
+def data_alert_message(source: str, reason: str, *, status: str, first_day: dt.date, as_of: dt.date,
+                       links: Links, message_key: str) -> dict[str, Any]:
+    """A data alert: the source's data cannot be judged (stale, or blocked by a data-quality check)."""
+    resolved = status == "resolved"
+    title = f"✅ Data usable again · {source}" if resolved else f"⚠️ Data problem · {source}"
+    state = (f"*Resolved* on {as_of} · alerted on {first_day}" if resolved else
+             f"*Open* · alerted on {first_day} · as of {as_of}")
+    blocks: list[Block] = [header(title), *sections(state), *sections(escape(reason))]
+    if not resolved:
+        blocks += sections(f"Step alerts that depend on *{source}* are held back meanwhile: a gap in the data is not "
+                           f"a drop in conversions. Details: `journeymap checks --as-of {as_of}`.")
+    blocks.append(context([f"Source: {source}", f"Alert `data|{source}`"]))
+    blocks += buttons([("Open the flow run", links.run, "open_run")])
+    payload = {"alert_key": f"data|{source}", "journey": "", "stage": "", "touchpoint": "", "segment": "all",
+               "metric": "data", "status": status, "severity": "critical", "message_key": message_key}
+    return message(f"{title}: {reason}", blocks, "journey_alert", payload, "see the flow run")
+
+
+def data_alert_reply(source: str, *, as_of: dt.date, message_key: str) -> dict[str, Any]:
+    text = f"✅ *Resolved* on {as_of}: {source}'s data passed its checks again; its steps are judged again."
+    payload = {"alert_key": f"data|{source}", "journey": "", "stage": "", "touchpoint": "", "segment": "all",
+               "metric": "data", "status": "resolved", "severity": "critical", "message_key": message_key}
+    return message(text.replace("*", ""), sections(text), "journey_alert", payload, "see the flow run")
