@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from flows.cli_alerts import incident_app, summary
-from flows.cli_common import err, fail, load_config, out, parse_date
+from flows.cli_common import err, fail, load_config, out, parse_date, slack_setup
 from flows.pipeline import PipelineResult, Source
 from flows.settings import Settings, SettingsError
 from flows.slack import Delivery
@@ -42,7 +42,9 @@ def parse_sources(value: str | None, journey_map: JourneyMap) -> list[str] | Non
 
 
 def preflight(settings: Settings, journey_map: JourneyMap, chosen: list[str] | None, demo: bool) -> None:
-    """Check, before any work starts, that every real source asked for can run; exit 2 naming the fix."""
+    """Check, before any work starts, that every real source asked for can run and that Slack is set up when a
+    token is given; exit 2 naming the fix."""
+    slack_setup(settings)
     if demo:
         return
     from connectors.errors import PermanentError

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import err, fail, load_config, out, parse_date
+from flows.cli_common import err, fail, load_config, out, parse_date, slack_setup
 
 incident_app = typer.Typer(help="Acknowledge or snooze an incident (what an alert's buttons do).",
                            no_args_is_help=True)
@@ -27,7 +27,7 @@ def _act(key: str, action: str, days: int, as_of: str | None) -> None:
         check_action(action, days)
     except ValueError as exc:
         fail(str(exc))
-    load_config()
+    slack_setup(load_config()[0])
     try:
         delivery = incident_action(key=key, action=action, days=days, as_of=day)
     except UnknownIncident as exc:
@@ -48,6 +48,10 @@ def _told(delivery: object) -> None:
     if delivery.error:
         err.print(f"[bold yellow]Slack delivery stopped:[/] {delivery.error}; {delivery.waiting} message(s) wait "
                   "in the outbox for the next run", highlight=False)
+    for rejected in delivery.rejected:
+        err.print(f"[bold red]Slack refused a message:[/] {rejected}", highlight=False)
+    if delivery.error or delivery.rejected:
+        raise typer.Exit(1)
 
 
 @incident_app.command("ack")
@@ -77,7 +81,7 @@ def summary(
     from reports.summary import summary_lines
 
     day = parse_date(as_of, "--as-of")
-    load_config()
+    slack_setup(load_config()[0])
     result = journey_summary(period=period.value, as_of=day, demo=demo)
     view = result.summary.view
     out.print(f"Map update, {view.since} – {view.until} ({period.value}), against the period before:",

@@ -46,3 +46,19 @@ def load_config() -> tuple[Settings, JourneyMap]:
     except (MapConfigError, SettingsError, DatabaseConfigError) as exc:
         fail(str(exc))
     return settings, journey_map
+
+
+def slack_setup(settings: Settings) -> None:
+    """A Slack token needs a channel and must be a bot token (messages are written to files without one)."""
+    if settings.slack_bot_token is None:
+        return
+    from connectors.errors import PermanentError
+    from flows.notify import slack_client
+
+    try:
+        slack_client(settings)
+    except PermanentError as exc:
+        fail(str(exc))
+    if not settings.slack_channel:
+        fail("SLACK_BOT_TOKEN is set but SLACK_CHANNEL is not: set it to the channel for alerts and summaries "
+             "(e.g. #journey-alerts, or its ID), and invite the app there")

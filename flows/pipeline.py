@@ -72,10 +72,16 @@ class PipelineResult:
         return any(not r["success"] and r["severity"] == "blocking" for r in self.quality)
 
     @property
+    def undelivered(self) -> bool:
+        """Slack delivery stopped or refused a message (what was not sent waits in the outbox)."""
+        return self.delivery is not None and bool(self.delivery.error or self.delivery.rejected)
+
+    @property
     def exit_code(self) -> int:
-        """0 all good; 2 every failure needs a configuration fix; 1 otherwise (a blocking check included)."""
+        """0 all good; 2 every failure needs a configuration fix; 1 otherwise (a blocking check or undelivered
+        Slack messages included)."""
         if not self.failed:
-            return 1 if self.blocked else 0
+            return 1 if self.blocked or self.undelivered else 0
         return 2 if set(self.failed) <= self.misconfigured and not self.blocked else 1
 
 

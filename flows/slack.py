@@ -76,10 +76,12 @@ def _incident_news(conn: Connection, journey_map: JourneyMap, event: Event, inci
     thread = f"alert|{event.key}|{opened_on}"
     key = f"{thread}|{event.as_of}|{event.action}"
     channel = _channel(journey_map, event.key.split("|")[0], default)
+    first = top_of(conn, thread)
     top = alert_message(journey_map, event.key, event.payload, status=event.status, severity=event.severity,
-                        opened_on=opened_on, as_of=event.as_of, links=links, message_key=key,
+                        opened_on=opened_on, as_of=event.as_of, links=links,
+                        message_key=key if first is None else str(first["key"]),  # an edit keeps the top's key
                         resolved_on=incident.resolved_on if incident is not None else None)
-    if event.action == "opened" or top_of(conn, thread) is None:  # no thread yet: this news starts one
+    if event.action == "opened" or first is None:  # no thread yet: this news starts one
         return [Outgoing(key, thread, "top", channel, as_body(top))]
     reply = alert_reply(journey_map, event.key, event.payload, action=event.action, status=event.status,
                         severity=event.severity, as_of=event.as_of, message_key=key)

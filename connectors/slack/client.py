@@ -86,13 +86,14 @@ class SlackClient:
     """The calls delivery needs, on two `WebClient`s: one that only retries rate limits (anything that creates
     a message), one that also retries connection and server errors (reads and edits)."""
 
-    def __init__(self, token: str, base_url: str | None = None, timeout: int = TIMEOUT) -> None:
+    def __init__(self, token: str, base_url: str | None = None, timeout: int = TIMEOUT,
+                 rate_limit_retries: int = RATE_LIMIT_RETRIES) -> None:
         if not token.startswith("xoxb-"):
             raise PermanentError("SLACK_BOT_TOKEN is not a bot token (it starts with xoxb-): copy the Bot User "
                                  "OAuth Token from the app's OAuth & Permissions page")
         base = base_url or WebClient.BASE_URL
         base = base if base.endswith("/") else base + "/"  # the SDK joins method names onto it with urljoin
-        limited = RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)
+        limited = RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)
         self._writes = WebClient(token, base_url=base, timeout=timeout, retry_handlers=[limited])
         self._reads = WebClient(token, base_url=base, timeout=timeout, retry_handlers=[
             limited, ConnectionErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(max_retry_count=2)])

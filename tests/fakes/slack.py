@@ -409,6 +409,11 @@ class FakeSlack(Serving):
         with self._lock:
             self._faults.setdefault(method, deque()).extend([_Fault(status, retry_after)] * times)
 
+    def clear_faults(self) -> None:
+        """Forget every queued failure and drop: Slack is healthy again."""
+        with self._lock:
+            self._faults.clear()
+
     def drop_next(self, method: str, times: int = 1) -> None:
         """Process the next `times` calls of `method` fully (a post is stored), then close without answering."""
         with self._lock:
