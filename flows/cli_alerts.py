@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -19,7 +19,7 @@ class Period(StrEnum):
     quarter = "quarter"
 
 
-def _act(key: str, action: str, days: int, as_of: str | None) -> None:
+def _act(key: str, action: Literal["ack", "snooze"], days: int, as_of: str | None) -> None:
     from flows.incident_action import UnknownIncident, check_action, incident_action
 
     day = parse_date(as_of, "--as-of")

@@ -98,6 +98,12 @@ def _unusable_days(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> p
                          if tp.source == source], columns=["touchpoint_id", "date"])
 
 
+def _visible(series: pd.DataFrame, journey_map: JourneyMap, day: dt.date) -> pd.DataFrame:
+    """What a run on `day` reads: the history_needed days up to it (a replay judges each day as its run did)."""
+    first = day - dt.timedelta(days=history_needed(journey_map))
+    return series[(series["date"] <= day) & (series["date"] >= first)]
+
+
 def judged_days(engine: Engine, as_of: dt.date, replay_from: dt.date | None = None) -> list[dt.date]:
     """The days a run judges, in order: every day since the last judged one up to `as_of` (at most
     CATCH_UP_DAYS), so a missed scheduled run leaves no gap in the incidents' lifecycle; only `as_of` on a
@@ -126,8 +132,8 @@ def run_detection(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
             incidents, recent = load_incidents(conn, day), recent_candidates(conn, day)
         bad_days = _unusable_days(engine, journey_map, day)
         left_out = pd.concat([f for f in (annotations, bad_days) if len(f)] or [annotations], ignore_index=True)
-        today, outcome, candidates = judge_day(series[series["date"] <= day], journey_map, day, incidents, recent,
-                                               left_out, unusable if day == as_of else None)
+        today, outcome, candidates = judge_day(_visible(series, journey_map, day), journey_map, day, incidents,
+                                               recent, left_out, unusable if day == as_of else None)
         with engine.begin() as conn:
             save_day(conn, day, incidents, today, outcome.events, candidates)
             last = get_cursor(conn, "detection", "judged", "")
@@ -150,8 +156,8 @@ def backtest(engine: Engine, journey_map: JourneyMap, start: dt.date, end: dt.da
         for offset, earlier in enumerate((day - dt.timedelta(days=2), day - dt.timedelta(days=1))):
             for key in history.get(earlier, []):
                 recent.setdefault(key, [False, False])[offset] = True
-        visible = series[series["date"] <= day]
-        incidents, outcome, history[day] = judge_day(visible, journey_map, day, incidents, recent, annotations)
+        incidents, outcome, history[day] = judge_day(_visible(series, journey_map, day), journey_map, day, incidents,
+                                                     recent, annotations)
         outcomes.append(outcome)
         day += dt.timedelta(days=1)
     return outcomes

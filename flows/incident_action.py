@@ -4,6 +4,7 @@ an alert's Slack buttons open (the Prefect UI's run form of this flow's deployme
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from prefect import flow, get_run_logger
 
@@ -31,7 +32,8 @@ def check_action(action: str, days: int) -> None:
 
 
 @flow(name="incident-action", log_prints=True)
-def incident_action(key: str, action: str = "ack", days: int = 7, as_of: dt.date | None = None) -> Delivery:
+def incident_action(key: str, action: Literal["ack", "snooze"] = "ack", days: int = 7,
+                    as_of: dt.date | None = None) -> Delivery:
     """Acknowledge an incident (no more messages about it) or snooze it for `days` days, and say so in its thread.
 
     Args:

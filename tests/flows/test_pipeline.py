@@ -104,6 +104,26 @@ def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict
         assert conn.execute(text("select note from annotations")).scalar_one() == "one-page cart"
     engine.dispose()
 
+    # what an alert's buttons do, from the command line: acknowledge, snooze, and an unknown key
+    key = "course|welcome-email-2|all|drop"
+    acked = journeymap("incident", "ack", key, "--as-of", AS_OF, env=env)
+    assert acked.returncode == 0, acked.stderr[-3000:]
+    assert f"{key}: acknowledged" in acked.stdout
+    assert "Acknowledged on 2026-09-30" in acked.stdout  # the reply in the incident's thread (written: no token)
+    stall = "sponsored|sponsored-post-page|all|stall"  # the sponsor link that stopped firing on 2026-09-26
+    snoozed = journeymap("incident", "snooze", stall, "--days", "3", "--as-of", AS_OF, env=env)
+    assert snoozed.returncode == 0, snoozed.stderr[-3000:]
+    unknown = journeymap("incident", "snooze", "course|nope|all|drop", env=env)
+    assert unknown.returncode == 2
+    assert "no incident 'course|nope|all|drop'; open ones: " in unknown.stderr
+    assert key in unknown.stderr
+    engine = create_engine(env["JOURNEY_DATABASE_URL"])
+    with engine.connect() as conn:
+        assert conn.execute(text("select acknowledged from incidents where key = :k"), {"k": key}).scalar_one()
+        until = conn.execute(text("select snoozed_until from incidents where key = :k"), {"k": stall}).scalar_one()
+    engine.dispose()
+    assert str(until)[:10] == "2026-10-03"
+
 
 def test_a_demo_day_without_ga4_data_fails_its_checks_names_the_day_and_holds_back_ga4_alerts(
         env: dict[str, str]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -239,3 +240,27 @@ def test_without_a_token_messages_are_written_as_block_kit_json(engine: Engine, 
     assert written["blocks"][0]["type"] == "header"
     assert text.startswith("Critical: Purchase › Stripe Checkout")
     assert deliver(engine, None, tmp_path / "outbox").written == []  # shown once
+
+
+def test_a_journey_with_its_own_channel_gets_its_alerts_there(engine: Engine, slack: FakeSlack,
+                                                              tmp_path: Path) -> None:
+    course = MAP.journeys[0].model_copy(update={"slack_channel": "#course-alerts"})
+    journey_map = MAP.model_copy(update={"journeys": [course, *MAP.journeys[1:]]})
+    slack.add_channel("C0COURSE01", "course-alerts")
+    with engine.begin() as conn:
+        alert_outbox(conn, journey_map, day(0, "opened", "open", data={"ga4": "ga4: no rows"}), links,
+                     "#journey-alerts")
+    deliver(engine, client(slack), tmp_path)
+    assert [m["metadata"]["event_payload"]["alert_key"] for m in slack.messages("C0COURSE01")] == [KEY]
+    assert [m["metadata"]["event_payload"]["alert_key"] for m in slack.messages()] == ["data|ga4"]  # the default
+
+
+def test_messages_hold_no_secrets_or_email_addresses(engine: Engine, slack: FakeSlack, tmp_path: Path) -> None:
+    payload = {**PAYLOAD, "top_segments": "persona=mobile-social (21 %)"}
+    outcome = day(0, "opened", "open")
+    outcome.events[0] = Event(KEY, DAY, "opened", "open", "critical", True, payload)
+    queue(engine, outcome)
+    deliver(engine, client(slack), tmp_path)
+    shown = json.dumps([r.params for r in slack.requests], ensure_ascii=False)
+    assert slack.token not in shown
+    assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", shown)  # no email address anywhere in what was sent
