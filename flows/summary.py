@@ -126,7 +126,7 @@ def build_summary(engine: Engine, journey_map: JourneyMap, period: str, as_of: d
                    _annotations(engine, journey_map, view))
 
 
-@flow(name="journey-summary", log_prints=True)
+@flow(name="map-summary", log_prints=True)
 def journey_summary(period: str = "month", as_of: dt.date | None = None, demo: bool = False) -> SummaryResult:
     """Post the map-update summary of the last week, month (28 days) or quarter (91 days) with its chart.
 
