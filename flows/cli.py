@@ -153,7 +153,7 @@ def backfill(
     if first is None or last is None:
         fail("--start and --end are both required, as YYYY-MM-DD")
     settings, journey_map = load_config()
-    from flows.pipeline import check_range, journey_backfill, today_in
+    from flows.pipeline import check_range, journey_pipeline, today_in
 
     try:
         check_range(first, last, today=today_in(journey_map))
@@ -161,7 +161,7 @@ def backfill(
         fail(f"--start/--end: {exc}")
     chosen = parse_sources(sources, journey_map)
     preflight(settings, journey_map, chosen, demo)
-    report(journey_backfill(start_date=first, end_date=last, sources=_source_enums(chosen), demo=demo))
+    report(journey_pipeline(start_date=first, end_date=last, sources=_source_enums(chosen), demo=demo))
 
 
 @app.command()

@@ -21,13 +21,14 @@ from connectors.errors import PermanentError
 from flows.detection import DetectionOutcome, history_needed, run_detection
 from flows.notify import tell_slack
 from flows.quality import check_quality
-from flows.settings import SettingsError, load_settings
+from flows.settings import Settings, SettingsError, load_settings
 from flows.slack import Delivery
 from flows.sources import account_of, sync_source
 from flows.sync import SourceNotConfigured, SourceResult
 from flows.views import current_view
 from models.config import JourneyMap
 from models.db import make_engine, migrate
+from models.lock import POLL_SECONDS, warehouse_lock
 from models.mapfile import load_map
 from models.mapping import MappingResult, map_window, persona_segment
 from models.store import get_cursor, save_map, set_cursor
@@ -153,6 +154,21 @@ def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
     as_of = as_of or today_in(journey_map)
     if window is not None:
         check_range(*window, today=as_of)
+    logger = get_run_logger()
+
+    def waiting(seconds: float) -> None:
+        if seconds == 0 or int(seconds) % 60 < POLL_SECONDS:  # say so at once, then every minute
+            logger.info("waiting for the run that holds the warehouse (%.0f s so far)", seconds)
+    locker = make_engine(settings.journey_database_url)
+    try:
+        with warehouse_lock(locker, waiting):  # overlapping runs wait; they never interleave their writes
+            return _locked_run(settings, journey_map, as_of, sources, demo, window, demo_outage)
+    finally:
+        locker.dispose()
+
+
+def _locked_run(settings: Settings, journey_map: JourneyMap, as_of: dt.date, sources: list[Source] | None,
+                demo: bool, window: tuple[dt.date, dt.date] | None, demo_outage: dt.date | None) -> PipelineResult:
     wanted = [s.value for s in sources] if sources else journey_map.used_sources()
     engine = prepare_database(settings.journey_database_url, journey_map)
     result = PipelineResult(as_of)
@@ -207,29 +223,40 @@ def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
     return result
 
 
+def check_parameters(start_date: dt.date | None, end_date: dt.date | None, demo: bool,
+                     demo_outage: dt.date | None, deployment: str | None = None) -> tuple[dt.date, dt.date] | None:
+    """The backfill window the parameters ask for (None: a daily run), or a ValueError naming the parameter and
+    the fix — raised before any work starts (a deployment's dates reach the flow only when it runs)."""
+    if (start_date is None) != (end_date is None):
+        raise ValueError("start_date and end_date go together: set both for a backfill, neither for a daily run")
+    if start_date is None and deployment == "backfill":
+        raise ValueError("the backfill deployment needs start_date and end_date (the first and last day to load)")
+    if demo_outage is not None and not demo:
+        raise ValueError("demo_outage only works with demo (it breaks the demo's data, never a real source's)")
+    if start_date is None or end_date is None:
+        return None
+    if end_date < start_date:
+        raise ValueError(f"end_date {end_date} is before start_date {start_date}; swap them")
+    return start_date, end_date
+
+
 @flow(name="journey-pipeline", log_prints=True)
 def journey_pipeline(as_of: dt.date | None = None, sources: list[Source] | None = None,
+                     start_date: dt.date | None = None, end_date: dt.date | None = None,
                      demo: bool = False, demo_outage: dt.date | None = None) -> PipelineResult:
-    """Sync the sources, map their records onto the journey map, check the data, and publish the map.
+    """Sync the sources, map their records onto the journey map, check the data, judge it, tell Slack, and
+    publish the map; with start_date and end_date, load and map that range instead (a backfill: days already
+    loaded with the same report plan are skipped, so a stopped backfill resumes).
 
     Args:
         as_of: the day that counts as "today" (default: today in the map's timezone).
         sources: the sources to sync (default: every source the map uses).
+        start_date: a backfill's first day.
+        end_date: a backfill's last day (not after today).
         demo: read the built-in demo business instead of the real APIs.
         demo_outage: with `demo`, a day the demo's GA4 records nothing (to see the quality checks catch it).
     """
-    return _run(as_of, sources, demo, None, demo_outage)
+    from prefect.runtime import deployment
 
-
-@flow(name="journey-backfill", log_prints=True)
-def journey_backfill(start_date: dt.date, end_date: dt.date, sources: list[Source] | None = None,
-                     demo: bool = False) -> PipelineResult:
-    """Load start_date..end_date again (days already loaded with the same report plan are skipped) and map it.
-
-    Args:
-        start_date: first day to load.
-        end_date: last day to load (not after today).
-        sources: the sources to load (default: every source the map uses).
-        demo: read the built-in demo business instead of the real APIs.
-    """
-    return _run(None, sources, demo, (start_date, end_date))
+    window = check_parameters(start_date, end_date, demo, demo_outage, deployment.name)
+    return _run(as_of, sources, demo, window, demo_outage)

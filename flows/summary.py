@@ -15,7 +15,7 @@ from checks.incident_store import load_incidents
 from checks.leaks import static_leaks
 from flows.detection import load_series
 from flows.notify import slack_client
-from flows.pipeline import journey_backfill, prepare_database, today_in
+from flows.pipeline import journey_pipeline, prepare_database, today_in
 from flows.settings import load_settings
 from flows.slack import Delivery, as_body, deliver
 from flows.views import current_view
@@ -145,7 +145,7 @@ def journey_summary(period: str = "month", as_of: dt.date | None = None, demo: b
     with engine.connect() as conn:
         newest = last_fact_date(conn)
     if demo and (newest is None or newest < as_of - dt.timedelta(days=1)):
-        journey_backfill(start_date=as_of - dt.timedelta(days=2 * days), end_date=as_of - dt.timedelta(days=1),
+        journey_pipeline(start_date=as_of - dt.timedelta(days=2 * days), end_date=as_of - dt.timedelta(days=1),
                          demo=True)
     summary = build_summary(engine, journey_map, period, as_of)
     chart = funnel_png(summary.view)

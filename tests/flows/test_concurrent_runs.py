@@ -1,0 +1,79 @@
+"""Overlapping runs, on SQLite and PostgreSQL: the warehouse lock makes the second wait, and two runs started
+together leave the warehouse as one run does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, select
+
+import models.outbox  # noqa: F401  (the Slack outbox is compared too)
+from models.db import make_engine
+from models.lock import warehouse_lock
+from models.tables import Base
+from tests.conftest import ROOT, example_map_with
+
+WALL_CLOCK = {"attempted_at", "sent_at"}  # the only columns that record when, not what
+
+
+def test_a_second_holder_waits_until_the_first_lets_go(engine: Engine) -> None:
+    other = make_engine(engine.url.render_as_string(hide_password=False))
+    order: list[str] = []
+    waited: list[float] = []
+    with warehouse_lock(engine):
+        second = threading.Thread(target=lambda: _hold(other, order, waited))
+        second.start()
+        time.sleep(0.5)
+        order.append("first done")
+    second.join(timeout=10)
+    other.dispose()
+    assert order == ["first done", "second in"]
+    assert waited  # it said it was waiting
+
+
+def _hold(engine: Engine, order: list[str], waited: list[float]) -> None:
+    with warehouse_lock(engine, waited.append, poll=0.05):
+        order.append("second in")
+
+
+def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    engine = create_engine(url)
+    out = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            columns = [c for c in table.columns if c.name not in WALL_CLOCK]
+            out[table.name] = [tuple(r) for r in conn.execute(select(*columns).order_by(*table.primary_key.columns))]
+    engine.dispose()
+    return out
+
+
+@pytest.mark.slow
+def test_two_runs_started_together_leave_what_one_run_leaves(db_url: str, prefect_api_url: str,
+                                                             tmp_path: Path) -> None:
+    short = {"lag_days": 2, "lookback_days": 3, "history_days": 21}
+    # Mailchimp reads as far back as the checks look: opens of emails sent before the first loaded day would
+    # otherwise count on that day without their sends (success > volume, a blocking check)
+    journey_map = example_map_with(tmp_path, sources={"ga4": short, "stripe": short, "surveys": short,
+                                                      "mailchimp": {**short, "history_days": 60}})
+    alone_url = f"sqlite:///{tmp_path / 'alone.db'}"
+
+    def start(url: str, outbox: str) -> subprocess.Popen[str]:
+        env = {"JOURNEY_DATABASE_URL": url, "JOURNEY_MAP_FILE": str(journey_map), "PREFECT_API_URL": prefect_api_url,
+               "JOURNEY_OUTBOX_DIR": str(tmp_path / outbox)}
+        return subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--demo", "--as-of", "2026-09-30"],
+                                env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    together = [start(db_url, "a"), start(db_url, "b")]
+    alone = start(alone_url, "c")
+    outputs = [p.communicate(timeout=600) for p in [*together, alone]]
+    for process, (_, err) in zip([*together, alone], outputs, strict=True):
+        assert process.returncode == 0, err[-3000:]
+    assert any("waiting for the run that holds the warehouse" in err for _, err in outputs[:2])
+    assert dump(db_url) == dump(alone_url)
