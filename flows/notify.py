@@ -1,10 +1,13 @@
-"""The Slack step of a run: queue the judged days' news in the outbox and deliver everything pending."""
+"""The Slack step of a run (queue the judged days' news in the outbox, deliver everything pending) and the failure
+notice of a flow run."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -12,10 +15,12 @@ from sqlalchemy import Engine
 
 from connectors.slack.client import SlackClient
 from flows.detection import DetectionOutcome
-from flows.settings import Settings
-from flows.slack import Delivery, LinksFor, alert_outbox, deliver
+from flows.settings import Settings, load_settings
+from flows.slack import Delivery, LinksFor, alert_outbox, as_body, deliver
 from models.config import JourneyMap
-from reports.slack import Links
+from models.db import make_engine, migrate
+from models.outbox import Outgoing, enqueue
+from reports.slack import Links, failure_message
 
 ACTION_DEPLOYMENT = "incident-action/incident-action"
 SNOOZE_DAYS = 7
@@ -65,6 +70,51 @@ def run_links(settings: Settings) -> LinksFor:
     if not settings.prefect_ui_url:
         return links_for(None, None, None)
     return links_for(settings.prefect_ui_url, str(flow_run.id) if flow_run.id else None, _action_deployment_id())
+
+
+def _failed_step(flow_run_id: UUID) -> str:
+    """The names of the run's failed tasks, or "the flow itself" when no task failed."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        TaskRunFilter,
+        TaskRunFilterState,
+        TaskRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    with get_client(sync_client=True) as client:
+        failed = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+            task_run_filter=TaskRunFilter(state=TaskRunFilterState(type=TaskRunFilterStateType(
+                any_=[StateType.FAILED, StateType.CRASHED]))))
+    return ", ".join(sorted({t.name for t in failed})) or "the flow itself"
+
+
+def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
+    """A flow's on_failure hook: queue a short Slack message naming the flow, the failed step and the run, and
+    deliver the outbox. It never raises: a failing notice must not hide the failure it reports."""
+    logger = get_run_logger()
+    try:
+        settings = load_settings()
+        ui = settings.prefect_ui_url.rstrip("/") if settings.prefect_ui_url else None
+        try:
+            step = _failed_step(flow_run.id)
+        except Exception:  # no server to ask: the state's message still says why
+            step = "the flow itself"
+        reason = str(getattr(state, "message", "") or "failed")[:500]
+        key = f"run|{flow.name}|{flow_run.id}"
+        body = failure_message(flow.name, str(flow_run.name), step, reason,
+                               run_url=f"{ui}/runs/flow-run/{flow_run.id}" if ui else None, message_key=key)
+        engine = make_engine(settings.journey_database_url)
+        migrate(engine)
+        with engine.begin() as conn:
+            enqueue(conn, [Outgoing(key, key, "top", settings.slack_channel or "", as_body(body))])
+        deliver(engine, slack_client(settings), settings.journey_outbox_dir)
+        engine.dispose()
+    except Exception as exc:  # reported in the log, never raised
+        logger.error("could not queue the failure notice for Slack: %s", exc)
 
 
 @task(cache_policy=NO_CACHE)

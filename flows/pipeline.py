@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from checks.quality import as_row, unusable
 from connectors.errors import PermanentError
 from flows.detection import DetectionOutcome, history_needed, run_detection
-from flows.notify import tell_slack
+from flows.notify import notify_failure, tell_slack
 from flows.quality import check_quality
 from flows.settings import Settings, SettingsError, load_settings
 from flows.slack import Delivery
@@ -240,7 +240,7 @@ def check_parameters(start_date: dt.date | None, end_date: dt.date | None, demo:
     return start_date, end_date
 
 
-@flow(name="journey-pipeline", log_prints=True)
+@flow(name="journey-pipeline", log_prints=True, on_failure=[notify_failure])
 def journey_pipeline(as_of: dt.date | None = None, sources: list[Source] | None = None,
                      start_date: dt.date | None = None, end_date: dt.date | None = None,
                      demo: bool = False, demo_outage: dt.date | None = None) -> PipelineResult:

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from checks.incident_store import load_incidents
 from checks.leaks import static_leaks
 from flows.detection import load_series
-from flows.notify import slack_client
+from flows.notify import notify_failure, slack_client
 from flows.pipeline import journey_pipeline, prepare_database, today_in
 from flows.settings import load_settings
 from flows.slack import Delivery, as_body, deliver
@@ -126,7 +126,7 @@ def build_summary(engine: Engine, journey_map: JourneyMap, period: str, as_of: d
                    _annotations(engine, journey_map, view))
 
 
-@flow(name="map-summary", log_prints=True)
+@flow(name="map-summary", log_prints=True, on_failure=[notify_failure])
 def journey_summary(period: str = "month", as_of: dt.date | None = None, demo: bool = False) -> SummaryResult:
     """Post the map-update summary of the last week, month (28 days) or quarter (91 days) with its chart.
 

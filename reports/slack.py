@@ -158,3 +158,18 @@ def data_alert_reply(source: str, *, as_of: dt.date, message_key: str) -> dict[s
     payload = {"alert_key": f"data|{source}", "journey": "", "stage": "", "touchpoint": "", "segment": "all",
                "metric": "data", "status": "resolved", "severity": "critical", "message_key": message_key}
     return message(text.replace("*", ""), sections(text), "journey_alert", payload, "see the flow run")
+
+
+def failure_message(flow: str, run: str, step: str, reason: str, *, run_url: str | None,
+                    message_key: str) -> dict[str, Any]:
+    """A flow run that failed after its retries: which flow, which step, why, and where to look."""
+    blocks: list[Block] = [header(f"❌ Run failed · {flow}"),
+                           *sections(f"*{escape(flow)}* run `{escape(run)}` failed in *{escape(step)}*:\n"
+                                     f"{escape(reason)}"),
+                           context(["What worked is stored; the next run picks up the rest.",
+                                    f"Run `{escape(run)}`"])]
+    blocks += buttons([("Open the flow run", run_url, "open_run")])
+    payload = {"alert_key": f"run|{flow}", "journey": "", "stage": "", "touchpoint": "", "segment": "all",
+               "metric": "run", "status": "open", "severity": "critical", "message_key": message_key}
+    return message(f"Run failed: {flow} ({run}) in {step}: {reason}", blocks, "journey_alert", payload,
+                   "see the flow run")
