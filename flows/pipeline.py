@@ -241,18 +241,18 @@ def check_parameters(start_date: dt.date | None, end_date: dt.date | None, demo:
 
 
 @flow(name="journey-pipeline", log_prints=True, on_failure=[notify_failure])
-def journey_pipeline(as_of: dt.date | None = None, sources: list[Source] | None = None,
-                     start_date: dt.date | None = None, end_date: dt.date | None = None,
+def journey_pipeline(start_date: dt.date | None = None, end_date: dt.date | None = None,
+                     sources: list[Source] | None = None, as_of: dt.date | None = None,
                      demo: bool = False, demo_outage: dt.date | None = None) -> PipelineResult:
     """Sync the sources, map their records onto the journey map, check the data, judge it, tell Slack, and
     publish the map; with start_date and end_date, load and map that range instead (a backfill: days already
     loaded with the same report plan are skipped, so a stopped backfill resumes).
 
     Args:
-        as_of: the day that counts as "today" (default: today in the map's timezone).
-        sources: the sources to sync (default: every source the map uses).
-        start_date: a backfill's first day.
+        start_date: a backfill's first day (leave it and end_date empty for a daily run).
         end_date: a backfill's last day (not after today).
+        sources: the sources to sync (default: every source the map uses).
+        as_of: the day that counts as "today" (default: today in the map's timezone).
         demo: read the built-in demo business instead of the real APIs.
         demo_outage: with `demo`, a day the demo's GA4 records nothing (to see the quality checks catch it).
     """

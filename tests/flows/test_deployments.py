@@ -5,6 +5,8 @@ sends them (strings); the warehouse then holds exactly those days. SQLite and Po
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -12,6 +14,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -117,3 +120,88 @@ def test_a_backfill_started_like_the_ui_does_loads_exactly_those_days(deployed: 
     state, message = _run_deployment(deployed, "journey-pipeline/backfill", {"demo": True}, job_env)
     assert state == "FAILED"  # without dates: refused before any work, with the fix
     assert "needs start_date and end_date" in message
+
+
+def _newest_run(env: dict[str, str], deployment_id: Any) -> str:
+    """The id of the deployment's newest flow run (the one the form just created)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+                                     sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=1)
+    assert runs, "the form created no flow run"
+    return str(runs[0].id)
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail("Chromium is not installed: in CI the browser test must run (apt-get install -y chromium)")
+    pytest.skip("no Chromium found (apt-get install -y chromium) for the browser test")
+
+
+def _date(page: Any, name: str, day: str) -> None:
+    """Set a date parameter through the form's date picker, typing the day into its date field."""
+    prop = page.locator("div.schema-form-property").filter(has_text=f"{name} (Optional)")
+    prop.get_by_role("button", name="date", exact=True).click()
+    prop.get_by_text("Select date").click()
+    page.locator("input[type=date]:visible").last.fill(day)
+    page.locator("button:visible", has_text="Apply").click()
+
+
+def test_a_user_starts_a_backfill_from_the_prefect_ui(deployed: dict[str, str], db_url: str,
+                                                      tmp_path: Path) -> None:
+    """Deployments › backfill › Run › Custom run: two dates, one source, the demo switch, Submit; the run
+    completes and the warehouse holds exactly those days."""
+    from playwright.sync_api import sync_playwright
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    chromium = _chromium()
+    with temporary_settings({PREFECT_API_URL: deployed["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+        backfill = client.read_deployment_by_name("journey-pipeline/backfill")
+        client.update_deployment(backfill.id, DeploymentUpdate(job_variables={"env": {
+            "JOURNEY_DATABASE_URL": db_url, "JOURNEY_MAP_FILE": str(ROOT / "journey.yaml"),
+            "JOURNEY_OUTBOX_DIR": str(tmp_path / "outbox")}}))
+    ui = deployed["PREFECT_API_URL"].removesuffix("/api")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        page.goto(f"{ui}/deployments")
+        page.get_by_role("link", name="backfill").first.click()
+        page.get_by_role("button", name="Run", exact=True).click()
+        page.get_by_text("Custom run").click()
+        _date(page, "start_date", "2026-09-08")
+        _date(page, "end_date", "2026-09-10")
+        sources = page.locator("div.schema-form-property").filter(has_text="sources (Optional)")
+        sources.get_by_role("button", name="list", exact=True).click()
+        sources.locator("button.p-select-button__control").click()
+        page.keyboard.press("ArrowDown")  # opens the list of the enum's values
+        page.locator("[role=option]:visible, li:visible", has_text="stripe").first.click()
+        page.keyboard.press("Escape")
+        page.get_by_text("Parameters", exact=True).click()
+        page.get_by_role("switch").first.click()  # demo
+        page.get_by_role("button", name="Submit").click()
+        page.wait_for_url(re.compile(r"/deployments/deployment/[^/?]+(\?.*)?$"))  # back on it: the run is scheduled
+        run_id = _newest_run(deployed, backfill.id)
+        page.goto(f"{ui}/runs/flow-run/{run_id}")
+        deadline = time.monotonic() + 240
+        while page.locator(".state-badge").filter(has_text="Completed").count() == 0:  # the run's own page
+            if time.monotonic() > deadline or page.get_by_text("Failed", exact=True).count():
+                page.screenshot(path=str(tmp_path / "runs.png"), full_page=True)
+                pytest.fail(f"the run did not show Completed (see {tmp_path}/runs.png): {page.url}")
+            page.wait_for_timeout(2000)
+            page.reload()
+        browser.close()
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        days = conn.execute(text("SELECT DISTINCT substr(CAST(created AS VARCHAR(32)), 1, 10) "
+                                 "FROM raw_stripe_checkout_sessions ORDER BY 1")).scalars().all()
+    engine.dispose()
+    assert days == ["2026-09-08", "2026-09-09", "2026-09-10"]
