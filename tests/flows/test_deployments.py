@@ -147,23 +147,29 @@ def _chromium() -> str:
 
 def _date(page: Any, name: str, day: str) -> None:
     """Set a date parameter through the form's date picker, typing the day into its date field."""
+    from playwright.sync_api import expect
+
     prop = page.locator("div.schema-form-property").filter(has_text=f"{name} (Optional)")
     prop.get_by_role("button", name="date", exact=True).click()
     prop.get_by_text("Select date").click()
-    page.locator("input[type=date]:visible").last.fill(day)
+    field = page.locator("input[type=date]:visible").last
+    expect(field).to_be_visible()
+    field.fill(day)
     page.locator("button:visible", has_text="Apply").click()
+    expect(prop.locator(".p-date-button__value")).not_to_have_text("Select date")  # the form took the day
 
 
 def test_a_user_starts_a_backfill_from_the_prefect_ui(deployed: dict[str, str], db_url: str,
                                                       tmp_path: Path) -> None:
     """Deployments › backfill › Run › Custom run: two dates, one source, the demo switch, Submit; the run
     completes and the warehouse holds exactly those days."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import DeploymentUpdate
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     chromium = _chromium()
+    expect.set_options(timeout=30_000)  # a loaded CI machine renders the form slowly
     with temporary_settings({PREFECT_API_URL: deployed["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
         backfill = client.read_deployment_by_name("journey-pipeline/backfill")
         client.update_deployment(backfill.id, DeploymentUpdate(job_variables={"env": {
@@ -183,12 +189,21 @@ def test_a_user_starts_a_backfill_from_the_prefect_ui(deployed: dict[str, str], 
         sources.get_by_role("button", name="list", exact=True).click()
         sources.locator("button.p-select-button__control").click()
         page.keyboard.press("ArrowDown")  # opens the list of the enum's values
-        page.locator("[role=option]:visible, li:visible", has_text="stripe").first.click()
+        option = page.locator("[role=option]:visible, li:visible", has_text="stripe").first
+        expect(option).to_be_visible()
+        option.click()
         page.keyboard.press("Escape")
         page.get_by_text("Parameters", exact=True).click()
-        page.get_by_role("switch").first.click()  # demo
+        expect(sources.locator(".p-select-button__value")).to_contain_text("stripe")
+        demo = page.get_by_role("switch").first
+        demo.click()
+        expect(demo).to_have_attribute("aria-checked", "true")
         page.get_by_role("button", name="Submit").click()
-        page.wait_for_url(re.compile(r"/deployments/deployment/[^/?]+(\?.*)?$"))  # back on it: the run is scheduled
+        try:  # back on the deployment: the run is scheduled
+            page.wait_for_url(re.compile(r"/deployments/deployment/[^/?]+(\?.*)?$"), timeout=90_000)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "form.png"), full_page=True)
+            raise
         run_id = _newest_run(deployed, backfill.id)
         page.goto(f"{ui}/runs/flow-run/{run_id}")
         deadline = time.monotonic() + 240
