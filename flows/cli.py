@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_alerts import incident_app, summary
+from flows.cli_alerts import incident_app, report_delivery, summary
 from flows.cli_common import err, fail, load_config, out, parse_date, slack_setup
 from flows.pipeline import PipelineResult, Source
 from flows.settings import Settings, SettingsError
-from flows.slack import Delivery
+from flows.setup_prefect import setup_prefect_command
 from models.config import JourneyMap
 from models.db import make_engine, migrate
 
@@ -87,7 +87,7 @@ def report(result: PipelineResult) -> None:
         out.print(incidents_table(opened, result.view.currency, f"Open incidents as of {result.as_of}: "
                                   f"{len(opened)}") if opened else f"No open incidents as of {result.as_of}.")
     if result.delivery is not None:
-        _report_delivery(result.delivery)
+        report_delivery(result.delivery)
     for synced in result.synced:
         if synced.note:
             err.print(f"[bold yellow]{synced.source}:[/] {synced.note}", highlight=False)
@@ -95,24 +95,6 @@ def report(result: PipelineResult) -> None:
         err.print(f"[bold red]source {source} failed:[/] {reason}", highlight=False)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
-
-
-def _report_delivery(delivery: Delivery) -> None:
-    """What the Slack step did, a line per message."""
-    if delivery.written:
-        out.print(f"Slack: no SLACK_BOT_TOKEN set, so {len(delivery.written)} message(s) were written as Block Kit "
-                  f"JSON instead of sent (set SLACK_BOT_TOKEN and SLACK_CHANNEL to send them):", highlight=False)
-        for path, text in delivery.written:
-            out.print(f"  {path}: {text}", highlight=False, soft_wrap=True)
-    if delivery.sent:
-        out.print(f"Slack: {len(delivery.sent)} message(s) sent:", highlight=False)
-        for text in delivery.sent:
-            out.print(f"  {text}", highlight=False, soft_wrap=True)
-    for rejected in delivery.rejected:
-        err.print(f"[bold red]Slack refused a message:[/] {rejected}", highlight=False)
-    if delivery.error:
-        err.print(f"[bold yellow]Slack delivery stopped:[/] {delivery.error}; {delivery.waiting} message(s) wait "
-                  "in the outbox for the next run", highlight=False)
 
 
 def _source_enums(chosen: list[str] | None) -> list[Source] | None:
@@ -295,6 +277,7 @@ def check_config() -> None:
 
 app.add_typer(incident_app, name="incident")
 app.command("summary")(summary)
+app.command("setup-prefect")(setup_prefect_command)
 
 if __name__ == "__main__":
     app()

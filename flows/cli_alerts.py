@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import typer
 
 from flows.cli_common import err, fail, load_config, out, parse_date, slack_setup
+from flows.slack import Delivery
 
 incident_app = typer.Typer(help="Acknowledge or snooze an incident (what an alert's buttons do).",
                            no_args_is_help=True)
@@ -37,19 +38,9 @@ def _act(key: str, action: Literal["ack", "snooze"], days: int, as_of: str | Non
     _told(delivery)
 
 
-def _told(delivery: object) -> None:
-    from flows.slack import Delivery
-
-    assert isinstance(delivery, Delivery)
-    for path, text in delivery.written:
-        out.print(f"  written (no SLACK_BOT_TOKEN): {path}: {text}", highlight=False, soft_wrap=True)
-    for text in delivery.sent:
-        out.print(f"  sent to Slack: {text}", highlight=False, soft_wrap=True)
-    if delivery.error:
-        err.print(f"[bold yellow]Slack delivery stopped:[/] {delivery.error}; {delivery.waiting} message(s) wait "
-                  "in the outbox for the next run", highlight=False)
-    for rejected in delivery.rejected:
-        err.print(f"[bold red]Slack refused a message:[/] {rejected}", highlight=False)
+def _told(delivery: Delivery) -> None:
+    """What was sent or written; exit 1 when something waits in the outbox or was refused."""
+    report_delivery(delivery)
     if delivery.error or delivery.rejected:
         raise typer.Exit(1)
 
@@ -93,3 +84,21 @@ def summary(
                       highlight=False, soft_wrap=True)
     out.print(f"\nChart: {result.chart}", highlight=False)
     _told(result.delivery)
+
+
+def report_delivery(delivery: Delivery) -> None:
+    """What the Slack step did, a line per message."""
+    if delivery.written:
+        out.print(f"Slack: no SLACK_BOT_TOKEN set, so {len(delivery.written)} message(s) were written as Block Kit "
+                  f"JSON instead of sent (set SLACK_BOT_TOKEN and SLACK_CHANNEL to send them):", highlight=False)
+        for path, text in delivery.written:
+            out.print(f"  {path}: {text}", highlight=False, soft_wrap=True)
+    if delivery.sent:
+        out.print(f"Slack: {len(delivery.sent)} message(s) sent:", highlight=False)
+        for text in delivery.sent:
+            out.print(f"  {text}", highlight=False, soft_wrap=True)
+    for rejected in delivery.rejected:
+        err.print(f"[bold red]Slack refused a message:[/] {rejected}", highlight=False)
+    if delivery.error:
+        err.print(f"[bold yellow]Slack delivery stopped:[/] {delivery.error}; {delivery.waiting} message(s) wait "
+                  "in the outbox for the next run", highlight=False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import cast
 
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,11 +36,37 @@ class Settings(BaseSettings):
     journey_outbox_dir: Path = Path("outbox")  # where messages go as Block Kit JSON when there is no Slack token
 
 
+SECRETS = ("slack_bot_token", "stripe_api_key", "mailchimp_api_key", "journey_hash_salt")
+
+
+def secret_block_name(setting: str) -> str:
+    """The Prefect Secret block that may hold a secret setting: its name in kebab-case (slack-bot-token)."""
+    return setting.replace("_", "-")
+
+
 def load_settings() -> Settings:
-    """Read the settings now (never at import time), with errors that name the variable."""
+    """Read the settings now (never at import time), with errors that name the variable. A secret missing from
+    the environment is read from the Prefect Secret block of its kebab-case name when a Prefect server is set."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
         raise SettingsError(f"{name}: {first['msg']}; fix the environment variable") from None
+    return _with_secret_blocks(settings)
+
+
+def _with_secret_blocks(settings: Settings) -> Settings:
+    missing = [name for name in SECRETS if getattr(settings, name) is None]
+    if not missing or not os.environ.get("PREFECT_API_URL"):  # no server to ask: nothing to look up
+        return settings
+    from prefect.blocks.system import Secret
+
+    found: dict[str, SecretStr] = {}
+    for name in missing:
+        try:
+            block = cast(Secret[str], Secret.load(secret_block_name(name)))  # called from sync code: the block itself
+            found[name] = SecretStr(str(block.get()))
+        except ValueError:  # no such block
+            continue
+    return settings.model_copy(update=found) if found else settings

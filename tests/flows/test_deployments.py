@@ -1,6 +1,7 @@
-"""The deployments as users run them: a real `prefect server` on a free loopback port, the work pool, `prefect
-deploy --all` from prefect.yaml, a process worker, and a backfill triggered with dates the way the UI's custom run
-sends them (strings); the warehouse then holds exactly those days. SQLite and PostgreSQL warehouses."""
+"""The deployments as users run them: a real `prefect server` on a free loopback port, `journeymap setup-prefect`
+(the work pool), `prefect deploy --all` from prefect.yaml, a process worker, and a backfill started with dates the
+way the UI's custom run sends them (strings) and through the UI itself in a browser; the warehouse then holds
+exactly those days. SQLite and PostgreSQL warehouses."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -70,7 +72,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise AssertionError((home / "server.log").read_text()[-3000:]) from None
                 time.sleep(0.5)
-        for command in ([PREFECT, "work-pool", "create", "journeymap", "--type", "process"],
+        for command in ([sys.executable, "-m", "flows.cli", "setup-prefect"],  # the README's steps
                         [PREFECT, "--no-prompt", "deploy", "--all"]):
             done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
             assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -220,3 +222,31 @@ def test_a_user_starts_a_backfill_from_the_prefect_ui(deployed: dict[str, str], 
                                  "FROM raw_stripe_checkout_sessions ORDER BY 1")).scalars().all()
     engine.dispose()
     assert days == ["2026-09-08", "2026-09-09", "2026-09-10"]
+
+
+def test_setup_prefect_is_idempotent_and_runs_read_the_secret_blocks_it_saves(
+        deployed: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.settings import load_settings
+    from tests.conftest import journeymap
+
+    env = {**deployed, "JOURNEY_HASH_SALT": "pepper-from-the-setup", "JOURNEY_DATABASE_URL": f"sqlite:///{tmp_path}/w.db"}
+    first = journeymap("setup-prefect", env=env)
+    again = journeymap("setup-prefect", env=env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "work pool 'journeymap': already there" in again.stdout  # created by the fixture: left as it is
+    assert "secret block 'journey-hash-salt': saved from JOURNEY_HASH_SALT" in again.stdout
+    assert "pepper-from-the-setup" not in first.stdout + again.stdout  # values are never shown
+
+    monkeypatch.delenv("JOURNEY_HASH_SALT", raising=False)  # where a run has no variable, the block answers
+    monkeypatch.setenv("PREFECT_API_URL", deployed["PREFECT_API_URL"])
+    with temporary_settings({PREFECT_API_URL: deployed["PREFECT_API_URL"]}):
+        salt = load_settings().journey_hash_salt
+    assert salt is not None
+    assert salt.get_secret_value() == "pepper-from-the-setup"
+    unset = journeymap("setup-prefect", env={k: v for k, v in env.items() if k != "PREFECT_API_URL"} | {
+        "PREFECT_API_URL": ""})
+    assert unset.returncode == 2
+    assert "PREFECT_API_URL is not set" in unset.stderr
