@@ -69,4 +69,8 @@ def _with_secret_blocks(settings: Settings) -> Settings:
             found[name] = SecretStr(str(block.get()))
         except ValueError:  # no such block
             continue
+        except Exception as exc:  # the server cannot answer: say which setting was being looked up, and where
+            raise SettingsError(f"{name.upper()} is not set, and its Prefect Secret block '{secret_block_name(name)}' "
+                                f"could not be read from PREFECT_API_URL ({type(exc).__name__}); set the variable "
+                                "or check that the Prefect server is up") from None
     return settings.model_copy(update=found) if found else settings
