@@ -66,10 +66,7 @@ def _incidents(engine: Engine, since: dt.date, until: dt.date, journey_map: Jour
     return opened, resolved, still
 
 
-def _leaks(engine: Engine, journey_map: JourneyMap, view: MapView) -> list[Leak]:
-    days = (view.until - view.since).days + 1
-    before = view.since - dt.timedelta(days=days)
-    series = load_series(engine, journey_map, before, view.until)
+def _leaks(series: pd.DataFrame, journey_map: JourneyMap, view: MapView) -> list[Leak]:
     leaks = static_leaks(series[series["date"] >= view.since], series[series["date"] < view.since], top=3)
     names = _names(journey_map)
     out = []
@@ -90,16 +87,9 @@ def _quality(engine: Engine, until: dt.date) -> tuple[int, list[str]]:
     return sum(1 for _, ok in rows if ok), [name for name, ok in rows if not ok]
 
 
-def _annotations(engine: Engine, journey_map: JourneyMap, view: MapView) -> list[AnnotationEffect]:
+def _annotations(notes: list[tuple[str, dt.date, str]], series: pd.DataFrame,
+                 journey_map: JourneyMap) -> list[AnnotationEffect]:
     """Each change annotated in the period (or the one before): the step's conversion before and since."""
-    days = (view.until - view.since).days + 1
-    with engine.connect() as conn:
-        notes = conn.execute(select(Annotation.touchpoint_id, Annotation.date, Annotation.note).where(
-            Annotation.date >= view.since - dt.timedelta(days=days), Annotation.date <= view.until)).all()
-    if not notes:
-        return []
-    series = load_series(engine, journey_map, min(d for _, d, _ in notes) - dt.timedelta(days=ANNOTATION_DAYS),
-                         view.until)
     mine = series[series["segment"] == "all"]
     names = _names(journey_map)
     out = []
@@ -122,8 +112,15 @@ def build_summary(engine: Engine, journey_map: JourneyMap, period: str, as_of: d
     view = current_view(engine, journey_map, as_of, period_days=PERIODS[period])
     opened, resolved, still = _incidents(engine, view.since, view.until, journey_map)
     passed, failed = _quality(engine, view.until)
-    return Summary(period, view, _leaks(engine, journey_map, view), opened, resolved, still, passed, failed,
-                   _annotations(engine, journey_map, view))
+    before = view.since - dt.timedelta(days=PERIODS[period])  # the period before, and annotated changes in it
+    with engine.connect() as conn:
+        notes = [(str(t), d, str(n)) for t, d, n in conn.execute(
+            select(Annotation.touchpoint_id, Annotation.date, Annotation.note).where(
+                Annotation.date >= before, Annotation.date <= view.until))]
+    series = load_series(engine, journey_map, before - dt.timedelta(days=ANNOTATION_DAYS), view.until)  # one read
+    leaks = _leaks(series[series["date"] >= before], journey_map, view)
+    return Summary(period, view, leaks, opened, resolved, still, passed, failed,
+                   _annotations(notes, series, journey_map))
 
 
 @flow(name="map-summary", log_prints=True, on_failure=[notify_failure])

@@ -24,7 +24,9 @@ def read_mailchimp(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInf
     """Activity dated by its email's send day (a cohort): opens of Monday's email count for Monday.
 
     Dating an open by its own day would let a step's successes exceed its volume and
-    shift every drop by the open delay; an action whose send is not on record keeps its own day.
+    shift every drop by the open delay. An action of an email sent one by one whose own send is not on record
+    (sent before the loaded history) is left out; an email with no per-subscriber sends (automation emails,
+    counted from report snapshots) keeps each action on its own day.
     """
     a, c = table_of(MailchimpActivity), table_of(MailchimpCampaign)
     lo = dt.datetime.combine(since - SEND_LOOKBACK, dt.time())
@@ -42,6 +44,10 @@ def read_mailchimp(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInf
              .sort_values("timestamp").drop_duplicates(["campaign_id", "email_hash"])
              .drop(columns=["timestamp"]).rename(columns={"date": "send_date"}))
     raw = raw.merge(sends, on=["campaign_id", "email_hash"], how="left")
+    # an open of a campaign whose sends are on record, but not this subscriber's, followed a send before the
+    # first loaded day: counted on its own day it would be a success without its volume (success > volume)
+    orphan = raw["send_date"].isna() & (raw["action"] != "sent") & raw["campaign_id"].isin(sends["campaign_id"])
+    raw = raw[~orphan]
     raw["date"] = raw["send_date"].where(raw["send_date"].notna(), raw["date"])
     raw = raw[(raw["date"] >= since) & (raw["date"] <= until)].drop(columns=["send_date"])
     raw = pd.concat([raw.assign(weight=1.0), _snapshot_sends(conn, since, until, account, set(sends["campaign_id"]))],

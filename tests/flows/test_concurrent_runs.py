@@ -57,11 +57,8 @@ def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
 @pytest.mark.slow
 def test_two_runs_started_together_leave_what_one_run_leaves(db_url: str, prefect_api_url: str,
                                                              tmp_path: Path) -> None:
-    short = {"lag_days": 2, "lookback_days": 3, "history_days": 21}
-    # Mailchimp reads as far back as the checks look: opens of emails sent before the first loaded day would
-    # otherwise count on that day without their sends (success > volume, a blocking check)
-    journey_map = example_map_with(tmp_path, sources={"ga4": short, "stripe": short, "surveys": short,
-                                                      "mailchimp": {**short, "history_days": 60}})
+    short = {"lag_days": 2, "lookback_days": 3, "history_days": 21}  # shorter than the days the checks read
+    journey_map = example_map_with(tmp_path, sources={s: short for s in ("ga4", "mailchimp", "stripe", "surveys")})
     alone_url = f"sqlite:///{tmp_path / 'alone.db'}"
 
     def start(url: str, outbox: str) -> subprocess.Popen[str]:
@@ -70,10 +67,14 @@ def test_two_runs_started_together_leave_what_one_run_leaves(db_url: str, prefec
         return subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--demo", "--as-of", "2026-09-30"],
                                 env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
-    together = [start(db_url, "a"), start(db_url, "b")]
+    holder = make_engine(db_url)
+    with warehouse_lock(holder):  # both runs start while the warehouse is held, so they surely overlap
+        together = [start(db_url, "a"), start(db_url, "b")]
+        time.sleep(20)
+    holder.dispose()
     alone = start(alone_url, "c")
     outputs = [p.communicate(timeout=600) for p in [*together, alone]]
     for process, (_, err) in zip([*together, alone], outputs, strict=True):
         assert process.returncode == 0, err[-3000:]
-    assert any("waiting for the run that holds the warehouse" in err for _, err in outputs[:2])
+    assert all("waiting for the run that holds the warehouse" in err for _, err in outputs[:2])
     assert dump(db_url) == dump(alone_url)

@@ -158,6 +158,22 @@ def test_opens_count_for_the_day_their_email_was_sent(engine: Engine) -> None:
     assert [d for (d,) in days] == [DAY]
 
 
+def test_an_open_whose_send_came_before_the_loaded_history_is_not_a_success_without_volume(engine: Engine) -> None:
+    """Subscriber 8 opens on the window's last day an email sent to them before anything was loaded: on that
+    day it would be a success without a send (opens > sends); it is left out, the others' cohort stays."""
+    orphan = [{"account": "a1", "campaign_id": "c1", "email_hash": f"{8:064x}", "action": "open",
+               "timestamp": dt.datetime(2026, 9, 3, 9, tzinfo=UTC)}]
+    with engine.begin() as conn:
+        insert_rows(conn, MAILCHIMP_ACTIVITY.table, prepare(MAILCHIMP_ACTIVITY, orphan).rows)
+        map_window(conn, parse_map(MAP), DAY, DAY + dt.timedelta(days=3))
+    got = facts(engine)
+    assert got[("welcome", "all")] == (4.0, 3.0, 0.0)  # the seeded sends and opens of 09-01, without the orphan
+    with engine.connect() as conn:
+        rows = conn.execute(select(TouchpointDaily.date, TouchpointDaily.volume, TouchpointDaily.success)
+                            .where(TouchpointDaily.touchpoint_id == "welcome")).all()
+    assert all(success <= volume for _, volume, success in rows)
+
+
 def test_cart_abandonment_counts_lapsed_sessions_but_not_a_customer_who_paid_that_day(engine: Engine) -> None:
     """Expired, and open past expires_at, are abandoned — unless the same customer completed one that day."""
     buyer, other = f"{1:064x}", f"{2:064x}"
