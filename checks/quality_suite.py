@@ -57,7 +57,8 @@ def build_suite(journey_map: JourneyMap, since: dt.date, until: dt.date, as_of: 
     for source, (stream, _) in DAILY.items():
         if source not in used:
             continue
-        last = as_of - dt.timedelta(days=journey_map.source_settings(source).lag_days)
+        # the matured days of the window (a backfill of past weeks is not judged on the days after it)
+        last = min(until, as_of - dt.timedelta(days=journey_map.source_settings(source).lag_days))
         counts = history.get(source, []) if history else []
         checks += daily_checks(gxe, source, stream.table, usual_counts(counts, since, last), dict(counts), since,
                                last, journey_map.quality.volume_floor, journey_map.quality.volume_ceiling)

@@ -10,9 +10,10 @@ import typer
 
 from flows.cli_alerts import incident_app, report_delivery, summary
 from flows.cli_common import err, fail, load_config, out, parse_date, slack_setup
-from flows.pipeline import PipelineResult, Source
+from flows.pipeline import PipelineResult
 from flows.settings import Settings, SettingsError
 from flows.setup_prefect import setup_prefect_command
+from flows.sources import Source
 from models.config import JourneyMap
 from models.db import make_engine, migrate
 
@@ -88,6 +89,11 @@ def report(result: PipelineResult) -> None:
                                   f"{len(opened)}") if opened else f"No open incidents as of {result.as_of}.")
     if result.delivery is not None:
         report_delivery(result.delivery)
+    if result.backfill is not None:
+        chunks = result.backfill
+        out.print(f"Backfill: {len(chunks.loaded)} chunks loaded, {len(chunks.skipped)} already loaded by an earlier "
+                  f"backfill (skipped)" + (f", {len(chunks.not_started)} not started" if chunks.not_started else ""),
+                  highlight=False)
     for synced in result.synced:
         if synced.note:
             err.print(f"[bold yellow]{synced.source}:[/] {synced.note}", highlight=False)
@@ -129,8 +135,10 @@ def backfill(
     end: Annotated[str, typer.Option("--end", help="last day to load (YYYY-MM-DD), not after today")],
     sources: Annotated[str | None, typer.Option(help="comma-separated: ga4,mailchimp,stripe,surveys")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="use the built-in demo business, no accounts")] = False,
+    parallel: Annotated[int, typer.Option("--parallel", min=1, max=16,
+                                          help="chunks (a source and a week) loaded at once")] = 4,
 ) -> None:
-    """Load a range of days (resuming where an earlier backfill stopped) and map it."""
+    """Load a range of days in chunks (skipping those an earlier backfill loaded) and map it."""
     first, last = parse_date(start, "--start"), parse_date(end, "--end")
     if first is None or last is None:
         fail("--start and --end are both required, as YYYY-MM-DD")
@@ -143,7 +151,8 @@ def backfill(
         fail(f"--start/--end: {exc}")
     chosen = parse_sources(sources, journey_map)
     preflight(settings, journey_map, chosen, demo)
-    report(journey_pipeline(start_date=first, end_date=last, sources=_source_enums(chosen), demo=demo))
+    report(journey_pipeline(start_date=first, end_date=last, sources=_source_enums(chosen), demo=demo,
+                            parallel_chunks=parallel))
 
 
 @app.command()

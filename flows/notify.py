@@ -4,6 +4,7 @@ notice of a flow run."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -11,6 +12,7 @@ from uuid import UUID
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
 from sqlalchemy import Engine
 
 from connectors.slack.client import SlackClient
@@ -94,8 +96,12 @@ def _failed_step(flow_run_id: UUID) -> str:
 
 def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
     """A flow's on_failure hook: queue a short Slack message naming the flow, the failed step and the run, and
-    deliver the outbox. It never raises: a failing notice must not hide the failure it reports."""
-    logger = get_run_logger()
+    deliver the outbox. It never raises: a failing notice must not hide the failure it reports (nor does a run
+    refused for its parameters, which fails before its logger exists)."""
+    try:
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger] = get_run_logger()
+    except MissingContextError:
+        logger = logging.getLogger("journeymap.notify")
     try:
         settings = load_settings()
         ui = settings.prefect_ui_url.rstrip("/") if settings.prefect_ui_url else None

@@ -7,24 +7,24 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from pydantic import Field
 from sqlalchemy import Engine
 
 from checks.quality import as_row, unusable
-from connectors.errors import PermanentError
+from flows.backfill import BackfillResult, run_backfill
 from flows.detection import DetectionOutcome, history_needed, run_detection
 from flows.notify import notify_failure, tell_slack
 from flows.quality import check_quality
-from flows.settings import Settings, SettingsError, load_settings
+from flows.settings import Settings, load_settings
 from flows.slack import Delivery
-from flows.sources import account_of, sync_source
-from flows.sync import SourceNotConfigured, SourceResult
+from flows.sources import CONFIG_ERRORS, Source, account_of, sync_source
+from flows.sync import SourceResult
 from flows.views import current_view
 from models.config import JourneyMap
 from models.db import make_engine, migrate
@@ -36,17 +36,6 @@ from reports.incidents import incidents_markdown
 from reports.map_view import MapView
 from reports.quality import quality_markdown
 from reports.render import render_markdown
-
-CONFIG_ERRORS = (PermanentError, SettingsError, SourceNotConfigured)
-
-
-class Source(StrEnum):
-    """The sources a run can sync."""
-
-    ga4 = "ga4"
-    mailchimp = "mailchimp"
-    stripe = "stripe"
-    surveys = "surveys"
 
 
 @dataclass
@@ -62,6 +51,7 @@ class PipelineResult:
     detection: DetectionOutcome | None = None
     quality: list[dict[str, Any]] = field(default_factory=list)  # the run's quality_results rows
     delivery: Delivery | None = None  # what the Slack step sent, wrote or kept for the next run
+    backfill: BackfillResult | None = None  # a backfill's chunks: loaded, skipped, failed
 
     @property
     def ok(self) -> bool:
@@ -147,8 +137,20 @@ def check_range(start: dt.date, end: dt.date, *, today: dt.date) -> None:
         raise ValueError(f"the end date {end} is in the future (today is {today} in the map's timezone)")
 
 
+MAX_PARALLEL = 16
+
+
+@dataclass(frozen=True)
+class Chunking:
+    """How a backfill loads its chunks: `parallel` at a time, in this run or (`fan_out`) as deployment runs."""
+
+    parallel: int = 4
+    fan_out: bool = False
+
+
 def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
-         window: tuple[dt.date, dt.date] | None, demo_outage: dt.date | None = None) -> PipelineResult:
+         window: tuple[dt.date, dt.date] | None, demo_outage: dt.date | None = None,
+         chunking: Chunking = Chunking()) -> PipelineResult:
     settings = load_settings()
     journey_map = load_map(settings.journey_map_file)
     as_of = as_of or today_in(journey_map)
@@ -162,38 +164,38 @@ def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
     locker = make_engine(settings.journey_database_url)
     try:
         with warehouse_lock(locker, waiting):  # overlapping runs wait; they never interleave their writes
-            return _locked_run(settings, journey_map, as_of, sources, demo, window, demo_outage)
+            return _locked_run(settings, journey_map, as_of, sources, demo, window, demo_outage, chunking)
     finally:
         locker.dispose()
 
 
 def _locked_run(settings: Settings, journey_map: JourneyMap, as_of: dt.date, sources: list[Source] | None,
-                demo: bool, window: tuple[dt.date, dt.date] | None, demo_outage: dt.date | None) -> PipelineResult:
+                demo: bool, window: tuple[dt.date, dt.date] | None, demo_outage: dt.date | None,
+                chunking: Chunking) -> PipelineResult:
     wanted = [s.value for s in sources] if sources else journey_map.used_sources()
+    used = [s for s in wanted if s in journey_map.used_sources()]
     engine = prepare_database(settings.journey_database_url, journey_map)
     result = PipelineResult(as_of)
-    logger = get_run_logger()
-    for source in (s for s in wanted if s in journey_map.used_sources()):
-        try:
-            synced = sync_source(engine, journey_map, source, as_of, demo, window, demo_outage)
-        except Exception as exc:  # one failing source never stops the others; the run reports it
-            logger.error("source %s failed: %s", source, exc)
-            result.failed[source] = str(exc)
-            if isinstance(exc, CONFIG_ERRORS):
-                result.misconfigured.add(source)
-            continue
-        if synced.note:
-            logger.warning("%s: %s", source, synced.note)
-        result.synced.append(synced)
-        if synced.bad_input:  # what was good is stored; the bad input is named, and the run exits 2
-            shown = "; ".join(synced.bad_input[:5]) + (f"; and {len(synced.bad_input) - 5} more (see the "
-                                                       "quarantine table)" if len(synced.bad_input) > 5 else "")
-            logger.error("source %s: bad input: %s", source, shown)
-            result.failed[source] = f"bad input: {shown}"
-            result.misconfigured.add(source)
-    if result.synced:
-        since = min(s.since for s in result.synced)
-        until = max(s.until for s in result.synced)
+    to_map: tuple[dt.date, dt.date] | None = None
+    if window is None:
+        for source in used:
+            try:
+                _take(result, sync_source(engine, journey_map, source, as_of, demo, window, demo_outage))
+            except Exception as exc:  # one failing source never stops the others; the run reports it
+                _failed(result, source, exc)
+        if result.synced:
+            to_map = min(s.since for s in result.synced), max(s.until for s in result.synced)
+    else:
+        chunks = result.backfill = run_backfill(engine, settings, journey_map, used, window, as_of, demo,
+                                                demo_outage, chunking.parallel, chunking.fan_out)
+        for synced in chunks.synced:
+            _take(result, synced)
+        for source, error in chunks.failed.items():
+            _failed(result, source, error)
+        if chunks.loaded or chunks.skipped:  # a rerun maps what the stopped run loaded too
+            to_map = window
+    if to_map is not None:
+        since, until = to_map
         accounts = {s: account_of(s, settings, demo) for s in journey_map.used_sources()}
         accounts.update({r.source: r.account for r in result.synced if r.account})
         result.mapping = map_records(engine, journey_map, since, until, accounts)
@@ -207,6 +209,8 @@ def _locked_run(settings: Settings, journey_map: JourneyMap, as_of: dt.date, sou
     markdown = render_markdown(result.view)
     if result.quality:
         markdown += "\n" + quality_markdown(result.quality)
+        create_markdown_artifact(key="data-quality", markdown=quality_markdown(result.quality),
+                                 description=f"Data-quality checks as of {as_of.isoformat()}")
     if window is None:
         # the demo's first run replays its history, so that its incidents open, update and resolve in Slack
         replay_from = as_of - dt.timedelta(days=max(journey_map.source_settings(s).history_days for s in wanted)
@@ -221,6 +225,28 @@ def _locked_run(settings: Settings, journey_map: JourneyMap, as_of: dt.date, sou
                              description=f"Journey map as of {as_of.isoformat()}")
     engine.dispose()
     return result
+
+
+def _take(result: PipelineResult, synced: SourceResult) -> None:
+    """A source's sync result into the run's: a quota stop is noted; refused input fails it as bad input (what was
+    good is stored; the run exits 2 naming it)."""
+    logger = get_run_logger()
+    if synced.note:
+        logger.warning("%s: %s", synced.source, synced.note)
+    result.synced.append(synced)
+    if synced.bad_input:
+        shown = "; ".join(synced.bad_input[:5]) + (f"; and {len(synced.bad_input) - 5} more (see the "
+                                                   "quarantine table)" if len(synced.bad_input) > 5 else "")
+        logger.error("source %s: bad input: %s", synced.source, shown)
+        result.failed[synced.source] = f"bad input: {shown}"
+        result.misconfigured.add(synced.source)
+
+
+def _failed(result: PipelineResult, source: str, exc: BaseException) -> None:
+    get_run_logger().error("source %s failed: %s", source, exc)
+    result.failed[source] = str(exc)
+    if isinstance(exc, CONFIG_ERRORS):
+        result.misconfigured.add(source)
 
 
 def check_parameters(start_date: dt.date | None, end_date: dt.date | None, demo: bool,
@@ -243,10 +269,12 @@ def check_parameters(start_date: dt.date | None, end_date: dt.date | None, demo:
 @flow(name="journey-pipeline", log_prints=True, on_failure=[notify_failure])
 def journey_pipeline(start_date: dt.date | None = None, end_date: dt.date | None = None,
                      sources: list[Source] | None = None, as_of: dt.date | None = None,
-                     demo: bool = False, demo_outage: dt.date | None = None) -> PipelineResult:
+                     demo: bool = False, demo_outage: dt.date | None = None,
+                     parallel_chunks: Annotated[int, Field(ge=1, le=MAX_PARALLEL)] = 4,
+                     fan_out: bool = False) -> PipelineResult:
     """Sync the sources, map their records onto the journey map, check the data, judge it, tell Slack, and
-    publish the map; with start_date and end_date, load and map that range instead (a backfill: days already
-    loaded with the same report plan are skipped, so a stopped backfill resumes).
+    publish the map; with start_date and end_date, load and map that range instead (a backfill, in chunks of a
+    source and a week: chunks loaded by an earlier backfill are skipped, so a stopped backfill resumes).
 
     Args:
         start_date: a backfill's first day (leave it and end_date empty for a daily run).
@@ -255,8 +283,11 @@ def journey_pipeline(start_date: dt.date | None = None, end_date: dt.date | None
         as_of: the day that counts as "today" (default: today in the map's timezone).
         demo: read the built-in demo business instead of the real APIs.
         demo_outage: with `demo`, a day the demo's GA4 records nothing (to see the quality checks catch it).
+        parallel_chunks: a backfill's chunks loaded at once (they share each source's connections).
+        fan_out: run each chunk of a backfill as a run of the backfill-chunk deployment, so that every worker of
+            the pool takes chunks.
     """
     from prefect.runtime import deployment
 
     window = check_parameters(start_date, end_date, demo, demo_outage, deployment.name)
-    return _run(as_of, sources, demo, window, demo_outage)
+    return _run(as_of, sources, demo, window, demo_outage, Chunking(parallel_chunks, fan_out))

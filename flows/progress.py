@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import cast
 from uuid import UUID
 
@@ -12,6 +13,8 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.context import FlowRunContext
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+_QUIET: ContextVar[bool] = ContextVar("journeymap_quiet_progress", default=False)
 
 
 class Tracker:
@@ -31,7 +34,11 @@ class Tracker:
 
 @contextmanager
 def tracked(total: int, key: str, description: str) -> Iterator[Tracker]:
-    """A progress tracker for `total` steps; the bar shows only on an interactive terminal."""
+    """A progress tracker for `total` steps; the bar shows only on an interactive terminal (and neither bar nor
+    artifact inside `quiet()`)."""
+    if _QUIET.get():
+        yield Tracker(total, None, None)
+        return
     artifact = None
     if FlowRunContext.get() is not None:
         artifact = cast(UUID, create_progress_artifact(progress=0.0, key=key, description=description))
@@ -41,3 +48,13 @@ def tracked(total: int, key: str, description: str) -> Iterator[Tracker]:
     columns = (TextColumn("[bold]{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         yield Tracker(total, bar, artifact)
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Trackers opened inside show nothing: a backfill's chunks run side by side under one progress of its own."""
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)

@@ -1,11 +1,12 @@
 """`journeymap setup-prefect`: what the deployments need on a Prefect server, created idempotently — the process
-work pool and a Secret block for each secret set in the environment (read back by `load_settings` when the
-variable is missing where the flow runs)."""
+work pool, the global concurrency limit of each API (backfill chunks hold its slots) and a Secret block for each
+secret set in the environment (read back by `load_settings` when the variable is missing where the flow runs)."""
 
 from __future__ import annotations
 
 import os
 
+from flows.backfill import API_LIMITS
 from flows.cli_common import fail, load_config, out
 from flows.settings import SECRETS, Settings, secret_block_name
 
@@ -17,7 +18,7 @@ def setup_prefect(settings: Settings) -> list[str]:
     are never shown)."""
     from prefect.blocks.system import Secret
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, WorkPoolCreate
     from prefect.exceptions import ObjectNotFound
 
     done = []
@@ -28,6 +29,13 @@ def setup_prefect(settings: Settings) -> list[str]:
         except ObjectNotFound:
             client.create_work_pool(WorkPoolCreate(name=WORK_POOL, type="process"))
             done.append(f"work pool '{WORK_POOL}': created (type process)")
+        for name, limit in API_LIMITS.values():
+            try:  # one already there keeps its limit: an operator may have sized it to the account's quota
+                there = client.read_global_concurrency_limit_by_name(name)
+                done.append(f"concurrency limit '{name}': already there ({there.limit} slots)")
+            except ObjectNotFound:
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=limit))
+                done.append(f"concurrency limit '{name}': created ({limit} slots)")
     for name in SECRETS:
         value = getattr(settings, name)
         block = secret_block_name(name)
@@ -40,8 +48,8 @@ def setup_prefect(settings: Settings) -> list[str]:
 
 
 def setup_prefect_command() -> None:
-    """Create the work pool and the Secret blocks the deployments use on the Prefect server at PREFECT_API_URL
-    (idempotent: run it again after changing a key)."""
+    """Create the work pool, the API concurrency limits and the Secret blocks the deployments use on the Prefect
+    server at PREFECT_API_URL (idempotent: run it again after changing a key)."""
     settings, _ = load_config()
     if not os.environ.get("PREFECT_API_URL"):
         fail("PREFECT_API_URL is not set: start a server (prefect server start) and set PREFECT_API_URL to its "

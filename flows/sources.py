@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import stripe
@@ -12,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
 from connectors.demo import DEMO_PROPERTY_ID
-from connectors.errors import TransientError
+from connectors.errors import PermanentError, TransientError
 from connectors.ga4 import make_client
 from connectors.mailchimp import Reader as MailchimpReader
 from connectors.mailchimp import make_client as make_mailchimp_client
@@ -39,6 +40,16 @@ from models.raw import (
 )
 
 REAL_SOURCES = ("ga4", "mailchimp", "stripe", "surveys")  # sources with a connector to a real API in this version
+CONFIG_ERRORS = (PermanentError, SettingsError, SourceNotConfigured)  # failures whose fix is configuration
+
+
+class Source(StrEnum):
+    """The sources a run can sync."""
+
+    ga4 = "ga4"
+    mailchimp = "mailchimp"
+    stripe = "stripe"
+    surveys = "surveys"
 
 
 def ga4_job(settings: Settings, journey_map: JourneyMap) -> Ga4Job:
@@ -79,12 +90,25 @@ def stripe_client(settings: Settings) -> stripe.StripeClient:
 def sync_source(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.date, demo: bool,
                 window: tuple[dt.date, dt.date] | None = None, demo_outage: dt.date | None = None) -> SourceResult:
     """Load every stream of one source: its incremental window, or `window` for a backfill."""
+    return load_source(engine, journey_map, source, as_of, demo, window, demo_outage)
+
+
+def load_source(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.date, demo: bool,
+                window: tuple[dt.date, dt.date] | None = None, demo_outage: dt.date | None = None, *,
+                snapshots: bool = True, connections: int | None = None) -> SourceResult:
+    """Load one source's streams for its incremental window or `window`. `snapshots=False` leaves out the streams
+    that are a whole list rather than days (Stripe subscriptions: a backfill's chunks read them once);
+    `connections` overrides the source's `concurrency` (chunks running side by side share it)."""
+    if connections is not None:
+        shared = journey_map.source_settings(source)
+        journey_map = journey_map.model_copy(update={"sources": {
+            **journey_map.sources, source: shared.model_copy(update={"concurrency": connections})}})
     if demo:
         return _sync_demo(engine, journey_map, source, as_of, window, demo_outage)
     if source == "ga4":
         return _sync_ga4(engine, journey_map, as_of, window)
     if source == "stripe":
-        return _sync_stripe(engine, journey_map, as_of, window)
+        return _sync_stripe(engine, journey_map, as_of, window, snapshots)
     if source == "surveys":
         return _sync_surveys(engine, journey_map, as_of)
     if source == "mailchimp":
@@ -171,7 +195,7 @@ def _whole_file(pages: Pages) -> Reader:
 
 
 def _sync_stripe(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
-                 window: tuple[dt.date, dt.date] | None) -> SourceResult:
+                 window: tuple[dt.date, dt.date] | None, snapshots: bool = True) -> SourceResult:
     logger = get_run_logger()
     settings = load_settings()
     client = stripe_client(settings)
@@ -192,14 +216,14 @@ def _sync_stripe(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
                            on_page=lambda r: progress.step(f"stripe checkout sessions ({r.rows:,})"), window=window)
         subscriptions = sync_stream(engine, STRIPE_SUBSCRIPTIONS,
                                     lambda s, u: read_subscriptions(client, on_retry=retry), account, as_of,
-                                    source_settings, window=window)
+                                    source_settings, window=window) if snapshots else None
         refunds = sync_stream(engine, STRIPE_REFUNDS,
                               lambda s, u: read_refunds(client, s, u, on_retry=retry), account, as_of,
                               source_settings, window=window)
         payments = sync_stream(engine, STRIPE_PAYMENT_INTENTS,
                                lambda s, u: read_payment_intents(client, s, u, on_retry=retry), account, as_of,
                                source_settings, window=window)
-    streams = [done, subscriptions, refunds, payments]
+    streams = [stream for stream in (done, subscriptions, refunds, payments) if stream is not None]
     for stream in streams:
         logger.info("stripe/%s: %s..%s, %d rows, %d quarantined", stream.stream, stream.since, stream.until,
                     stream.rows, stream.quarantined)

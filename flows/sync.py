@@ -207,7 +207,10 @@ def _quarantine(conn: Connection, stream: RawStream, items: list[Any], refused: 
 
 def _move_cursor(conn: Connection, stream: RawStream, account: str, cursor: str | None, day: dt.date,
                  as_of: dt.date) -> str:
-    """The cursor moved forward to `day` (never past `as_of`, never back); returns it."""
+    """The cursor moved forward to `day` (never past `as_of`, never back); returns it. The stored value is read
+    again: a backfill's chunks load one stream side by side, and a chunk of earlier days must not move it back."""
+    stored = get_cursor(conn, stream.source, stream.stream, account)
+    cursor = max(cursor, stored) if cursor is not None and stored is not None else cursor or stored
     moved = day if cursor is None else max(day, dt.date.fromisoformat(cursor))
     value = min(moved, as_of).isoformat()
     set_cursor(conn, stream.source, stream.stream, account, value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import models.backfill
 import models.outbox  # noqa: F401  (registers the Slack outbox table)
 from models.tables import Base
 

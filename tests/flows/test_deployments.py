@@ -76,7 +76,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
                         [PREFECT, "--no-prompt", "deploy", "--all"]):
             done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
             assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        worker = _start([PREFECT, "worker", "start", "--pool", "journeymap", "--limit", "2"], env, home / "worker.log")
+        worker = _start([PREFECT, "worker", "start", "--pool", "journeymap", "--limit", "4"], env, home / "worker.log")
         yield env
     finally:
         if worker is not None:
@@ -85,8 +85,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
 
 
 def _run_deployment(env: dict[str, str], name: str, parameters: dict[str, object],
-                    job_env: dict[str, str]) -> tuple[str, str]:
-    """Start a run of the deployment as the UI does and wait for its end; (state, message)."""
+                    job_env: dict[str, str]) -> tuple[str, str, Any]:
+    """Start a run of the deployment as the UI does and wait for its end; (state, message, flow run id)."""
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -98,7 +98,7 @@ def _run_deployment(env: dict[str, str], name: str, parameters: dict[str, object
         while time.monotonic() < deadline:
             state = client.read_flow_run(run.id).state
             if state is not None and state.is_final():
-                return state.type.value, str(state.message or "")
+                return state.type.value, str(state.message or ""), run.id
             time.sleep(1)
     raise AssertionError(f"{name} did not finish in 300 s")
 
@@ -107,7 +107,7 @@ def test_a_backfill_started_like_the_ui_does_loads_exactly_those_days(deployed: 
                                                                       tmp_path: Path) -> None:
     job_env = {"JOURNEY_DATABASE_URL": db_url, "JOURNEY_MAP_FILE": str(ROOT / "journey.yaml"),
                "JOURNEY_OUTBOX_DIR": str(tmp_path / "outbox")}
-    state, message = _run_deployment(deployed, "journey-pipeline/backfill", {
+    state, message, _ = _run_deployment(deployed, "journey-pipeline/backfill", {
         "start_date": "2026-09-01", "end_date": "2026-09-07", "sources": ["stripe"], "demo": True}, job_env)
     assert state == "COMPLETED", message
     engine = create_engine(db_url)
@@ -119,9 +119,56 @@ def test_a_backfill_started_like_the_ui_does_loads_exactly_those_days(deployed: 
     assert days == [f"2026-09-0{d}" for d in range(1, 8)]
     assert ga4 == 0  # only the source asked for
 
-    state, message = _run_deployment(deployed, "journey-pipeline/backfill", {"demo": True}, job_env)
+    state, message, _ = _run_deployment(deployed, "journey-pipeline/backfill", {"demo": True}, job_env)
     assert state == "FAILED"  # without dates: refused before any work, with the fix
     assert "needs start_date and end_date" in message
+
+
+def test_a_fanned_out_backfill_runs_each_chunk_as_a_deployment_run(deployed: dict[str, str], db_url: str,
+                                                                   tmp_path: Path) -> None:
+    """fan_out: the backfill starts a backfill-chunk run per chunk (a worker takes each), waits for them, maps
+    what they loaded, and shows its progress as an artifact."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterParentFlowRunId,
+    )
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    job_env = {"JOURNEY_DATABASE_URL": db_url, "JOURNEY_MAP_FILE": str(ROOT / "journey.yaml"),
+               "JOURNEY_OUTBOX_DIR": str(tmp_path / "outbox")}
+    with temporary_settings({PREFECT_API_URL: deployed["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+        chunk = client.read_deployment_by_name("backfill-chunk/backfill-chunk")  # where the pool's workers run it
+        client.update_deployment(chunk.id, DeploymentUpdate(job_variables={"env": job_env}))
+    state, message, run_id = _run_deployment(deployed, "journey-pipeline/backfill", {
+        "start_date": "2026-09-14", "end_date": "2026-09-27", "sources": ["stripe"], "demo": True,
+        "fan_out": True, "parallel_chunks": 2}, job_env)
+    assert state == "COMPLETED", message
+    with temporary_settings({PREFECT_API_URL: deployed["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+        children = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id])))
+        progress = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["backfill-progress"]), flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+    assert sorted(c.name for c in children) == ["chunk stripe 2026-09-14..2026-09-20",
+                                                "chunk stripe 2026-09-21..2026-09-27"]
+    assert {c.deployment_id for c in children} == {chunk.id}
+    assert all(c.state is not None and c.state.is_completed() for c in children)
+    assert [a.data for a in progress] == [100.0]
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        days = conn.execute(text("SELECT COUNT(DISTINCT substr(CAST(created AS VARCHAR(32)), 1, 10)) "
+                                 "FROM raw_stripe_checkout_sessions")).scalar()
+        loaded_by = set(conn.execute(text("SELECT flow_run FROM backfill_chunks")).scalars())
+        mapped = conn.execute(text("SELECT COUNT(DISTINCT date) FROM touchpoint_daily WHERE touchpoint_id = "
+                                   "'checkout' AND date BETWEEN '2026-09-14' AND '2026-09-27'")).scalar()
+    engine.dispose()
+    assert days == 14
+    assert loaded_by == {str(c.id) for c in children}  # each chunk recorded by the run that loaded it
+    assert mapped == 14  # and the backfill mapped what its chunk runs loaded
 
 
 def _newest_run(env: dict[str, str], deployment_id: Any) -> str:
@@ -237,6 +284,8 @@ def test_setup_prefect_is_idempotent_and_runs_read_the_secret_blocks_it_saves(
     assert first.returncode == 0, first.stderr[-2000:]
     assert again.returncode == 0, again.stderr[-2000:]
     assert "work pool 'journeymap': already there" in again.stdout  # created by the fixture: left as it is
+    for name, slots in (("ga4-api", 10), ("mailchimp-api", 10), ("stripe-api", 10)):
+        assert f"concurrency limit '{name}': already there ({slots} slots)" in again.stdout
     assert "secret block 'journey-hash-salt': saved from JOURNEY_HASH_SALT" in again.stdout
     assert "pepper-from-the-setup" not in first.stdout + again.stdout  # values are never shown
 

@@ -36,6 +36,22 @@ def test_the_ui_gets_date_pickers_and_a_source_multi_select_with_descriptions() 
     [listed, _none] = _resolve(schema, props["sources"])
     assert listed["type"] == "array"
     assert listed["items"]["enum"] == ["ga4", "mailchimp", "stripe", "surveys"]
+    parallel = props["parallel_chunks"]
+    assert (parallel["type"], parallel["minimum"], parallel["maximum"], parallel["default"]) == ("integer", 1, 16, 4)
+    assert props["fan_out"]["type"] == "boolean"
+    assert parallel["description"]
+    assert props["fan_out"]["description"]
+
+
+def test_a_run_with_parallel_chunks_out_of_range_is_refused_before_it_starts(tmp_path: Any, prefect_api_url: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.exceptions import ParameterTypeError
+
+    monkeypatch.setenv("JOURNEY_DATABASE_URL", f"sqlite:///{tmp_path}/never.db")
+    monkeypatch.setenv("JOURNEY_OUTBOX_DIR", str(tmp_path / "outbox"))
+    with pytest.raises(ParameterTypeError, match="parallel_chunks: Input should be greater than or equal to 1"):
+        journey_pipeline(start_date=D, end_date=D, demo=True, parallel_chunks=0)
+    assert not (tmp_path / "never.db.lock").exists()  # nothing started: not even the wait for the warehouse
 
 
 @pytest.mark.parametrize(("start", "end", "demo", "outage", "deployment", "error"), [

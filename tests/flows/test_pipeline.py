@@ -81,6 +81,7 @@ def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict
     artifact = latest_map_artifact(env["PREFECT_API_URL"])
     assert journey_map.journeys[0].name in artifact
     assert "## Data-quality checks" in artifact
+    assert latest_map_artifact(env["PREFECT_API_URL"], "data-quality").startswith("## Data-quality checks")
     assert "Data-quality checks: all" in first.stdout  # the demo's data is clean
     checks = journeymap("checks", "--as-of", AS_OF, env=env)
     assert checks.returncode == 0, checks.stderr
@@ -141,15 +142,15 @@ def test_a_demo_day_without_ga4_data_fails_its_checks_names_the_day_and_holds_ba
     assert "2026-09-20" in stored.stdout
 
 
-def latest_map_artifact(api_url: str) -> str:
-    """The Markdown of the newest `journey-map` artifact on the Prefect server."""
+def latest_map_artifact(api_url: str, key: str = "journey-map") -> str:
+    """The Markdown of the newest artifact with that key (the map, by default) on the Prefect server."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
     from prefect.client.schemas.sorting import ArtifactSort
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
-        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["journey-map"])),
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
                                       sort=ArtifactSort.CREATED_DESC, limit=1)
-    assert found, "the run published no journey-map artifact"
+    assert found, f"the run published no {key} artifact"
     return str(found[0].data)
