@@ -152,7 +152,9 @@ def test_run_sources_ga4_maps_exactly_what_ga4_reported(db_url: str, ga4_map: Pa
 
         backfill = journeymap("backfill", "--start", "2026-08-01", "--end", "2026-08-03", "--sources", "ga4", env=env)
         assert backfill.returncode == 0, backfill.stderr[-3000:]
-        assert "3 days" in backfill.stderr
+        assert "Backfill: 2 chunks loaded" in backfill.stdout  # Saturday and Sunday, then Monday's week
+        assert "ga4/rows: 2026-08-01..2026-08-02, 2 days" in backfill.stderr
+        assert "ga4/rows: 2026-08-03..2026-08-03, 1 days" in backfill.stderr
 
         fake.allowed_properties = {"999"}
         denied = journeymap("run", "--sources", "ga4", "--as-of", AS_OF.isoformat(), env=env)
