@@ -29,11 +29,10 @@ from prefect.tasks import exponential_backoff
 from sqlalchemy import Engine
 
 from connectors.errors import TransientError
-from connectors.ga4 import plan_fingerprint
-from flows.ga4 import plans_for
+from flows.chunks import API_LIMITS, Chunk, connections_for, identity, plan_chunks, settled
 from flows.progress import quiet, tracked
 from flows.settings import Settings, load_settings
-from flows.sources import CONFIG_ERRORS, Source, account_of, load_source
+from flows.sources import CONFIG_ERRORS, Source, load_source
 from flows.sync import SourceResult, StreamResult
 from models.backfill import finished_chunks, record_chunk
 from models.config import JourneyMap
@@ -41,32 +40,7 @@ from models.db import make_engine, migrate
 from models.lock import warehouse_lock
 from models.mapfile import load_map
 
-# global concurrency limits (created by `journeymap setup-prefect`), sized to each API's quota: a chunk holds as
-# many slots as the connections it opens, whichever run, flow or worker it belongs to
-API_LIMITS: dict[str, tuple[str, int]] = {
-    "ga4": ("ga4-api", 10),  # GA4 Data API: 10 concurrent requests per property
-    "mailchimp": ("mailchimp-api", 10),  # Mailchimp Marketing API: 10 simultaneous connections
-    "stripe": ("stripe-api", 10),  # each Stripe chunk reads one page at a time; this keeps far below its rate limit
-}
-WHOLE_RANGE = {"mailchimp": "its activity API reads from a day onwards, never to a day: a week at a time would "
-                            "read every later week again",
-               "surveys": "an export file is read whole"}
 CHUNK_DEPLOYMENT = "backfill-chunk/backfill-chunk"
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A source's days since..until; `snapshots`: this chunk also reads the source's whole-list streams (Stripe
-    subscriptions), which one chunk per backfill is enough to read."""
-
-    source: str
-    since: dt.date
-    until: dt.date
-    snapshots: bool = False
-
-    @property
-    def name(self) -> str:
-        return f"{self.source} {self.since}..{self.until}"
 
 
 @dataclass
@@ -78,45 +52,6 @@ class BackfillResult:
     skipped: list[Chunk] = field(default_factory=list)
     loaded: list[Chunk] = field(default_factory=list)
     not_started: list[Chunk] = field(default_factory=list)  # their source had failed on its configuration
-
-
-def plan_chunks(sources: Sequence[str], since: dt.date, until: dt.date) -> list[Chunk]:
-    """Chunks for the range, week by week (Monday to Sunday, so that two backfills over the same weeks share
-    their chunks), every source of a week before the next week; the last week of a source reads its snapshots."""
-    weeks: list[tuple[dt.date, dt.date]] = []
-    start = since
-    while start <= until:
-        end = min(until, start + dt.timedelta(days=6 - start.weekday()))
-        weeks.append((start, end))
-        start = end + dt.timedelta(days=1)
-    chunks = [Chunk(s, since, until, snapshots=True) for s in sources if s in WHOLE_RANGE]
-    weekly = [s for s in sources if s not in WHOLE_RANGE]
-    for i, (first, last) in enumerate(weeks):
-        chunks += [Chunk(s, first, last, snapshots=i == len(weeks) - 1) for s in weekly]
-    return chunks
-
-
-def identity(source: str, settings: Settings, journey_map: JourneyMap, demo: bool,
-             demo_outage: dt.date | None) -> tuple[str, str]:
-    """(account, reads) of a source's chunks: a chunk loaded from another account, with another GA4 request plan
-    or another demo outage is not the same chunk. Stripe and Mailchimp count as one account per key."""
-    account = account_of(source, settings, demo) or ""
-    if demo:
-        return account, f"outage {demo_outage}" if demo_outage and source == "ga4" else ""
-    return account, plan_fingerprint(plans_for(journey_map)) if source == "ga4" else ""
-
-
-def settled(chunk: Chunk, journey_map: JourneyMap, as_of: dt.date) -> bool:
-    """A chunk whose days are past the source's lookback: late data no longer changes them, so once loaded it is
-    done (a chunk with recent days is loaded again, as daily runs read those days again)."""
-    recent = as_of - dt.timedelta(days=journey_map.source_settings(chunk.source).lookback_days - 1)
-    return chunk.until < recent
-
-
-def connections_for(source: str, journey_map: JourneyMap, parallel: int) -> int:
-    """A weekly chunk's share of its source's `concurrency` (chunks side by side never exceed it together)."""
-    configured = journey_map.source_settings(source).concurrency
-    return configured if source in WHOLE_RANGE else max(1, configured // parallel)
 
 
 def _transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -206,6 +141,8 @@ def run_backfill(engine: Engine, settings: Settings, journey_map: JourneyMap, so
         (result.skipped if skip else pending).append(chunk)
     if result.skipped:
         logger.info("%d chunks already loaded by an earlier backfill: skipped", len(result.skipped))
+    if not demo and pending:
+        limits_on_server()  # asked once, before the chunks' threads start
     per_source: dict[str, list[SourceResult]] = {}
     running: dict[PrefectFuture[SourceResult], Chunk] = {}
     title = f"Backfill {window[0]}..{window[1]}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from flows.backfill import API_LIMITS
+from flows.chunks import API_LIMITS
 from flows.cli_common import fail, load_config, out
 from flows.settings import SECRETS, Settings, secret_block_name
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from flows.backfill import Chunk, connections_for, plan_chunks, settled
+from flows.chunks import Chunk, connections_for, plan_chunks, settled
 from models.mapfile import load_map
 from tests.conftest import EXAMPLE_MAP, ROOT, example_map_with, journeymap
 from tests.fakes.stripe_api import FakeStripe
