@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,6 +26,7 @@ SOURCE_NAMES = ("ga4", "mailchimp", "stripe", "surveys")
 class Format(StrEnum):
     table = "table"
     markdown = "markdown"
+    html = "html"
 
 
 def parse_sources(value: str | None, journey_map: JourneyMap) -> list[str] | None:
@@ -213,11 +215,14 @@ def annotate(
 def show_map(
     journey: Annotated[str | None, typer.Option(help="only this journey id")] = None,
     persona: Annotated[str | None, typer.Option(help="the map of one persona of journey.yaml")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="table or markdown")] = Format.table,
+    fmt: Annotated[Format, typer.Option("--format", help="table, markdown or html")] = Format.table,
     as_of: Annotated[str | None, typer.Option("--as-of", help="end of the period (default: after the newest data)")]
     = None,
+    period: Annotated[int, typer.Option("--period", min=7, max=91, help="days in the period (and the one before)")]
+    = 28,
+    out_file: Annotated[Path | None, typer.Option("--out", help="file to write (html: journey-map.html)")] = None,
 ) -> None:
-    """Print the current map from the stored facts (no sync)."""
+    """Print the current map from the stored facts (no sync), or write it as one self-contained HTML file."""
     from flows.views import current_view
     from models.queries import last_fact_date
     from reports.render import render_markdown, render_table
@@ -235,8 +240,18 @@ def show_map(
         newest = last_fact_date(conn)
     if newest is None:
         fail("no facts stored yet; run `journeymap run` (or `journeymap run --demo`) first", code=1)
-    view = current_view(engine, journey_map, day or newest + dt.timedelta(days=1), persona=persona,
-                        journey_id=journey)
+    as_of_day = day or newest + dt.timedelta(days=1)
+    if fmt is Format.html:
+        from flows.map_page import build_page
+        from reports.html_map import render_html
+
+        target = out_file or Path("journey-map.html")
+        page = build_page(engine, journey_map, as_of_day, period_days=period, journey_id=journey, persona=persona)
+        target.write_text(render_html(page), encoding="utf-8")
+        out.print(f"wrote {target} ({target.stat().st_size / 1024:,.0f} KB): {len(page.personas)} map(s), "
+                  f"{period} days to {as_of_day - dt.timedelta(days=1)}; open it in a browser", highlight=False)
+        return
+    view = current_view(engine, journey_map, as_of_day, period_days=period, persona=persona, journey_id=journey)
     if fmt is Format.markdown:
         typer.echo(render_markdown(view))
     else:

@@ -87,9 +87,18 @@ def _quality(engine: Engine, until: dt.date) -> tuple[int, list[str]]:
     return sum(1 for _, ok in rows if ok), [name for name, ok in rows if not ok]
 
 
-def _annotations(notes: list[tuple[str, dt.date, str]], series: pd.DataFrame,
-                 journey_map: JourneyMap) -> list[AnnotationEffect]:
-    """Each change annotated in the period (or the one before): the step's conversion before and since."""
+def read_annotations(engine: Engine, since: dt.date, until: dt.date) -> list[tuple[str, dt.date, str]]:
+    """(touchpoint, day, note) of the changes annotated in since..until."""
+    with engine.connect() as conn:
+        return [(str(t), d, str(n)) for t, d, n in conn.execute(
+            select(Annotation.touchpoint_id, Annotation.date, Annotation.note).where(
+                Annotation.date >= since, Annotation.date <= until))]
+
+
+def annotation_effects(notes: list[tuple[str, dt.date, str]], series: pd.DataFrame,
+                       journey_map: JourneyMap) -> list[AnnotationEffect]:
+    """Each annotated change: the step's conversion over ANNOTATION_DAYS before it and since (`series` must reach
+    that far back)."""
     mine = series[series["segment"] == "all"]
     names = _names(journey_map)
     out = []
@@ -103,7 +112,7 @@ def _annotations(notes: list[tuple[str, dt.date, str]], series: pd.DataFrame,
         after = step[(step["date"] >= day) & (step["date"] < day + dt.timedelta(days=ANNOTATION_DAYS))]
 
         stage, name = names.get(touchpoint, ("", touchpoint))
-        out.append(AnnotationEffect(stage, name, day, note, rate(before), rate(after)))
+        out.append(AnnotationEffect(stage, name, day, note, rate(before), rate(after), touchpoint))
     return out
 
 
@@ -113,14 +122,11 @@ def build_summary(engine: Engine, journey_map: JourneyMap, period: str, as_of: d
     opened, resolved, still = _incidents(engine, view.since, view.until, journey_map)
     passed, failed = _quality(engine, view.until)
     before = view.since - dt.timedelta(days=PERIODS[period])  # the period before, and annotated changes in it
-    with engine.connect() as conn:
-        notes = [(str(t), d, str(n)) for t, d, n in conn.execute(
-            select(Annotation.touchpoint_id, Annotation.date, Annotation.note).where(
-                Annotation.date >= before, Annotation.date <= view.until))]
+    notes = read_annotations(engine, before, view.until)
     series = load_series(engine, journey_map, before - dt.timedelta(days=ANNOTATION_DAYS), view.until)  # one read
     leaks = _leaks(series[series["date"] >= before], journey_map, view)
     return Summary(period, view, leaks, opened, resolved, still, passed, failed,
-                   _annotations(notes, series, journey_map))
+                   annotation_effects(notes, series, journey_map))
 
 
 @flow(name="map-summary", log_prints=True, on_failure=[notify_failure])

@@ -87,6 +87,7 @@ class FeedbackView:
     nps: float | None
     previous_nps: float | None
     pain_points: tuple[str, ...]
+    scores: tuple[int, ...] = ()  # answers per score 0..10 over the period
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def feedback_rows(journey_map: JourneyMap, now: dict[str, StageFeedback],
     """FeedbackView per stage that had answers in either period, in the map's stage order."""
     return [FeedbackView(s.name, now[s.id].responses if s.id in now else 0,
                          now[s.id].nps if s.id in now else None, before[s.id].nps if s.id in before else None,
-                         now[s.id].pain_points if s.id in now else ())
+                         now[s.id].pain_points if s.id in now else (), now[s.id].scores if s.id in now else ())
             for s in journey_map.stages if s.id in now or s.id in before]
 
 

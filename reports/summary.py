@@ -43,6 +43,7 @@ class AnnotationEffect:
     note: str
     before: float | None  # step conversion over the days before the change
     after: float | None  # and since
+    touchpoint_id: str = ""
 
 
 @dataclass(frozen=True)

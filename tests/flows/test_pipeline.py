@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, inspect, select, text
 
+import models.backfill  # (registers the backfill chunk records: they are compared too)
 import models.outbox  # noqa: F401  (the Slack outbox is compared too)
 from models.mapfile import load_map
 from models.tables import Base
-from tests.conftest import EXAMPLE_MAP, journeymap
+from tests.conftest import EXAMPLE_MAP, ROOT, journeymap
+from tests.reports.map_html import check_in_browser, golden, structure
 
 AS_OF = "2026-09-30"
+GOLDEN_MAP = ROOT / "tests" / "fixtures" / "map" / "demo-2026-10-01.json"
 pytestmark = pytest.mark.slow
 
 
@@ -37,7 +42,7 @@ def env(db_url: str, prefect_api_url: str) -> dict[str, str]:
     return {"JOURNEY_DATABASE_URL": db_url, "JOURNEY_MAP_FILE": str(EXAMPLE_MAP), "PREFECT_API_URL": prefect_api_url}
 
 
-def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict[str, str]) -> None:
+def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict[str, str], tmp_path: Path) -> None:
     first = journeymap("run", "--demo", "--as-of", AS_OF, env=env)
     assert first.returncode == 0, first.stderr[-3000:]
     once = dump(env["JOURNEY_DATABASE_URL"])
@@ -85,6 +90,7 @@ def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict
     assert "Data-quality checks: all" in first.stdout  # the demo's data is clean
     checks = journeymap("checks", "--as-of", AS_OF, env=env)
     assert checks.returncode == 0, checks.stderr
+    rendered_map_is_the_golden_one_and_reads_in_a_browser(env, tmp_path)
 
     # detection: the run judged 2026-09-30 and printed its open incidents (see connectors/demo: INCIDENTS)
     assert "Open incidents as of 2026-09-30" in second.stdout
@@ -140,6 +146,22 @@ def test_a_demo_day_without_ga4_data_fails_its_checks_names_the_day_and_holds_ba
     assert stored.returncode == 1
     assert "2026-09-30: Data-quality checks: " in stored.stdout
     assert "2026-09-20" in stored.stdout
+
+
+def rendered_map_is_the_golden_one_and_reads_in_a_browser(env: dict[str, str], tmp_path: Path) -> None:
+    """`journeymap map --format html` on the demo: every persona, journey, stage column and card with its figures
+    as in the golden file (the same on both warehouses), offline, and readable in Chromium."""
+    page_file = tmp_path / "journey-map.html"
+    done = journeymap("map", "--format", "html", "--as-of", "2026-10-01", "--out", str(page_file), env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    html = page_file.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)=["']?(https?:)?//|<script|@import|url\(""", html)  # nothing fetched
+    journey_map = load_map(EXAMPLE_MAP)
+    found = structure(html)
+    assert list(found) == ["all"] + [p.name for p in journey_map.personas]
+    golden(GOLDEN_MAP, found)
+    check_in_browser(page_file, {tp.id: tp.name for _, tp in journey_map.touchpoints()},
+                     journey_map.personas[0].name, tmp_path / "map.png")
 
 
 def latest_map_artifact(api_url: str, key: str = "journey-map") -> str:

@@ -1,0 +1,101 @@
+"""Read everything the rendered map shows from the warehouse: the map per persona with 90 days of daily volume, the
+incidents, the annotated changes and their effect, and each source's data-quality status."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from checks.incident_store import load_incidents
+from flows.detection import load_series
+from flows.summary import ANNOTATION_DAYS, annotation_effects, read_annotations
+from flows.views import PERIOD_DAYS, current_view
+from models.config import JourneyMap
+from models.mapping import ALL
+from models.queries import facts_all_segments
+from models.tables import QualityResultRow, TouchpointDaily, table_of
+from reports.map_page import SPARK_DAYS, IncidentNote, MapPage, PersonaPage, SourceStatus
+
+
+def build_page(engine: Engine, journey_map: JourneyMap, as_of: dt.date, *, period_days: int = PERIOD_DAYS,
+               journey_id: str | None = None, persona: str | None = None) -> MapPage:
+    """The page as of `as_of`: all customers and every persona (or only `persona`), every journey (or only
+    `journey_id`)."""
+    chosen = [("", "", None)] + [(p.name, p.description, p.name) for p in journey_map.personas]
+    if persona is not None:
+        chosen = [c for c in chosen if c[0] == persona]
+    first_day = as_of - dt.timedelta(days=SPARK_DAYS)
+    with engine.connect() as conn:
+        daily = facts_all_segments(conn, first_day, as_of - dt.timedelta(days=1))
+        incidents = load_incidents(conn, as_of + dt.timedelta(days=1))
+    personas = []
+    for name, description, key in chosen:
+        view = current_view(engine, journey_map, as_of, period_days=period_days, persona=key, journey_id=journey_id)
+        segment = f"persona={name}" if name else ALL
+        personas.append(PersonaPage(name, description, view, _series(daily, segment, first_day)))
+    since = personas[0].view.since
+    notes = read_annotations(engine, since - dt.timedelta(days=period_days), as_of)
+    series = load_series(engine, journey_map, since - dt.timedelta(days=period_days + ANNOTATION_DAYS), as_of)
+    return MapPage(journey_map.business.name, journey_map.business.currency, as_of, personas,
+                   questions={tp.id: tuple(tp.questions) for _, tp in journey_map.touchpoints() if tp.questions},
+                   incidents=[_note(i) for i in incidents.values()
+                              if i.status != "resolved" or (i.resolved_on is not None and i.resolved_on >= since)],
+                   changes=annotation_effects(notes, series, journey_map),
+                   sources=source_status(engine, journey_map, as_of))
+
+
+def _series(daily: pd.DataFrame, segment: str, first_day: dt.date) -> dict[str, list[float | None]]:
+    """Each touchpoint's daily volume from `first_day` for SPARK_DAYS days (None: no row that day)."""
+    mine = daily[daily["segment"] == segment]
+    out: dict[str, list[float | None]] = {}
+    for tp_id, rows in mine.groupby("touchpoint_id"):
+        by_day = {pd.Timestamp(d).date(): float(v) for d, v in zip(rows["date"], rows["volume"], strict=True)
+                  if pd.notna(v)}
+        out[str(tp_id)] = [by_day.get(first_day + dt.timedelta(days=i)) for i in range(SPARK_DAYS)]
+    return out
+
+
+def _note(incident: object) -> IncidentNote:
+    from checks.incidents import Incident
+
+    assert isinstance(incident, Incident)
+    payload = incident.payload
+    rate, base = payload.get("p_w"), payload.get("p0")
+    return IncidentNote(incident.step, incident.segment, incident.severity, incident.status, incident.opened_on,
+                        incident.resolved_on, float(payload.get("impact_per_day") or 0),
+                        float(rate) if rate is not None else None, float(base) if base is not None else None)
+
+
+def source_status(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> list[SourceStatus]:
+    """Per source the map uses: the newest checks up to `as_of` and the newest day with volume on its touchpoints."""
+    table = table_of(QualityResultRow)
+    facts = table_of(TouchpointDaily)
+    with engine.connect() as conn:
+        day = conn.execute(select(func.max(table.c.as_of)).where(table.c.as_of <= as_of)).scalar()
+        checks = conn.execute(select(table.c.source, table.c.check_name, table.c.success)
+                              .where(table.c.as_of == day)).all() if day else []
+        newest: dict[str, object] = {str(tp): last for tp, last in conn.execute(
+            select(facts.c.touchpoint_id, func.max(facts.c.date))
+            .where(facts.c.segment == ALL, facts.c.volume > 0, facts.c.date < as_of)
+            .group_by(facts.c.touchpoint_id)).all()}
+    if isinstance(day, str):
+        day = dt.date.fromisoformat(day)
+    out = []
+    for source in journey_map.used_sources():
+        days = [_as_date(newest[tp.id]) for _, tp in journey_map.touchpoints()
+                if tp.source == source and tp.id in newest]
+        mine = [(name, ok) for s, name, ok in checks if s == source]
+        mapped = any(tp.source == source for _, tp in journey_map.touchpoints())
+        out.append(SourceStatus(source, sum(1 for _, ok in mine if ok), tuple(n for n, ok in mine if not ok),
+                                day if mine else None, max(days) if days else None, mapped))
+    return out
+
+
+def _as_date(value: object) -> dt.date:
+    """A date from the database (SQLite gives aggregates of dates as text)."""
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    assert isinstance(value, dt.date)
+    return value.date() if isinstance(value, dt.datetime) else value
