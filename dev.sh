@@ -41,7 +41,19 @@ case "${1:-}" in
     "$VENV/bin/mypy"
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
+  screenshot)  # the README's picture of the map: the demo as of 2026-09-30, rendered, shot in headless Chromium
+    install . base
+    command -v chromium >/dev/null 2>&1 || { echo "the screenshot needs Chromium (apt-get install -y chromium)" >&2; exit 2; }
+    work=$(mktemp -d)
+    export JOURNEY_DATABASE_URL="sqlite:///$work/demo.db" JOURNEY_OUTBOX_DIR="$work/outbox"
+    "$VENV/bin/journeymap" run --demo --as-of 2026-09-30 >/dev/null
+    "$VENV/bin/journeymap" map --format html --as-of 2026-10-01 --out "$work/journey-map.html"
+    chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1500,1900 \
+      --virtual-time-budget=15000 --screenshot="$PWD/reports/journey-map.png" "file://$work/journey-map.html" 2>/dev/null
+    rm -rf "$work"
+    echo "wrote reports/journey-map.png"
+    ;;
   *)
-    echo "usage: ./dev.sh demo [--as-of YYYY-MM-DD] | ./dev.sh test [pytest args]" >&2; exit 2
+    echo "usage: ./dev.sh demo [--as-of YYYY-MM-DD] | ./dev.sh test [pytest args] | ./dev.sh screenshot" >&2; exit 2
     ;;
 esac

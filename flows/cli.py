@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from flows.cli_alerts import incident_app, report_delivery, summary
 from flows.cli_common import err, fail, load_config, out, parse_date, slack_setup
+from flows.cli_map import show_map
 from flows.pipeline import PipelineResult
 from flows.settings import Settings, SettingsError
 from flows.setup_prefect import setup_prefect_command
@@ -21,12 +19,6 @@ from models.db import make_engine, migrate
 app = typer.Typer(help="Journeymap: a customer journey map that keeps itself up to date.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 SOURCE_NAMES = ("ga4", "mailchimp", "stripe", "surveys")
-
-
-class Format(StrEnum):
-    table = "table"
-    markdown = "markdown"
-    html = "html"
 
 
 def parse_sources(value: str | None, journey_map: JourneyMap) -> list[str] | None:
@@ -211,53 +203,6 @@ def annotate(
     out.print(f"annotated {touchpoint} on {day}: {note.strip()}", highlight=False)
 
 
-@app.command("map")
-def show_map(
-    journey: Annotated[str | None, typer.Option(help="only this journey id")] = None,
-    persona: Annotated[str | None, typer.Option(help="the map of one persona of journey.yaml")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="table, markdown or html")] = Format.table,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="end of the period (default: after the newest data)")]
-    = None,
-    period: Annotated[int, typer.Option("--period", min=7, max=91, help="days in the period (and the one before)")]
-    = 28,
-    out_file: Annotated[Path | None, typer.Option("--out", help="file to write (html: journey-map.html)")] = None,
-) -> None:
-    """Print the current map from the stored facts (no sync), or write it as one self-contained HTML file."""
-    from flows.views import current_view
-    from models.queries import last_fact_date
-    from reports.render import render_markdown, render_table
-
-    day = parse_date(as_of, "--as-of")
-    settings, journey_map = load_config()
-    if journey is not None and journey not in [j.id for j in journey_map.journeys]:
-        fail(f"--journey {journey!r} is not in the map; journeys are {', '.join(j.id for j in journey_map.journeys)}")
-    if persona is not None and persona not in [p.name for p in journey_map.personas]:
-        fail(f"--persona {persona!r} is not in the map; personas are "
-             f"{', '.join(p.name for p in journey_map.personas) or '(none defined)'}")
-    engine = make_engine(settings.journey_database_url)
-    migrate(engine)
-    with engine.connect() as conn:
-        newest = last_fact_date(conn)
-    if newest is None:
-        fail("no facts stored yet; run `journeymap run` (or `journeymap run --demo`) first", code=1)
-    as_of_day = day or newest + dt.timedelta(days=1)
-    if fmt is Format.html:
-        from flows.map_page import build_page
-        from reports.html_map import render_html
-
-        target = out_file or Path("journey-map.html")
-        page = build_page(engine, journey_map, as_of_day, period_days=period, journey_id=journey, persona=persona)
-        target.write_text(render_html(page), encoding="utf-8")
-        out.print(f"wrote {target} ({target.stat().st_size / 1024:,.0f} KB): {len(page.personas)} map(s), "
-                  f"{period} days to {as_of_day - dt.timedelta(days=1)}; open it in a browser", highlight=False)
-        return
-    view = current_view(engine, journey_map, as_of_day, period_days=period, persona=persona, journey_id=journey)
-    if fmt is Format.markdown:
-        typer.echo(render_markdown(view))
-    else:
-        out.print(render_table(view))
-
-
 @app.command("checks")
 def show_checks(
     as_of: Annotated[str | None, typer.Option("--as-of", help="the run's day (default: the newest checked)")] = None,
@@ -301,6 +246,7 @@ def check_config() -> None:
 
 app.add_typer(incident_app, name="incident")
 app.command("summary")(summary)
+app.command("map")(show_map)
 app.command("setup-prefect")(setup_prefect_command)
 
 if __name__ == "__main__":

@@ -83,6 +83,8 @@ def summary(
             out.print("  " + line.replace("*", "").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"),
                       highlight=False, soft_wrap=True)
     out.print(f"\nChart: {result.chart}", highlight=False)
+    if result.cards is not None:
+        out.print(f"Map: {result.cards}", highlight=False)
     _told(result.delivery)
 
 

@@ -4,19 +4,57 @@ incidents, the annotated changes and their effect, and each source's data-qualit
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from checks.incident_store import load_incidents
 from flows.detection import load_series
-from flows.summary import ANNOTATION_DAYS, annotation_effects, read_annotations
 from flows.views import PERIOD_DAYS, current_view
 from models.config import JourneyMap
 from models.mapping import ALL
 from models.queries import facts_all_segments
-from models.tables import QualityResultRow, TouchpointDaily, table_of
+from models.tables import Annotation, QualityResultRow, TouchpointDaily, table_of
 from reports.map_page import SPARK_DAYS, IncidentNote, MapPage, PersonaPage, SourceStatus
+from reports.summary import AnnotationEffect
+
+ANNOTATION_DAYS = 14  # the step's conversion over this many days before an annotated change and since
+
+
+def touchpoint_names(journey_map: JourneyMap) -> dict[str, tuple[str, str]]:
+    """touchpoint id → (its stage's name, its name)."""
+    stages = {s.id: s.name for s in journey_map.stages}
+    return {tp.id: (stages.get(tp.stage, tp.stage), tp.name) for _, tp in journey_map.touchpoints()}
+
+
+def read_annotations(engine: Engine, since: dt.date, until: dt.date) -> list[tuple[str, dt.date, str]]:
+    """(touchpoint, day, note) of the changes annotated in since..until."""
+    with engine.connect() as conn:
+        return [(str(t), d, str(n)) for t, d, n in conn.execute(
+            select(Annotation.touchpoint_id, Annotation.date, Annotation.note).where(
+                Annotation.date >= since, Annotation.date <= until))]
+
+
+def annotation_effects(notes: list[tuple[str, dt.date, str]], series: pd.DataFrame,
+                       journey_map: JourneyMap) -> list[AnnotationEffect]:
+    """Each annotated change: the step's conversion over ANNOTATION_DAYS before it and since (`series` must reach
+    that far back)."""
+    mine = series[series["segment"] == "all"]
+    names = touchpoint_names(journey_map)
+    out = []
+
+    def rate(frame: pd.DataFrame) -> float | None:
+        n, k = float(frame["n"].sum()), float(frame["k"].sum())
+        return k / n if n else None
+    for touchpoint, day, note in sorted(notes, key=lambda n: (n[1], n[0])):
+        step = mine[mine["step"] == touchpoint]
+        before = step[(step["date"] < day) & (step["date"] >= day - dt.timedelta(days=ANNOTATION_DAYS))]
+        after = step[(step["date"] >= day) & (step["date"] < day + dt.timedelta(days=ANNOTATION_DAYS))]
+
+        stage, name = names.get(touchpoint, ("", touchpoint))
+        out.append(AnnotationEffect(stage, name, day, note, rate(before), rate(after), touchpoint))
+    return out
 
 
 def build_page(engine: Engine, journey_map: JourneyMap, as_of: dt.date, *, period_days: int = PERIOD_DAYS,
@@ -99,3 +137,18 @@ def _as_date(value: object) -> dt.date:
         return dt.date.fromisoformat(value[:10])
     assert isinstance(value, dt.date)
     return value.date() if isinstance(value, dt.datetime) else value
+
+
+def publish_rendered_map(engine: Engine, journey_map: JourneyMap, as_of: dt.date, folder: Path) -> Path:
+    """Write the HTML map of the run (every persona) to `folder`/journey-map.html and link it from the run's
+    artifacts (`journey-map-html`); returns the file."""
+    from prefect.artifacts import create_link_artifact
+
+    from reports.html_map import render_html
+
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "journey-map.html"
+    target.write_text(render_html(build_page(engine, journey_map, as_of)), encoding="utf-8")
+    create_link_artifact(key="journey-map-html", link=target.resolve().as_uri(), link_text="the rendered map",
+                         description=f"Journey map as of {as_of.isoformat()}: one HTML file, every persona")
+    return target

@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from sqlalchemy import Engine
 from checks.quality import as_row, unusable
 from flows.backfill import BackfillResult, run_backfill
 from flows.detection import DetectionOutcome, history_needed, run_detection
+from flows.map_page import publish_rendered_map
 from flows.notify import notify_failure, tell_slack
 from flows.quality import check_quality
 from flows.settings import Settings, load_settings
@@ -221,6 +223,8 @@ def _locked_run(settings: Settings, journey_map: JourneyMap, as_of: dt.date, sou
         result.delivery = tell_slack(engine, journey_map, settings, outcomes)
         markdown += "\n" + incidents_markdown([i.payload for i in result.detection.open],
                                               journey_map.business.currency, "Open incidents")
+    rendered = publish_rendered_map(engine, journey_map, as_of, Path(settings.journey_outbox_dir))
+    markdown += f"\nThe rendered map (every persona): `{rendered.resolve()}`\n"
     create_markdown_artifact(key="journey-map", markdown=markdown,
                              description=f"Journey map as of {as_of.isoformat()}")
     engine.dispose()

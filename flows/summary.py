@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from checks.incident_store import load_incidents
 from checks.leaks import static_leaks
 from flows.detection import load_series
+from flows.map_page import ANNOTATION_DAYS, annotation_effects, build_page, read_annotations, touchpoint_names
 from flows.notify import notify_failure, slack_client
 from flows.pipeline import journey_pipeline, prepare_database, today_in
 from flows.settings import load_settings
@@ -23,12 +24,11 @@ from models.config import JourneyMap
 from models.mapfile import load_map
 from models.outbox import Outgoing, enqueue
 from models.queries import last_fact_date
-from models.tables import Annotation, IncidentEvent, QualityResultRow, table_of
+from models.tables import IncidentEvent, QualityResultRow, table_of
 from reports.chart import funnel_png
+from reports.map_png import map_png
 from reports.map_view import MapView
-from reports.summary import PERIODS, AnnotationEffect, IncidentLine, Leak, Summary, summary_message
-
-ANNOTATION_DAYS = 14  # the step's conversion over this many days before an annotated change and since
+from reports.summary import PERIODS, IncidentLine, Leak, Summary, summary_message
 
 
 @dataclass
@@ -36,11 +36,7 @@ class SummaryResult:
     summary: Summary
     chart: Path
     delivery: Delivery
-
-
-def _names(journey_map: JourneyMap) -> dict[str, tuple[str, str]]:
-    stages = {s.id: s.name for s in journey_map.stages}
-    return {tp.id: (stages.get(tp.stage, tp.stage), tp.name) for _, tp in journey_map.touchpoints()}
+    cards: Path | None = None  # the map as a PNG, attached beside the funnels
 
 
 def _incidents(engine: Engine, since: dt.date, until: dt.date, journey_map: JourneyMap,
@@ -50,7 +46,7 @@ def _incidents(engine: Engine, since: dt.date, until: dt.date, journey_map: Jour
         state = load_incidents(conn, until + dt.timedelta(days=1))
         events = conn.execute(select(IncidentEvent.key, IncidentEvent.action, IncidentEvent.as_of).where(
             IncidentEvent.as_of >= since, IncidentEvent.as_of <= until)).all()
-    names = _names(journey_map)
+    names = touchpoint_names(journey_map)
     opened_keys = {k for k, action, _ in events if action in ("opened", "reopened")}
     resolved_keys = {k for k, action, _ in events if action == "resolved"}
 
@@ -68,7 +64,7 @@ def _incidents(engine: Engine, since: dt.date, until: dt.date, journey_map: Jour
 
 def _leaks(series: pd.DataFrame, journey_map: JourneyMap, view: MapView) -> list[Leak]:
     leaks = static_leaks(series[series["date"] >= view.since], series[series["date"] < view.since], top=3)
-    names = _names(journey_map)
+    names = touchpoint_names(journey_map)
     out = []
     for step, lost, drop_off, change in leaks[["step", "lost", "drop_off", "change_pp"]].itertuples(index=False):
         change_pp = float(change) if pd.notna(change) else None
@@ -85,35 +81,6 @@ def _quality(engine: Engine, until: dt.date) -> tuple[int, list[str]]:
         rows = conn.execute(select(table.c.check_name, table.c.success).where(table.c.as_of == day)).all() \
             if day else []
     return sum(1 for _, ok in rows if ok), [name for name, ok in rows if not ok]
-
-
-def read_annotations(engine: Engine, since: dt.date, until: dt.date) -> list[tuple[str, dt.date, str]]:
-    """(touchpoint, day, note) of the changes annotated in since..until."""
-    with engine.connect() as conn:
-        return [(str(t), d, str(n)) for t, d, n in conn.execute(
-            select(Annotation.touchpoint_id, Annotation.date, Annotation.note).where(
-                Annotation.date >= since, Annotation.date <= until))]
-
-
-def annotation_effects(notes: list[tuple[str, dt.date, str]], series: pd.DataFrame,
-                       journey_map: JourneyMap) -> list[AnnotationEffect]:
-    """Each annotated change: the step's conversion over ANNOTATION_DAYS before it and since (`series` must reach
-    that far back)."""
-    mine = series[series["segment"] == "all"]
-    names = _names(journey_map)
-    out = []
-
-    def rate(frame: pd.DataFrame) -> float | None:
-        n, k = float(frame["n"].sum()), float(frame["k"].sum())
-        return k / n if n else None
-    for touchpoint, day, note in sorted(notes, key=lambda n: (n[1], n[0])):
-        step = mine[mine["step"] == touchpoint]
-        before = step[(step["date"] < day) & (step["date"] >= day - dt.timedelta(days=ANNOTATION_DAYS))]
-        after = step[(step["date"] >= day) & (step["date"] < day + dt.timedelta(days=ANNOTATION_DAYS))]
-
-        stage, name = names.get(touchpoint, ("", touchpoint))
-        out.append(AnnotationEffect(stage, name, day, note, rate(before), rate(after), touchpoint))
-    return out
 
 
 def build_summary(engine: Engine, journey_map: JourneyMap, period: str, as_of: dt.date) -> Summary:
@@ -161,11 +128,17 @@ def journey_summary(period: str = "month", as_of: dt.date | None = None, demo: b
     body = summary_message(summary, key=key, chart=filename)
     file = {"filename": filename, "title": f"Journey map, {summary.view.since} – {summary.view.until}",
             "comment": f"Funnel per stage, {summary.view.since} – {summary.view.until}", "in_thread": False}
+    cards = map_png(build_page(engine, journey_map, as_of, period_days=days, persona=""))
+    cards_name = f"journey-map-{period}-{summary.view.since}-{summary.view.until}-cards.png"
+    (folder / cards_name).write_bytes(cards)
+    cards_file = {"filename": cards_name, "title": f"The journey map, {summary.view.since} – {summary.view.until}",
+                  "comment": "Every touchpoint with its figures, stage by stage", "in_thread": False}
     with engine.begin() as conn:
         enqueue(conn, [Outgoing(key, key, "top", channel, as_body(body)),
-                       Outgoing(f"{key}|chart", key, "file", channel, as_body(file), chart)])
+                       Outgoing(f"{key}|chart", key, "file", channel, as_body(file), chart),
+                       Outgoing(f"{key}|map", key, "file", channel, as_body(cards_file), cards)])
     delivery = deliver(engine, slack_client(settings), folder)
     get_run_logger().info("summary %s: chart %s; Slack: %d sent, %d written, %d waiting", key, folder / filename,
                           len(delivery.sent), len(delivery.written), delivery.waiting)
     engine.dispose()
-    return SummaryResult(summary, folder / filename, delivery)
+    return SummaryResult(summary, folder / filename, delivery, folder / cards_name)

@@ -135,7 +135,7 @@ def _card(page: MapPage, persona: PersonaPage, card: TouchpointView, leak: bool)
         out.append(f'<span class="badge" data-figure="leak">largest leak of the stage: {fmt_volume(lost(card))} '
                    "lost</span>")
     for incident in (i for i in page.incidents if i.touchpoint == card.id and i.status != "resolved"
-                     and _shown_in(i.segment, persona.name)):
+                     and shown_in(i.segment, persona.name)):
         colour = SEVERITY_COLOURS.get(incident.severity, "#57606a")
         rate = (f" · {fmt_rate(incident.rate)} vs {fmt_rate(incident.baseline)}"
                 if incident.rate is not None and incident.baseline is not None else "")
@@ -151,7 +151,7 @@ def _card(page: MapPage, persona: PersonaPage, card: TouchpointView, leak: bool)
     return "".join(out)
 
 
-def _shown_in(segment: str, persona: str) -> bool:
+def shown_in(segment: str, persona: str) -> bool:
     """A persona's map shows that persona's incidents; the map of all customers shows every other one."""
     return segment == f"persona={persona}" if persona else not segment.startswith("persona=")
 

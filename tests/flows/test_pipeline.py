@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import create_engine, inspect, select, text
 
 import models.backfill  # (registers the backfill chunk records: they are compared too)
 import models.outbox  # noqa: F401  (the Slack outbox is compared too)
+from flows.map_page import build_page
+from models.db import make_engine
 from models.mapfile import load_map
 from models.tables import Base
+from reports.map_png import map_png
 from tests.conftest import EXAMPLE_MAP, ROOT, journeymap
 from tests.reports.map_html import check_in_browser, golden, structure
 
@@ -162,6 +167,16 @@ def rendered_map_is_the_golden_one_and_reads_in_a_browser(env: dict[str, str], t
     golden(GOLDEN_MAP, found)
     check_in_browser(page_file, {tp.id: tp.name for _, tp in journey_map.touchpoints()},
                      journey_map.personas[0].name, tmp_path / "map.png")
+    engine = make_engine(env["JOURNEY_DATABASE_URL"])
+    page = build_page(engine, journey_map, dt.date(2026, 10, 1))
+    engine.dispose()
+    for persona in page.personas:  # every persona, every journey, and all journeys at once: a PNG of ≤ 2 MB
+        for journey in [None] + [j.id for j in journey_map.journeys]:
+            png = map_png(page, persona.name, journey)
+            with Image.open(io.BytesIO(png)) as image:
+                assert image.format == "PNG"
+                assert 1000 <= image.width <= 2000, (persona.name, journey, image.size)
+            assert len(png) <= 2_000_000, (persona.name, journey, len(png))
 
 
 def latest_map_artifact(api_url: str, key: str = "journey-map") -> str:

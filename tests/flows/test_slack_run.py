@@ -57,6 +57,8 @@ def test_demo_alerts_reach_slack_in_threads_and_survive_a_slack_outage(db_url: s
         assert summary.returncode == 0, summary.stderr[-3000:]
         posted = [m for m in slack.messages() if (m.get("metadata") or {}).get("event_type") == "journey_summary"]
         assert len(posted) == 1
-        [chart] = [f for f in slack.files.values() if f.name.endswith(".png")]
-        assert chart.data.startswith(b"\x89PNG")
+        charts = sorted((f for f in slack.files.values() if f.name.endswith(".png")), key=lambda f: f.name)
+        assert [f.name for f in charts] == ["journey-map-month-2026-09-02-2026-09-29-cards.png",  # the map …
+                                            "journey-map-month-2026-09-02-2026-09-29.png"]  # … and the funnels
+        assert all(f.data.startswith(b"\x89PNG") for f in charts)
         assert "Chart: " in summary.stdout

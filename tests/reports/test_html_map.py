@@ -5,12 +5,14 @@ compared with its golden structure and opened in Chromium in tests/flows/test_pi
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import pytest
 
 from reports.html_map import render_html
 from reports.map_page import IncidentNote, MapPage, PersonaPage, SourceStatus, largest_leak, wilson
+from reports.map_png import map_png
 from reports.map_view import FeedbackView, JourneyView, MapView, StageView, TouchpointView
 from tests.reports.map_html import structure
 
@@ -101,3 +103,16 @@ def test_wilson_interval_and_leak_helpers() -> None:
     assert wilson(5, 0) is None
     assert wilson(120, 100) == pytest.approx(wilson(100, 100))  # a next step counting more people: clipped
     assert largest_leak(page().personas[0].view.journeys[0].stages[0]) == "blog"
+
+
+def test_the_png_is_the_same_map_drawn_the_same_every_time() -> None:
+    from PIL import Image
+
+    drawn = map_png(page())
+    assert drawn == map_png(page())  # no timestamps, no randomness: the same page gives the same bytes
+    with Image.open(io.BytesIO(drawn)) as image:
+        assert image.format == "PNG"
+        assert image.width == round(100 * (2 * 0.3 + 2 * 2.9 + 0.15))  # two stage columns
+    assert map_png(page(), "mobile", "course") != drawn
+    with pytest.raises(ValueError, match="persona 'nobody' is not on this page"):
+        map_png(page(), "nobody")
