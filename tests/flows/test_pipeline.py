@@ -175,7 +175,7 @@ def rendered_map_is_the_golden_one_and_reads_in_a_browser(env: dict[str, str], t
             png = map_png(page, persona.name, journey)
             with Image.open(io.BytesIO(png)) as image:
                 assert image.format == "PNG"
-                assert 1000 <= image.width <= 2000, (persona.name, journey, image.size)
+                assert 600 <= image.width <= 2000, (persona.name, journey, image.size)  # 3 to 5 stage columns
             assert len(png) <= 2_000_000, (persona.name, journey, len(png))
 
 
