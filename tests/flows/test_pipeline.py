@@ -92,6 +92,7 @@ def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict
     assert journey_map.journeys[0].name in artifact
     assert "## Data-quality checks" in artifact
     assert latest_map_artifact(env["PREFECT_API_URL"], "data-quality").startswith("## Data-quality checks")
+    assert "journey-map.html)" in latest_map_artifact(env["PREFECT_API_URL"], "journey-map-html")  # a link to it
     assert "Data-quality checks: all" in first.stdout  # the demo's data is clean
     checks = journeymap("checks", "--as-of", AS_OF, env=env)
     assert checks.returncode == 0, checks.stderr

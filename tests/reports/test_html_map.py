@@ -43,7 +43,9 @@ def page() -> MapPage:
                    incidents=[IncidentNote("blog", "all", "critical", "open", dt.date(2026, 9, 20), None, 123.4,
                                            0.02, 0.05),
                               IncidentNote("ads", "persona=mobile", "warning", "ongoing", dt.date(2026, 9, 25), None,
-                                           5.0, None, None)],
+                                           5.0, None, None),
+                              IncidentNote("checkout", "all", "critical", "resolved", dt.date(2026, 9, 5),
+                                           dt.date(2026, 9, 9), 80.0, None, None)],
                    sources=[SourceStatus("ga4", 7, (), UNTIL, UNTIL),
                             SourceStatus("stripe", 4, ("stripe has data for every matured day",), UNTIL,
                                          dt.date(2026, 8, 30)),
@@ -95,6 +97,7 @@ def test_the_sparkline_breaks_where_days_have_no_data_and_feedback_shows_its_sco
     assert "NPS +25</b> (was +10) · 12 answers" in html
     assert 'aria-label="scores 0 to 10: 0, 0, 0, 1, 0, 0, 2, 3, 0, 2, 4"' in html
     assert "<li>Too expensive</li>" in html
+    assert "<h3>Resolved incidents</h3><ul><li>Checkout (all): critical, 2026-09-05 – 2026-09-09</li></ul>" in html
 
 
 def test_wilson_interval_and_leak_helpers() -> None:
