@@ -1,0 +1,75 @@
+"""The rules `journeymap discover` proposes stages by: what a record is (a traffic source, a page, an event, an
+email of an automation, a campaign, a checkout) and what it is called, matched against rules a person can read
+and change. Each answer carries the rule's reason, which the proposal writes beside the touchpoint."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from models.config import Touchpoint
+
+Kind = Literal["traffic", "page", "event", "email", "campaign", "checkout"]
+TRAFFIC_KEYS = frozenset({"source", "medium", "channel", "landing_page", "campaign_name"})
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Something the sources show that could be a touchpoint: its kind and its name (a page path, an event name,
+    an automation's name, a campaign's name, a product, or a traffic source)."""
+
+    kind: Kind
+    name: str
+
+
+@dataclass(frozen=True)
+class StageRule:
+    stage: str
+    kinds: frozenset[str]
+    pattern: str  # matched, case-insensitive, anywhere in the candidate's name ("" matches everything)
+    why: str
+
+
+RULES: tuple[StageRule, ...] = (
+    StageRule("awareness", frozenset({"traffic"}), "", "a traffic source brings people in"),
+    StageRule("awareness", frozenset({"campaign"}), "", "a regular newsletter or campaign reaches the audience"),
+    StageRule("purchase", frozenset({"checkout"}), "", "a checkout is where the money changes hands"),
+    StageRule("advocacy", frozenset({"page", "event", "email"}),
+              r"refer|submit.?review|write.?a.?review|testimonial|invite|promoter",
+              "referrals, reviews and promoters speak for the business"),
+    StageRule("retention", frozenset({"page", "event", "email"}),
+              r"onboard|member|lesson|renew|account|log.?in|welcome.?back|win.?back",
+              "onboarding, member content and renewals keep customers"),
+    StageRule("purchase", frozenset({"page", "event", "email"}),
+              r"shop|product|pricing|plans?\b|cart|checkout|order|receipt|purchase|buy|affiliate.?click|"
+              r"sponsor.?click", "product pages, the cart, the checkout and clicks that earn money"),
+    StageRule("consideration", frozenset({"page", "event", "email"}), "",
+              "content, lead magnets, sign-ups and the emails that follow them"),
+)
+
+
+def assign_stage(candidate: Candidate, rules: tuple[StageRule, ...] = RULES) -> tuple[str, str]:
+    """(stage, why) by the first rule that matches the candidate's kind and name."""
+    for rule in rules:
+        if candidate.kind in rule.kinds and re.search(rule.pattern, candidate.name, re.IGNORECASE):
+            return rule.stage, rule.why
+    raise ValueError(f"no rule places a {candidate.kind} called {candidate.name!r}; add one to the rules")
+
+
+def candidate_of(touchpoint: Touchpoint) -> Candidate:
+    """What an existing touchpoint is, by its source and match (to compare a map with what the rules propose)."""
+    match = touchpoint.match
+    if touchpoint.source == "stripe":
+        return Candidate("checkout", str(match.get("product", touchpoint.name)))
+    if touchpoint.source == "mailchimp":
+        if "automation" in match:
+            return Candidate("email", str(match["automation"]))
+        return Candidate("campaign", str(match.get("campaign", touchpoint.name)))
+    if "page_path" in match:
+        return Candidate("page", str(match["page_path"]))
+    if "event_name" in match:
+        return Candidate("event", str(match["event_name"]))
+    if set(match) & TRAFFIC_KEYS:
+        return Candidate("traffic", " ".join(f"{k}={v}" for k, v in sorted(match.items())))
+    return Candidate("page", touchpoint.name)
