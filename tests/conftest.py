@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -100,3 +101,13 @@ def example_map_with(tmp_path: Path, **changes: Any) -> Path:
     path = tmp_path / "journey.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
+
+
+def chromium() -> str:
+    """Debian's Chromium for the browser tests; in CI they must run, so a missing one fails them there."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail("Chromium is not installed: in CI the browser test must run (apt-get install -y chromium)")
+    pytest.skip("no Chromium found (apt-get install -y chromium) for the browser test")

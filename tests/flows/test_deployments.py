@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +21,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import ROOT
+from tests.conftest import chromium as find_chromium
 
 pytestmark = pytest.mark.slow
 BIN = Path(os.environ.get("VIRTUAL_ENV") or ROOT / ".venv") / "bin"
@@ -185,15 +185,6 @@ def _newest_run(env: dict[str, str], deployment_id: Any) -> str:
     return str(runs[0].id)
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("Chromium is not installed: in CI the browser test must run (apt-get install -y chromium)")
-    pytest.skip("no Chromium found (apt-get install -y chromium) for the browser test")
-
-
 def _date(page: Any, name: str, day: str) -> None:
     """Set a date parameter through the form's date picker, typing the day into its date field."""
     from playwright.sync_api import expect
@@ -240,7 +231,7 @@ def test_a_user_starts_a_backfill_from_the_prefect_ui(deployed: dict[str, str], 
     from prefect.client.schemas.actions import DeploymentUpdate
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    chromium = _chromium()
+    chromium = find_chromium()
     expect.set_options(timeout=30_000)  # a loaded CI machine renders the form slowly
     with temporary_settings({PREFECT_API_URL: deployed["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
         backfill = client.read_deployment_by_name("journey-pipeline/backfill")

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.conftest import chromium
 
 VOID = {"input", "meta", "br", "img", "link", "hr"}
 SVG_PARTS = {"polyline", "rect"}
@@ -70,15 +69,6 @@ def golden(path: Path, value: dict[str, Any]) -> None:
         path.write_text(text, encoding="utf-8")
     assert path.is_file(), f"{path} is missing: run with UPDATE_GOLDEN=1 and review it"
     assert json.loads(path.read_text(encoding="utf-8")) == json.loads(text)
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("Chromium is not installed: in CI the browser test must run (apt-get install -y chromium)")
-    pytest.skip("no Chromium found (apt-get install -y chromium) for the browser test")
 
 
 def check_in_browser(page_file: Path, touchpoints: dict[str, str], persona: str, screenshot: Path) -> None:
