@@ -9,7 +9,7 @@ import typer
 from flows.cli_alerts import incident_app, report_delivery, summary
 from flows.cli_common import err, fail, load_config, out, parse_date, slack_setup
 from flows.cli_map import show_map
-from flows.pipeline import PipelineResult
+from flows.pipeline import MAX_PARALLEL, PipelineResult
 from flows.settings import Settings, SettingsError
 from flows.setup_prefect import setup_prefect_command
 from flows.sources import Source
@@ -129,7 +129,7 @@ def backfill(
     end: Annotated[str, typer.Option("--end", help="last day to load (YYYY-MM-DD), not after today")],
     sources: Annotated[str | None, typer.Option(help="comma-separated: ga4,mailchimp,stripe,surveys")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="use the built-in demo business, no accounts")] = False,
-    parallel: Annotated[int, typer.Option("--parallel", min=1, max=16,
+    parallel: Annotated[int, typer.Option("--parallel", min=1, max=MAX_PARALLEL,
                                           help="chunks (a source and a week) loaded at once")] = 4,
 ) -> None:
     """Load a range of days in chunks (skipping those an earlier backfill loaded) and map it."""
