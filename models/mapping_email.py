@@ -86,7 +86,7 @@ def map_mailchimp(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
     matched = pd.Series(False, index=raw.index)
     facts, metrics = [], []
     for journey_id, tp in tps:
-        mask = _rule_mask(raw, tp)
+        mask = rule_mask(raw, tp)
         matched |= mask
         rows = raw[mask]
         daily = pd.DataFrame({metric: _unique_per_day(rows, action) for metric, action in MAILCHIMP_ACTIONS.items()})
@@ -100,7 +100,8 @@ def map_mailchimp(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
     return concat(facts), unmapped, concat(metrics, METRIC_COLUMNS)
 
 
-def _rule_mask(raw: pd.DataFrame, tp: Touchpoint) -> pd.Series:
+def rule_mask(raw: pd.DataFrame, tp: Touchpoint) -> pd.Series:
+    """The activity rows (read_mailchimp) a touchpoint's rule takes."""
     mask = pd.Series(True, index=raw.index)
     for key, value in tp.match.items():
         if key == "email":

@@ -39,10 +39,7 @@ def map_ga4(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
     out: list[pd.DataFrame] = []
     persona_masks = {persona_segment(p): _persona_mask(raw, p) for p in journey_map.personas}
     for journey_id, tp in tps:
-        report = stream_of("ga4", tp.match)
-        mask = raw["report"] == report
-        for key, pattern in tp.match.items():
-            mask &= fullmatch(raw[GA4_RULE_COLUMNS[key]], str(pattern))
+        mask = rule_mask(raw, tp)
         matched |= mask
         rows = raw[mask]
         frame = pd.DataFrame({
@@ -63,6 +60,14 @@ def map_ga4(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
     keys = ["date", "source", "stream", "item"]
     return (concat(out), unmapped.groupby(keys, as_index=False, observed=True)[["volume"]].sum(),
             pd.DataFrame(columns=METRIC_COLUMNS))  # a page's one metric is its volume: nothing beside it
+
+
+def rule_mask(raw: pd.DataFrame, tp: Touchpoint) -> pd.Series:
+    """The report rows (read_ga4) a touchpoint's rule takes: its report, every key a full match."""
+    mask = raw["report"] == stream_of("ga4", tp.match)
+    for key, pattern in tp.match.items():
+        mask &= fullmatch(raw[GA4_RULE_COLUMNS[key]], str(pattern))
+    return mask
 
 
 def _persona_mask(raw: pd.DataFrame, persona: Persona) -> pd.Series:

@@ -138,7 +138,7 @@ def map_stripe(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
     matched = pd.Series(False, index=raw.index)
     facts, metrics = [], []
     for journey_id, tp in tps:
-        mask = _rule_mask(raw, tp)
+        mask = rule_mask(raw, tp)
         matched |= mask
         rows = raw[mask]
         if rows.empty:
@@ -153,7 +153,8 @@ def map_stripe(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
     return concat(facts), unmapped, concat(metrics, METRIC_COLUMNS)
 
 
-def _rule_mask(raw: pd.DataFrame, tp: Touchpoint) -> pd.Series:
+def rule_mask(raw: pd.DataFrame, tp: Touchpoint) -> pd.Series:
+    """The rows (read_stripe) a touchpoint's rule takes."""
     mask = pd.Series(True, index=raw.index)
     for key, value in tp.match.items():
         if key == "product":

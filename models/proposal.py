@@ -1,0 +1,139 @@
+"""Propose a journey map from what the sources show: the candidates of `models.proposal_candidates`, placed in
+stages by the readable rules of `models.discover`, grouped into journeys (one per product family, one per
+money-click stream) and put in funnel order inside each stage."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from models.config import STAGE_DEFAULTS, Business, Journey, JourneyMap, Stage, Touchpoint
+from models.discover import Candidate, Kind, assign_stage
+from models.observed import Observed
+from models.proposal_candidates import JourneySpec, Proposed, checkouts, emails, events, pages, traffic
+from models.proposal_parts import STREAMS, Stream, slug, stream_of_page
+
+KIND_ORDER: dict[str, tuple[str, ...]] = {  # inside a stage and funnel position
+    "retention": ("email", "page", "event", "traffic", "landing", "campaign", "checkout"),
+    "": ("traffic", "landing", "campaign", "page", "event", "email", "checkout"),
+}
+UNITS = {"traffic": "sessions", "landing": "sessions", "page": "page views", "event": "events", "email": "sends",
+         "campaign": "sends", "checkout": "checkout sessions"}
+
+
+@dataclass
+class Proposal:
+    """The proposed map, and per touchpoint id the comment written beside it."""
+
+    journey_map: JourneyMap
+    notes: dict[str, str] = field(default_factory=dict)  # touchpoint id → "volume — why"
+
+
+def funnel_position(item: Proposed) -> int:
+    """Where a purchase-like step sits: product pages, then the cart, the checkout, the confirmation, the receipt."""
+    name = str(next(iter(item.match.values()), item.name)) if item.kind != "email" else item.name
+    if item.kind == "checkout":
+        return 30
+    if re.search(r"complete|thank|success|confirm|receipt|order|^purchase$", name, re.IGNORECASE):
+        return 40
+    if re.search(r"add.?to.?(cart|basket)", name, re.IGNORECASE):
+        return 15  # adding to the cart happens on the product page, before the cart is seen
+    if re.search(r"cart|basket", name, re.IGNORECASE):
+        return 20
+    return 10
+
+
+def propose(observed: Observed, like: JourneyMap | None = None) -> Proposal:
+    """The proposed map for what `observed` shows (raises ValueError when the sources show nothing to map).
+
+    `like`, the current map, lends its business name, segments and personas; the time zone and currency are the
+    sources' own where they say (GA4's property, Stripe's checkouts).
+    """
+    found, product_journeys, products, family_of = checkouts(observed)
+    items = traffic(observed) + emails(observed) + events(observed)
+    for page in pages(observed, products):
+        page.journey = family_of.get(page.product, "")  # a product's page joins its family's journey
+        items.append(page)
+    items += found
+    if not items:
+        raise ValueError(f"the sources show nothing between {observed.since} and {observed.until}: no GA4 rows, "
+                         "emails or checkout sessions; check the credentials and --days")
+    streams = [s for s in STREAMS if any(i.journey == s.id for i in items)]
+    journeys = _journeys(product_journeys, streams, items)
+    return _assemble(observed, items, journeys, like)
+
+
+def _journeys(product_journeys: list[JourneySpec], streams: list[Stream], items: list[Proposed]) -> list[JourneySpec]:
+    """The product journeys, then a journey per money-click stream, which takes the pages that carry its links."""
+    out = list(product_journeys)
+    for stream in streams:
+        out.append(JourneySpec(stream.id, stream.name, stream.goal, 0.0))
+        for item in items:
+            path = str(item.match.get("page_path", item.match.get("landing_page", "")))
+            if not item.journey and path and stream_of_page(path, [stream]):
+                item.journey = stream.id
+    if not out:
+        out.append(JourneySpec("website", "The website", "A visitor takes a key action", 0.0))
+    return out
+
+
+def _assemble(observed: Observed, items: list[Proposed], journeys: list[JourneySpec], like: JourneyMap | None,
+              ) -> Proposal:
+    main = journeys[0].id
+    used: set[str] = set()
+    notes: dict[str, str] = {}
+    built: list[Journey] = []
+    for journey in journeys:
+        mine = [i for i in items if (i.journey or main) == journey.id]
+        for item in mine:
+            if not item.stage:
+                item.stage, _ = assign_stage(Candidate(_kind(item.kind), _described(item)))
+            kinds = KIND_ORDER.get(item.stage, KIND_ORDER[""])
+            item.order = (STAGE_DEFAULTS.index(item.stage), funnel_position(item), kinds.index(item.kind),
+                          *item.order, -item.volume)
+        tps, goal = [], None
+        for item in sorted(mine, key=lambda i: i.order):
+            tid = _unique(slug(item.name), used)
+            notes[tid] = f"{item.volume:,.0f} {UNITS[item.kind]} in {observed.days} days — {item.why}"
+            tps.append(_touchpoint(tid, item))
+            goal = goal or (tid if item.goal else None)
+        if tps:
+            built.append(Journey(id=journey.id, name=journey.name, goal=journey.goal, value=journey.value,
+                                 goal_touchpoint=goal, touchpoints=tps))
+    stages = [Stage(id=s, name=s.capitalize()) for s in STAGE_DEFAULTS]
+    known = like.business if like else Business(name="My business")
+    business = Business(name=known.name, timezone=observed.time_zone or known.timezone,
+                        currency=observed.currency or known.currency)
+    journey_map = JourneyMap(business=business, stages=stages, journeys=built)
+    if like is not None:
+        journey_map = journey_map.model_copy(update={"segments": like.segments, "personas": like.personas})
+    return Proposal(journey_map, notes)
+
+
+def _kind(kind: str) -> Kind:
+    return "traffic" if kind == "landing" else kind  # type: ignore[return-value]
+
+
+def _described(item: Proposed) -> str:
+    """The name a stage rule reads: the page path, event name or automation title (not the display name)."""
+    return str(next(iter(item.match.values()))) if item.kind in ("page", "event", "email") else item.name
+
+
+def _unique(tid: str, used: set[str]) -> str:
+    out, n = tid, 2
+    while out in used:
+        out, n = f"{tid}-{n}", n + 1
+    used.add(out)
+    return out
+
+
+def _touchpoint(tid: str, item: Proposed) -> Touchpoint:
+    volume, success = {"traffic": ("sessions", "keyEvents"), "landing": ("sessions", "keyEvents"),
+                       "page": ("screenPageViews", "keyEvents"), "event": ("eventCount", None),
+                       "email": ("sent", "opens"), "campaign": ("sent", "clicks"),
+                       "checkout": ("checkouts", "completed")}[item.kind]
+    source = {"email": "mailchimp", "campaign": "mailchimp", "checkout": "stripe"}.get(item.kind, "ga4")
+    if item.kind == "page" and item.stage == "purchase" and not item.key_events:
+        success = None  # a cart or checkout page fires no key event: its step is to the next touchpoint
+    return Touchpoint(id=tid, name=item.name[:200], stage=item.stage, source=source, match=item.match,
+                      volume=volume, success=success)

@@ -1,0 +1,181 @@
+"""The candidates a proposed map is made of, read from what the sources show: traffic sources and landing
+sections, pages and page folders, key events, automation emails in order, newsletters, and a checkout per product
+family. Each carries its volume over the window and why it was chosen."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from models.discover import Candidate, assign_stage
+from models.observed import AUTOMATIC_EVENTS, Observed
+from models.proposal_parts import (
+    display,
+    families,
+    product_of,
+    section_pattern,
+    sections,
+    slug,
+    stream_of_event,
+    title_prefix,
+)
+
+MIN_TRAFFIC_SHARE = 0.02  # a traffic source or landing section below this share of sessions is left out
+MAX_TRAFFIC = 8  # of each: traffic sources, landing sections
+MIN_PAGE_SHARE = 0.002  # of page views; pages a non-default rule places (cart, lessons, refer…) need only views
+MAX_PAGES = 30
+
+
+@dataclass
+class Proposed:
+    """One proposed touchpoint with what the comment beside it says."""
+
+    kind: str  # a Candidate kind, or "landing" (a traffic touchpoint by landing page)
+    name: str
+    match: dict[str, str | int]
+    volume: float
+    why: str
+    journey: str = ""  # journey id; "" = the main journey
+    stage: str = ""
+    order: tuple[object, ...] = ()
+    goal: bool = False  # its success is the journey's goal (a checkout, a stream's paid click)
+    key_events: float = 0.0  # a page's: without any, its step is to the next touchpoint
+    product: str = ""  # the product id a page is about
+
+
+@dataclass(frozen=True)
+class JourneySpec:
+    id: str
+    name: str
+    goal: str
+    value: float
+
+
+def _ga4(observed: Observed, report: str) -> pd.DataFrame:
+    raw = observed.raw["ga4"]
+    return raw[raw["report"] == report] if len(raw) else raw
+
+
+def pages(observed: Observed, products: dict[str, str]) -> list[Proposed]:
+    sums = _ga4(observed, "pages").groupby("item", observed=True)[["screen_page_views", "key_events"]].sum()
+    views, keys = sums["screen_page_views"][sums["screen_page_views"] > 0], sums["key_events"]
+    total = float(views.sum()) or 1.0
+    owner = {path: product_of(path, products) for path in views.index.astype(str)}
+    apart = {path for path, product in owner.items() if product}
+    default_why = assign_stage(Candidate("page", "/"))[1]
+    out = []
+    for key, pages in sections(views.index.astype(str), apart).items():
+        volume = float(views[pages].sum())
+        grouped = len(pages) > 1
+        pattern = section_pattern(key) if grouped else _exact(key)
+        product = owner.get(key) or ""
+        _, why = assign_stage(Candidate("page", key))
+        if volume / total >= MIN_PAGE_SHARE or why != default_why or product:
+            why += (f" — a folder of {len(pages)} pages" if grouped else "") + \
+                (f" — the page of {products[product]}" if product else "")
+            name = f"{display(pattern)} pages" if grouped else ("Home page /" if key == "/" else key)
+            out.append(Proposed("page", name, {"page_path": pattern}, volume, why,
+                                key_events=float(keys[pages].sum()), product=product))
+    return sorted(out, key=lambda p: -p.volume)[:MAX_PAGES]
+
+
+def traffic(observed: Observed) -> list[Proposed]:
+    rows = _ga4(observed, "traffic")
+    total = float(rows["sessions"].sum()) or 1.0
+    out = []
+    by_source = rows.groupby(["source", "medium"], observed=True)["sessions"].sum().sort_values(ascending=False)
+    for key, sessions in by_source.head(MAX_TRAFFIC).items():
+        source, medium = (str(part) for part in key)  # type: ignore[attr-defined]
+        if sessions / total >= MIN_TRAFFIC_SHARE:
+            out.append(Proposed("traffic", f"Visits from {source} / {medium}",
+                                {"source": _exact(str(source)), "medium": _exact(str(medium))}, float(sessions),
+                                "a traffic source brings people in"))
+    landing = rows.groupby("item", observed=True)["sessions"].sum()
+    landing = landing[landing > 0]
+    grouped = {key: (float(landing[pages].sum()), len(pages) > 1)
+               for key, pages in sections(landing.index.astype(str), set()).items()}
+    for key, (sessions, folder) in sorted(grouped.items(), key=lambda kv: -kv[1][0])[:MAX_TRAFFIC]:
+        if sessions / total >= MIN_TRAFFIC_SHARE:
+            pattern = section_pattern(key) if folder else _exact(key)
+            out.append(Proposed("landing", f"Sessions that start on {display(pattern)}", {"landing_page": pattern},
+                                sessions, "where visits start: the pages people find first"))
+    return out
+
+
+def events(observed: Observed) -> list[Proposed]:
+    rows = _ga4(observed, "events")
+    sums = rows.groupby("item", observed=True)[["event_count", "key_events"]].sum()
+    sums = sums[~sums.index.isin(AUTOMATIC_EVENTS) & (sums["event_count"] > 0)]
+    out = []
+    for name, row in sums.sort_values("event_count", ascending=False).iterrows():
+        stage, why = assign_stage(Candidate("event", str(name)))
+        stream = stream_of_event(str(name))
+        # key events, and events a rule places in the funnel; any other would only make a meaningless step to its
+        # neighbour (a share → the next email)
+        if row["key_events"] > 0 or stage != "consideration" or stream:
+            item = Proposed("event", f"{name} events", {"event_name": _exact(str(name))}, float(row["event_count"]),
+                            ("a key event in GA4 — " if row["key_events"] > 0 else "") + why)
+            if stream:
+                item.journey, item.stage, item.goal = stream.id, "purchase", True
+                item.why = "the click this stream is paid for"
+            out.append(item)
+    return out
+
+
+def emails(observed: Observed) -> list[Proposed]:
+    raw = observed.raw["mailchimp"]
+    sends = raw[raw["action"] == "sent"].groupby("campaign_id")["weight"].sum() if len(raw) else pd.Series()
+    active = set(raw["campaign_id"]) if len(raw) else set()
+    emails = observed.emails
+    out = []
+    auto = emails[emails["kind"] == "automation"].sort_values(["workflow_title", "position"])
+    for workflow, group in auto.groupby("workflow_title", sort=True):
+        if not set(group["campaign_id"]) & active:
+            continue  # an automation nobody went through in the window
+        for _, email in group.drop_duplicates("position").iterrows():
+            why = assign_stage(Candidate("email", str(workflow)))[1]
+            out.append(Proposed("email", str(email["title"]) or f"{workflow} email {email['position']}",
+                                {"automation": _exact(str(workflow)), "email": int(email["position"])},
+                                float(sends.get(email["campaign_id"], 0.0)),
+                                f"email {email['position']} of the automation '{workflow}' — {why}",
+                                order=(str(workflow), int(email["position"]))))
+    regular = emails[(emails["kind"] != "automation") & emails["campaign_id"].isin(active)]
+    for prefix, group in regular.groupby(regular["title"].map(title_prefix), sort=True):
+        out.append(Proposed("campaign", f"{prefix} campaigns", {"campaign": _exact(str(prefix)) + ".*"},
+                            float(sends[sends.index.isin(group["campaign_id"])].sum()),
+                            f"a regular newsletter or campaign reaches the audience — {len(group)} sent"))
+    return out
+
+
+def checkouts(observed: Observed) -> tuple[list[Proposed], list[JourneySpec], dict[str, str], dict[str, str]]:
+    """A checkout touchpoint and a journey per product family, the family with most revenue first; each
+    product's name (id → name) and its family's journey (id → journey id)."""
+    raw = observed.raw["stripe"]
+    sessions = raw[raw["kind"] == "session"] if len(raw) else raw
+    if sessions.empty:
+        return [], [], {}, {}
+    names = {str(k): str(v) for k, v in
+             sessions.groupby("product_id")["product_name"].agg(lambda s: s.mode().iloc[0]).items()}
+    paid = sessions[sessions["status"] == "complete"]
+    found = []
+    for family, ids in families(names).items():
+        mine, won = sessions[sessions["product_id"].isin(ids)], paid[paid["product_id"].isin(ids)]
+        jid = slug(family)
+        item = Proposed("checkout", f"Checkout: {family}", {"product": "|".join(_exact(names[i]) for i in ids)},
+                        float(len(mine)), "a checkout is where the money changes hands", jid, goal=True)
+        subscription = (mine["mode"] == "subscription").mean() > 0.5
+        spec = JourneySpec(jid, family, f"A customer {'subscribes to' if subscription else 'buys'} {family}",
+                           round(float(won["amount"].mean()), 2) if len(won) else 0.0)
+        found.append((-float(won["amount"].sum()), family, item, spec, ids))
+    found.sort(key=lambda f: f[:2])
+    for *_, item, _spec, ids in found:
+        item.why += f" ({', '.join(names[i] for i in ids)})"
+    family_of = {pid: f[3].id for f in found for pid in f[4]}
+    return [f[2] for f in found], [f[3] for f in found], names, family_of
+
+
+def _exact(value: str) -> str:
+    """A pattern that takes exactly this value (hyphens and slashes left readable)."""
+    return re.escape(value).replace(r"\-", "-").replace(r"\ ", " ").replace(r"\#", "#")
