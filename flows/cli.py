@@ -8,6 +8,7 @@ import typer
 
 from flows.cli_alerts import incident_app, report_delivery, summary
 from flows.cli_common import err, fail, load_config, out, parse_date, slack_setup
+from flows.cli_discover import discover_command
 from flows.cli_map import show_map
 from flows.pipeline import MAX_PARALLEL, PipelineResult
 from flows.settings import Settings, SettingsError
@@ -248,6 +249,7 @@ app.add_typer(incident_app, name="incident")
 app.command("summary")(summary)
 app.command("map")(show_map)
 app.command("setup-prefect")(setup_prefect_command)
+app.command("discover")(discover_command)
 
 if __name__ == "__main__":
     app()

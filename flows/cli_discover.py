@@ -1,0 +1,84 @@
+"""`journeymap discover`: propose journey.yaml from the connected sources, or say where the current map no longer
+fits them (`--diff`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.cli_common import err, fail, out, parse_date
+from flows.settings import SettingsError, load_settings
+from flows.sources import Source
+
+SOURCE_NAMES = ("ga4", "mailchimp", "stripe")
+
+
+def _percent(shares: dict[str, float]) -> str:
+    return ", ".join(f"{source} {share:.1%}" for source, share in shares.items() if source != "all")
+
+
+def discover_command(
+    days: Annotated[int, typer.Option("--days", min=1, max=400, help="full days before today to read")] = 90,
+    out_file: Annotated[Path, typer.Option("--out", help="where to write the proposed map")]
+    = Path("journey.proposed.yaml"),
+    diff: Annotated[bool, typer.Option("--diff", help="compare the current journey.yaml with the data instead")]
+    = False,
+    demo: Annotated[bool, typer.Option("--demo", help="read the built-in demo business, no accounts")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="the day the window ends before (YYYY-MM-DD)")]
+    = None,
+    sources: Annotated[str | None, typer.Option(help="comma-separated: ga4,mailchimp,stripe (default: every "
+                                                     "source with an account set up)")] = None,
+    scratch_database: Annotated[str | None, typer.Option(
+        "--scratch-database", help="an empty database URL to load the data into (default: a temporary SQLite "
+                                   "file); never the warehouse")] = None,
+) -> None:
+    """Propose a journey map from what GA4, Mailchimp and Stripe show (or --diff: what the current map misses)."""
+    from flows.discover import discover
+
+    day = parse_date(as_of, "--as-of")
+    names = [s.strip() for s in sources.split(",") if s.strip()] if sources else None
+    if names is not None and (not names or set(names) - set(SOURCE_NAMES)):
+        fail(f"--sources {sources!r}: choose from {', '.join(SOURCE_NAMES)} (survey exports are not discovered)")
+    try:
+        map_file = Path(load_settings().journey_map_file)
+    except SettingsError as exc:
+        fail(str(exc))
+    if not diff and out_file.resolve() == map_file.resolve():
+        fail(f"--out {out_file} is the map file itself; write the proposal beside it and compare first")
+    try:
+        result = discover(days=days, as_of=day, demo=demo, out=str(out_file), diff=diff,
+                          sources=[Source(n) for n in names] if names else None,
+                          scratch_database_url=scratch_database)
+    except (SettingsError, ValueError) as exc:
+        fail(str(exc))
+    for source, reason in result.failed.items():
+        err.print(f"[bold red]source {source} could not be read:[/] {reason}", highlight=False)
+    window = f"{result.since} to {result.until}"
+    if result.drift is not None:
+        from reports.drift import drift_lines
+
+        share = result.current_coverage.get("all", 0.0)
+        out.print(f"The map covers {share:.1%} of what the sources show over {window} "
+                  f"({_percent(result.current_coverage)}).", highlight=False)
+        lines = drift_lines(result.drift)
+        out.print("The map may be out of date:\n" + "\n".join(lines) if lines else "The map fits the data: no "
+                  "uncovered page, no rule that takes nothing, no new email.", highlight=False, soft_wrap=True)
+        return
+    assert result.proposal is not None
+    jm = result.proposal.journey_map
+    tps = sum(len(j.touchpoints) for j in jm.journeys)
+    out.print(f"Wrote {result.written}: {len(jm.journeys)} journeys, {tps} touchpoints, from "
+              f"{', '.join(result.read)} over {window}.", highlight=False)
+    out.print(f"It counts {result.proposal_coverage['all']:.1%} of all the volume the sources show "
+              f"({_percent(result.proposal_coverage)})" + (
+                  f"; the current map counts {result.current_coverage['all']:.1%}." if result.current_coverage
+                  else "."), highlight=False)
+    if result.coverage:
+        out.print(f"It covers {result.coverage['all']:.1%} of the volume the current map counts "
+                  f"({_percent(result.coverage)}).", highlight=False)
+    out.print(f"Next: edit it, check it with `JOURNEY_MAP_FILE={out_file} journeymap check-config`, then "
+              f"`mv {out_file} journey.yaml && journeymap run`.", highlight=False)
+    if result.failed:
+        raise typer.Exit(1)
