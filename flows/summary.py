@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from prefect import flow, get_run_logger
@@ -21,7 +22,9 @@ from flows.settings import load_settings
 from flows.slack import Delivery, as_body, deliver
 from flows.views import current_view
 from models.config import JourneyMap
+from models.drift import map_drift
 from models.mapfile import load_map
+from models.observed import observe
 from models.outbox import Outgoing, enqueue
 from models.queries import last_fact_date
 from models.tables import IncidentEvent, QualityResultRow, table_of
@@ -92,8 +95,13 @@ def build_summary(engine: Engine, journey_map: JourneyMap, period: str, as_of: d
     notes = read_annotations(engine, before, view.until)
     series = load_series(engine, journey_map, before - dt.timedelta(days=ANNOTATION_DAYS), view.until)  # one read
     leaks = _leaks(series[series["date"] >= before], journey_map, view)
+    drift = None
+    if period != "week":  # a month of data says whether the map still fits the site and its emails
+        with engine.connect() as conn:
+            observed = observe(conn, view.since, view.until, ZoneInfo(journey_map.business.timezone))
+        drift = map_drift(observed, journey_map)
     return Summary(period, view, leaks, opened, resolved, still, passed, failed,
-                   annotation_effects(notes, series, journey_map))
+                   annotation_effects(notes, series, journey_map), drift)
 
 
 @flow(name="map-summary", log_prints=True, on_failure=[notify_failure])

@@ -8,7 +8,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.drift import Drift
 from reports.blocks import Block, context, divider, escape, header, message, sections
+from reports.drift import MAX_LINES, drift_lines
 from reports.map_view import JourneyView, MapView
 from reports.render import fmt_change, fmt_pp, fmt_rate
 
@@ -57,6 +59,7 @@ class Summary:
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
     annotations: list[AnnotationEffect] = field(default_factory=list)
+    drift: Drift | None = None  # the monthly summary's look at what the map no longer fits
 
 
 def _change(value: float | None) -> str:
@@ -113,6 +116,10 @@ def summary_lines(summary: Summary) -> list[tuple[str, list[str]]]:
             f"{fmt_rate(a.after)} since" + ("" if a.before is None or a.after is None else
                                              f" ({fmt_pp((a.after - a.before) * 100)})")
             for a in summary.annotations]))
+    if summary.drift:
+        parts.append(("The map may be out of date", [
+            *(escape(line) for line in drift_lines(summary.drift, limit=MAX_LINES)),
+            "Run `journeymap discover --diff` for the whole list, `journeymap discover` for a proposed map."]))
     return parts
 
 

@@ -13,7 +13,16 @@ from sqlalchemy import Engine, insert
 from checks.incidents import Incident
 from flows.summary import build_summary
 from models.mapfile import load_map
-from models.tables import Annotation, IncidentEvent, IncidentRow, QualityResultRow, TouchpointDaily, table_of
+from models.tables import (
+    Annotation,
+    Ga4Row,
+    IncidentEvent,
+    IncidentRow,
+    MailchimpCampaign,
+    QualityResultRow,
+    TouchpointDaily,
+    table_of,
+)
 from reports.summary import summary_message
 from tests.conftest import EXAMPLE_MAP
 
@@ -78,3 +87,29 @@ def test_the_summary_reads_the_period_its_leaks_incidents_checks_and_annotated_c
     shown = json.dumps(message["blocks"], ensure_ascii=False)
     assert "30.0% before, 60.0% since (+30.0 pp)" in shown
     assert "1 opened, 1 resolved, 1 still open from before" in shown
+
+
+def test_the_monthly_summary_says_the_map_may_be_out_of_date(engine: Engine) -> None:
+    """A month in which the lead magnet moved and the welcome sequence grew an email: the summary names both, and
+    the folder of pages the map never covered; the weekly summary does not look."""
+    day = AS_OF - dt.timedelta(days=3)
+    pages = {"/free-sourdough-starter-guide/": 500, "/cart/": 300, **{f"/tips/tip-{i}/": 200 for i in range(3)}}
+    with engine.begin() as conn:
+        conn.execute(insert(table_of(Ga4Row)), [
+            {"property_id": "1", "report": "pages", "date": day, "row_key": path, "item": path, "channel": "Direct",
+             "source": "(direct)", "medium": "(none)", "device": "desktop", "user_type": "new", "country": "",
+             "sessions": 0, "screen_page_views": views, "event_count": 0, "key_events": 0.0, "purchase_revenue": 0.0}
+            for path, views in pages.items()])
+        conn.execute(insert(table_of(MailchimpCampaign)), [
+            {"account": "a", "campaign_id": f"w{n}", "title": f"Welcome {n}", "kind": "automation", "list_id": "l",
+             "workflow_id": "wf", "workflow_title": "Starter guide welcome", "position": n, "send_time": None}
+            for n in range(1, 6)])
+    month = build_summary(engine, MAP, "month", AS_OF)
+    assert month.drift is not None
+    assert [(d.touchpoint, d.closest) for d in month.drift.dead if d.closest] == [
+        ("lead-magnet-page", "/free-sourdough-starter-guide/")]
+    assert [(e.position, e.title) for e in month.drift.new_emails] == [(5, "Welcome 5")]
+    assert [u.item for u in month.drift.uncovered] == ["/tips/… (3 pages)", "/free-sourdough-starter-guide/"]
+    shown = json.dumps(summary_message(month, key="summary|month", chart=None)["blocks"], ensure_ascii=False)
+    assert "The map may be out of date" in shown
+    assert build_summary(engine, MAP, "week", AS_OF).drift is None

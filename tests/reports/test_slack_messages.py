@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from models.drift import Dead, Drift, NewEmail, Uncovered
 from models.mapfile import load_map
 from reports.blocks import FALLBACK_TEXT, HEADER_TEXT, MAX_BLOCKS, SECTION_TEXT, fit, sections
 from reports.map_view import FeedbackView, JourneyView, MapView, StageView, TouchpointView
@@ -123,7 +124,11 @@ def summary(touchpoints: int = 3) -> Summary:
     line = IncidentLine(KEY, "Purchase", "Stripe Checkout", "critical", OPENED, None, 1410.4)
     return Summary("month", view(touchpoints), [Leak("Purchase", "Stripe Checkout", 181.0, 0.43, 3.1)], [line], [],
                    [], 36, [], [AnnotationEffect("Purchase", "Stripe Checkout", dt.date(2026, 9, 24),
-                                                 "payment methods fixed", 0.12, 0.6)])
+                                                 "payment methods fixed", 0.12, 0.6)],
+                   Drift([Uncovered("page", "/recipes/… (4 pages)", 18505.0, 0.23)],
+                         [Dead("course", "lead-magnet-page", "Free starter guide", "page_path: /free-starter-guide/",
+                               "/free-sourdough-starter-guide/")],
+                         [NewEmail("Starter guide welcome", 5, "Welcome 5: <your first bake>")]))
 
 
 def test_the_summary_message() -> None:
@@ -131,7 +136,10 @@ def test_the_summary_message() -> None:
     golden("summary", message)
     within_limits(message)
     text = json.dumps(message["blocks"], ensure_ascii=False)
-    for part in ("Largest leaks", "Incidents", "Data quality", "NPS per stage", "Changes you made"):
+    for part in ("Largest leaks", "Incidents", "Data quality", "NPS per stage", "Changes you made",
+                 "The map may be out of date", "renamed to /free-sourdough-starter-guide/?",
+                 "email 5, “Welcome 5: &lt;your first bake&gt;”",
+                 "not on the map: the page /recipes/… (4 pages) — 18,505, 23.0%"):
         assert part in text
     assert "Checkout asked for my address twice" not in text  # no survey verbatims
     assert message["metadata"]["event_type"] == "journey_summary"
