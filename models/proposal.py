@@ -64,16 +64,15 @@ def propose(observed: Observed, like: JourneyMap | None = None) -> Proposal:
 
 
 def _journeys(product_journeys: list[JourneySpec], streams: list[Stream], items: list[Proposed]) -> list[JourneySpec]:
-    """The product journeys, then a journey per money-click stream, which takes the pages that carry its links."""
-    out = list(product_journeys)
+    """The product journeys (without any sale, one for the website), then a journey per money-click stream, which
+    takes the pages that carry its links. The first journey takes every touchpoint no other one claims."""
+    out = list(product_journeys) or [JourneySpec("website", "The website", "A visitor takes a key action", 0.0)]
     for stream in streams:
         out.append(JourneySpec(stream.id, stream.name, stream.goal, 0.0))
         for item in items:
             path = str(item.match.get("page_path", item.match.get("landing_page", "")))
             if not item.journey and path and stream_of_page(path, [stream]):
                 item.journey = stream.id
-    if not out:
-        out.append(JourneySpec("website", "The website", "A visitor takes a key action", 0.0))
     return out
 
 

@@ -161,3 +161,37 @@ def test_the_fakes_give_the_same_proposal_and_diff_finds_a_renamed_page_and_a_ne
     assert re.search(r"lead-magnet-page \(Free starter guide landing page\) takes nothing any more .*; renamed to "
                      + re.escape(RENAMED[1]), diff), diff
     assert f"a new email in the automation '{WELCOME}': email 5, “Welcome 5: Your first bake-along”" in diff
+
+
+def test_without_any_account_or_map_discover_says_what_to_set(prefect_api_url: str, tmp_path: Path) -> None:
+    env = {"JOURNEY_MAP_FILE": str(tmp_path / "journey.yaml"), "PREFECT_API_URL": prefect_api_url,
+           "GA4_PROPERTY_ID": "", "MAILCHIMP_API_KEY": "", "STRIPE_API_KEY": ""}
+    nothing = journeymap("discover", env=env)
+    assert nothing.returncode == 2
+    assert "no source is set up: set GA4_PROPERTY_ID, MAILCHIMP_API_KEY or STRIPE_API_KEY" in nothing.stderr
+    no_map = journeymap("discover", "--diff", "--demo", env=env)
+    assert no_map.returncode == 2
+    assert f"--diff compares {tmp_path / 'journey.yaml'} with the data, and it is missing" in no_map.stderr
+    itself = journeymap("discover", "--demo", "--out", str(EXAMPLE_MAP),
+                        env={**env, "JOURNEY_MAP_FILE": str(EXAMPLE_MAP)})
+    assert itself.returncode == 2
+    assert "is the map file itself" in itself.stderr
+    assert not (tmp_path / "journey.proposed.yaml").exists()
+
+
+def test_a_source_that_cannot_be_read_is_named_and_the_others_still_make_the_proposal(
+        prefect_api_url: str, tmp_path: Path) -> None:
+    with FakeGA4(property_id="123", today=AS_OF) as ga4, FakeStripe(api_key="sk_test_other") as stripe:
+        env = {"JOURNEY_MAP_FILE": str(tmp_path / "journey.yaml"), "PREFECT_API_URL": prefect_api_url,
+               "GA4_PROPERTY_ID": "123", "GA4_CREDENTIALS_FILE": str(ga4.credentials_file),
+               "GA4_API_ENDPOINT": ga4.url, "STRIPE_API_KEY": "sk_test_wrong", "STRIPE_API_BASE": stripe.url,
+               "MAILCHIMP_API_KEY": ""}
+        out = tmp_path / "journey.proposed.yaml"
+        done = journeymap("discover", "--days", "7", "--as-of", AS_OF.isoformat(), "--out", str(out), env=env)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "source stripe could not be read:" in done.stderr
+    assert "STRIPE_API_KEY" in done.stderr  # the fix is named
+    assert "from ga4 over" in done.stdout
+    proposal = load_map(out)
+    assert {tp.source for _, tp in proposal.touchpoints()} == {"ga4"}
+    assert [j.id for j in proposal.journeys] == ["website", "affiliate", "sponsored"]  # no product: the site's
