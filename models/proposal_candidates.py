@@ -4,7 +4,6 @@ family. Each carries its volume over the window and why it was chosen."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -13,6 +12,7 @@ from models.discover import Candidate, assign_stage
 from models.observed import AUTOMATIC_EVENTS, Observed
 from models.proposal_parts import (
     display,
+    exact,
     families,
     product_of,
     section_pattern,
@@ -59,6 +59,7 @@ def _ga4(observed: Observed, report: str) -> pd.DataFrame:
 
 
 def pages(observed: Observed, products: dict[str, str]) -> list[Proposed]:
+    """Pages and page folders with real views, every page a rule places in the funnel, and each product's page."""
     sums = _ga4(observed, "pages").groupby("item", observed=True)[["screen_page_views", "key_events"]].sum()
     views, keys = sums["screen_page_views"][sums["screen_page_views"] > 0], sums["key_events"]
     total = float(views.sum()) or 1.0
@@ -66,22 +67,23 @@ def pages(observed: Observed, products: dict[str, str]) -> list[Proposed]:
     apart = {path for path, product in owner.items() if product}
     default_why = assign_stage(Candidate("page", "/"))[1]
     out = []
-    for key, pages in sections(views.index.astype(str), apart).items():
-        volume = float(views[pages].sum())
-        grouped = len(pages) > 1
-        pattern = section_pattern(key) if grouped else _exact(key)
+    for key, members in sections(views.index.astype(str), apart).items():
+        volume = float(views[members].sum())
+        grouped = len(members) > 1
+        pattern = section_pattern(key) if grouped else exact(key)
         product = owner.get(key) or ""
         _, why = assign_stage(Candidate("page", key))
         if volume / total >= MIN_PAGE_SHARE or why != default_why or product:
-            why += (f" — a folder of {len(pages)} pages" if grouped else "") + \
+            why += (f" — a folder of {len(members)} pages" if grouped else "") + \
                 (f" — the page of {products[product]}" if product else "")
             name = f"{display(pattern)} pages" if grouped else ("Home page /" if key == "/" else key)
             out.append(Proposed("page", name, {"page_path": pattern}, volume, why,
-                                key_events=float(keys[pages].sum()), product=product))
+                                key_events=float(keys[members].sum()), product=product))
     return sorted(out, key=lambda p: -p.volume)[:MAX_PAGES]
 
 
 def traffic(observed: Observed) -> list[Proposed]:
+    """The main traffic sources (source / medium) and landing pages or folders, by sessions."""
     rows = _ga4(observed, "traffic")
     total = float(rows["sessions"].sum()) or 1.0
     out = []
@@ -90,21 +92,22 @@ def traffic(observed: Observed) -> list[Proposed]:
         source, medium = (str(part) for part in key)  # type: ignore[attr-defined]
         if sessions / total >= MIN_TRAFFIC_SHARE:
             out.append(Proposed("traffic", f"Visits from {source} / {medium}",
-                                {"source": _exact(str(source)), "medium": _exact(str(medium))}, float(sessions),
+                                {"source": exact(source), "medium": exact(medium)}, float(sessions),
                                 "a traffic source brings people in"))
     landing = rows.groupby("item", observed=True)["sessions"].sum()
     landing = landing[landing > 0]
-    grouped = {key: (float(landing[pages].sum()), len(pages) > 1)
-               for key, pages in sections(landing.index.astype(str), set()).items()}
+    grouped = {key: (float(landing[members].sum()), len(members) > 1)
+               for key, members in sections(landing.index.astype(str), set()).items()}
     for key, (sessions, folder) in sorted(grouped.items(), key=lambda kv: -kv[1][0])[:MAX_TRAFFIC]:
         if sessions / total >= MIN_TRAFFIC_SHARE:
-            pattern = section_pattern(key) if folder else _exact(key)
+            pattern = section_pattern(key) if folder else exact(key)
             out.append(Proposed("landing", f"Sessions that start on {display(pattern)}", {"landing_page": pattern},
                                 sessions, "where visits start: the pages people find first"))
     return out
 
 
 def events(observed: Observed) -> list[Proposed]:
+    """Key events, events a rule places in the funnel, and the paid clicks of money-click streams."""
     rows = _ga4(observed, "events")
     sums = rows.groupby("item", observed=True)[["event_count", "key_events"]].sum()
     sums = sums[~sums.index.isin(AUTOMATIC_EVENTS) & (sums["event_count"] > 0)]
@@ -115,7 +118,7 @@ def events(observed: Observed) -> list[Proposed]:
         # key events, and events a rule places in the funnel; any other would only make a meaningless step to its
         # neighbour (a share → the next email)
         if row["key_events"] > 0 or stage != "consideration" or stream:
-            item = Proposed("event", f"{name} events", {"event_name": _exact(str(name))}, float(row["event_count"]),
+            item = Proposed("event", f"{name} events", {"event_name": exact(str(name))}, float(row["event_count"]),
                             ("a key event in GA4 — " if row["key_events"] > 0 else "") + why)
             if stream:
                 item.journey, item.stage, item.goal = stream.id, "purchase", True
@@ -125,25 +128,26 @@ def events(observed: Observed) -> list[Proposed]:
 
 
 def emails(observed: Observed) -> list[Proposed]:
+    """Every email of each automation with activity in the window, in order; regular campaigns by title series."""
     raw = observed.raw["mailchimp"]
     sends = raw[raw["action"] == "sent"].groupby("campaign_id")["weight"].sum() if len(raw) else pd.Series()
     active = set(raw["campaign_id"]) if len(raw) else set()
-    emails = observed.emails
+    on_record = observed.emails
     out = []
-    auto = emails[emails["kind"] == "automation"].sort_values(["workflow_title", "position"])
+    auto = on_record[on_record["kind"] == "automation"].sort_values(["workflow_title", "position"])
     for workflow, group in auto.groupby("workflow_title", sort=True):
         if not set(group["campaign_id"]) & active:
             continue  # an automation nobody went through in the window
         for _, email in group.drop_duplicates("position").iterrows():
             why = assign_stage(Candidate("email", str(workflow)))[1]
             out.append(Proposed("email", str(email["title"]) or f"{workflow} email {email['position']}",
-                                {"automation": _exact(str(workflow)), "email": int(email["position"])},
+                                {"automation": exact(str(workflow)), "email": int(email["position"])},
                                 float(sends.get(email["campaign_id"], 0.0)),
                                 f"email {email['position']} of the automation '{workflow}' — {why}",
                                 order=(str(workflow), int(email["position"]))))
-    regular = emails[(emails["kind"] != "automation") & emails["campaign_id"].isin(active)]
+    regular = on_record[(on_record["kind"] != "automation") & on_record["campaign_id"].isin(active)]
     for prefix, group in regular.groupby(regular["title"].map(title_prefix), sort=True):
-        out.append(Proposed("campaign", f"{prefix} campaigns", {"campaign": _exact(str(prefix)) + ".*"},
+        out.append(Proposed("campaign", f"{prefix} campaigns", {"campaign": exact(str(prefix)) + ".*"},
                             float(sends[sends.index.isin(group["campaign_id"])].sum()),
                             f"a regular newsletter or campaign reaches the audience — {len(group)} sent"))
     return out
@@ -159,23 +163,18 @@ def checkouts(observed: Observed) -> tuple[list[Proposed], list[JourneySpec], di
     names = {str(k): str(v) for k, v in
              sessions.groupby("product_id")["product_name"].agg(lambda s: s.mode().iloc[0]).items()}
     paid = sessions[sessions["status"] == "complete"]
-    found = []
+    found: list[tuple[float, str, Proposed, JourneySpec]] = []
+    family_of: dict[str, str] = {}
     for family, ids in families(names).items():
         mine, won = sessions[sessions["product_id"].isin(ids)], paid[paid["product_id"].isin(ids)]
         jid = slug(family)
-        item = Proposed("checkout", f"Checkout: {family}", {"product": "|".join(_exact(names[i]) for i in ids)},
-                        float(len(mine)), "a checkout is where the money changes hands", jid, goal=True)
+        family_of.update(dict.fromkeys(ids, jid))
+        products = ", ".join(names[i] for i in ids)
+        item = Proposed("checkout", f"Checkout: {family}", {"product": "|".join(exact(names[i]) for i in ids)},
+                        float(len(mine)), f"a checkout is where the money changes hands ({products})", jid, goal=True)
         subscription = (mine["mode"] == "subscription").mean() > 0.5
         spec = JourneySpec(jid, family, f"A customer {'subscribes to' if subscription else 'buys'} {family}",
                            round(float(won["amount"].mean()), 2) if len(won) else 0.0)
-        found.append((-float(won["amount"].sum()), family, item, spec, ids))
-    found.sort(key=lambda f: f[:2])
-    for *_, item, _spec, ids in found:
-        item.why += f" ({', '.join(names[i] for i in ids)})"
-    family_of = {pid: f[3].id for f in found for pid in f[4]}
+        found.append((-float(won["amount"].sum()), family, item, spec))
+    found.sort(key=lambda f: f[:2])  # the most revenue first
     return [f[2] for f in found], [f[3] for f in found], names, family_of
-
-
-def _exact(value: str) -> str:
-    """A pattern that takes exactly this value (hyphens and slashes left readable)."""
-    return re.escape(value).replace(r"\-", "-").replace(r"\ ", " ").replace(r"\#", "#")

@@ -47,9 +47,14 @@ def parent(path: str) -> str:
     return "/" + "".join(f"{p}/" for p in parts[:-1])
 
 
+def exact(value: str) -> str:
+    """A pattern that takes exactly this value (hyphens, spaces and '#' left readable)."""
+    return re.escape(value).replace(r"\-", "-").replace(r"\ ", " ").replace(r"\#", "#")
+
+
 def section_pattern(folder: str) -> str:
     """The rule that takes every page directly inside a folder (with or without its trailing slash)."""
-    return re.escape(folder).replace(r"\-", "-") + "[^/]+/?"
+    return exact(folder) + "[^/]+/?"
 
 
 def sections(paths: Iterable[str], keep_apart: set[str]) -> dict[str, list[str]]:
