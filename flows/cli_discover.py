@@ -54,7 +54,10 @@ def discover_command(
     except (SettingsError, ValueError) as exc:
         fail(str(exc))
     for source, reason in result.failed.items():
-        err.print(f"[bold red]source {source} could not be read:[/] {reason}", highlight=False)
+        err.print(f"[bold red]source {source} could not be read:[/] {reason}", highlight=False, soft_wrap=True)
+    for source, note in result.notes.items():
+        err.print(f"[bold yellow]{source}:[/] {note} — the proposal reflects only what was read", highlight=False,
+                  soft_wrap=True)
     window = f"{result.since} to {result.until}"
     if result.drift is not None:
         from reports.drift import drift_lines

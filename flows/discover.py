@@ -36,6 +36,7 @@ class DiscoverResult:
     until: dt.date
     read: list[str] = field(default_factory=list)  # sources whose data was read
     failed: dict[str, str] = field(default_factory=dict)  # source → why it could not be read
+    notes: dict[str, str] = field(default_factory=dict)  # source → what it left out (a GA4 quota stop, bad rows)
     proposal: Proposal | None = None
     written: Path | None = None
     drift: Drift | None = None
@@ -167,8 +168,12 @@ def _load(engine: Engine, probe: JourneyMap, wanted: list[str], result: Discover
     logger = get_run_logger()
     for source in wanted:
         try:
-            sync_source(engine, probe, source, last_day, demo)
+            done = sync_source(engine, probe, source, last_day, demo)
             result.read.append(source)
+            left_out = [done.note] if done.note else []
+            left_out += [f"{len(done.bad_input)} refused record(s) quarantined"] if done.bad_input else []
+            if left_out:
+                result.notes[source] = "; ".join(left_out)
         except (*CONFIG_ERRORS, ConnectorError) as exc:
             result.failed[source] = str(exc)
             logger.warning("%s could not be read: %s", source, exc)

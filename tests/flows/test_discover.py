@@ -153,6 +153,14 @@ def test_the_fakes_give_the_same_proposal_and_diff_finds_a_renamed_page_and_a_ne
     assert sum(observed.weight(s)[observed.matched(s, [t for _, t in demo_map.touchpoints()])].sum()
                for s in ("ga4", "mailchimp", "stripe")) > 50_000  # the demo map counts real volume there
 
+    warehouse = {"JOURNEY_MAP_FILE": str(out), "JOURNEY_DATABASE_URL": f"sqlite:///{tmp_path / 'journey.db'}"}
+    run = journeymap("backfill", "--start", "2026-09-28", "--end", "2026-09-30", env={**env, **warehouse})
+    assert run.returncode == 0, run.stderr[-3000:]  # then the run: the new user's map, from their accounts
+    shown = journeymap("map", "--as-of", AS_OF.isoformat(), "--period", "7", env={**warehouse, "COLUMNS": "200"})
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    checkout = next(line for line in shown.stdout.splitlines() if "Checkout: Sourdough Masterclass" in line)
+    assert re.search(r"│\s+\d[\d,]*\s+│", checkout), checkout  # a volume, read from the Stripe fake
+
     env["JOURNEY_MAP_FILE"] = str(EXAMPLE_MAP)
 
     mailchimp.add_campaign(FakeCampaign("7a0c51e005", "Welcome 5: Your first bake-along", "automation",
@@ -182,6 +190,7 @@ def test_without_any_account_or_map_discover_says_what_to_set(prefect_api_url: s
 def test_a_source_that_cannot_be_read_is_named_and_the_others_still_make_the_proposal(
         prefect_api_url: str, tmp_path: Path) -> None:
     with FakeGA4(property_id="123", today=AS_OF) as ga4, FakeStripe(api_key="sk_test_other") as stripe:
+        ga4.quota(tokens_per_day=40)  # enough for some of the days, then GA4's quota stop
         env = {"JOURNEY_MAP_FILE": str(tmp_path / "journey.yaml"), "PREFECT_API_URL": prefect_api_url,
                "GA4_PROPERTY_ID": "123", "GA4_CREDENTIALS_FILE": str(ga4.credentials_file),
                "GA4_API_ENDPOINT": ga4.url, "STRIPE_API_KEY": "sk_test_wrong", "STRIPE_API_BASE": stripe.url,
@@ -192,6 +201,7 @@ def test_a_source_that_cannot_be_read_is_named_and_the_others_still_make_the_pro
     assert "source stripe could not be read:" in done.stderr
     assert "STRIPE_API_KEY" in done.stderr  # the fix is named
     assert "from ga4 over" in done.stdout
+    assert re.search(r"ga4: .*quota.* — the proposal reflects only what was read", done.stderr), done.stderr[-2000:]
     proposal = load_map(out)
     assert {tp.source for _, tp in proposal.touchpoints()} == {"ga4"}
     assert [j.id for j in proposal.journeys] == ["website", "affiliate", "sponsored"]  # no product: the site's
