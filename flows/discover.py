@@ -49,7 +49,7 @@ def probe_map(days: int, like: JourneyMap | None) -> JourneyMap:
     """A map that reads everything a proposal needs, by item: GA4's three reports with their traffic dimensions
     (so a rule on channel, source or medium can be judged) and every email and checkout, over `days` days."""
     sources = {name: (like.source_settings(name) if like else SourceSettings()).model_copy(
-        update={"history_days": days + 1, "lookback_days": 0}) for name in DISCOVERED}
+        update={"history_days": days, "lookback_days": 0}) for name in DISCOVERED}
     traffic = {"channel": ANY, "source": ANY, "medium": ANY}
     tps = [Touchpoint(id=f"probe-{key.replace('_', '-')}", name=key, stage=STAGE_DEFAULTS[0], source="ga4",
                       match={key: ANY, **traffic}, volume=volume, success="keyEvents")
@@ -151,8 +151,10 @@ def discover(days: int = 90, as_of: dt.date | None = None, demo: bool = False, o
     result.proposal = propose(observed, like)
     path = Path(out)
     lines = header(result, demo, path, Path(settings.journey_map_file) if like else None)
-    path.write_text(render_yaml(result.proposal, header=lines), encoding="utf-8")
-    load_map(path)  # the proposal must load as written: a MapConfigError here is a bug, and says where
+    draft = path.with_name(f".{path.name}.draft")
+    draft.write_text(render_yaml(result.proposal, header=lines), encoding="utf-8")
+    load_map(draft)  # the proposal must load as written (a MapConfigError here is a bug, and says where) …
+    draft.replace(path)  # … before it takes the place of an earlier proposal
     result.written = path
     result.proposal_coverage = coverage(observed, result.proposal.journey_map)
     if like is not None:
