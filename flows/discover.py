@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
 from sqlalchemy import Engine
 
 from connectors.errors import ConnectorError
@@ -24,6 +25,7 @@ from models.mapfile import MapConfigError, load_map
 from models.observed import Observed, observe
 from models.proposal import Proposal, propose
 from models.proposal_yaml import render_yaml
+from reports.drift import drift_lines
 
 DISCOVERED = ("ga4", "mailchimp", "stripe")  # survey exports are files the map names, not something to discover
 MAX_DAYS = 400
@@ -147,6 +149,11 @@ def discover(days: int = 90, as_of: dt.date | None = None, demo: bool = False, o
     if diff and like is not None:
         result.drift = map_drift(observed, like)
         result.current_coverage = coverage(observed, like)
+        lines = drift_lines(result.drift) or ["The map fits the data."]
+        create_markdown_artifact(key="map-drift", markdown="\n".join(
+            [f"# The map against {result.since} – {result.until}",
+             f"It covers {result.current_coverage.get('all', 0.0):.1%} of what the sources show.", "", *lines]),
+            description="journeymap discover --diff")
         return result
     result.proposal = propose(observed, like)
     path = Path(out)
@@ -157,6 +164,8 @@ def discover(days: int = 90, as_of: dt.date | None = None, demo: bool = False, o
     draft.replace(path)  # … before it takes the place of an earlier proposal
     result.written = path
     result.proposal_coverage = coverage(observed, result.proposal.journey_map)
+    create_markdown_artifact(key="map-proposal", markdown=f"# Proposed map: {path.resolve()}\n\n```yaml\n"
+                             f"{path.read_text(encoding='utf-8')}```\n", description="journeymap discover")
     if like is not None:
         result.coverage = coverage(observed, like, result.proposal.journey_map)
         result.current_coverage = coverage(observed, like)

@@ -21,7 +21,7 @@ from models.db import make_engine
 from models.drift import coverage
 from models.mapfile import load_map
 from models.observed import observe
-from tests.conftest import EXAMPLE_MAP, journeymap
+from tests.conftest import EXAMPLE_MAP, journeymap, latest_artifact
 from tests.fakes.ga4 import FakeGA4
 from tests.fakes.ga4_data import DemoData
 from tests.fakes.mailchimp import FakeActivity, FakeCampaign, FakeMailchimp
@@ -139,6 +139,7 @@ def test_the_fakes_give_the_same_proposal_and_diff_finds_a_renamed_page_and_a_ne
     assert "from ga4, mailchimp, stripe" in stdout
     proposal = check_proposal(out)
     assert any(t.match.get("page_path") == RENAMED[1] for _, t in proposal.touchpoints())
+    assert out.read_text(encoding="utf-8") in latest_artifact(prefect_api_url, "map-proposal")
     assert (proposal.business.name, proposal.business.timezone, proposal.business.currency) == (
         "My business", "Europe/London", "GBP")  # GA4's property time zone, Stripe's currency
     engine = make_engine(db_url)
@@ -169,6 +170,7 @@ def test_the_fakes_give_the_same_proposal_and_diff_finds_a_renamed_page_and_a_ne
     assert re.search(r"lead-magnet-page \(Free starter guide landing page\) takes nothing any more .*; renamed to "
                      + re.escape(RENAMED[1]), diff), diff
     assert f"a new email in the automation '{WELCOME}': email 5, “Welcome 5: Your first bake-along”" in diff
+    assert f"renamed to {RENAMED[1]}?" in latest_artifact(prefect_api_url, "map-drift")  # for the Prefect UI
 
 
 def test_without_any_account_or_map_discover_says_what_to_set(prefect_api_url: str, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from models.db import make_engine
 from models.mapfile import load_map
 from models.tables import Base
 from reports.map_png import map_png
-from tests.conftest import EXAMPLE_MAP, ROOT, journeymap
+from tests.conftest import EXAMPLE_MAP, ROOT, journeymap, latest_artifact
 from tests.reports.map_html import check_in_browser, golden, structure
 
 AS_OF = "2026-09-30"
@@ -88,11 +88,11 @@ def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict
     persona = journeymap("map", "--persona", journey_map.personas[0].name, env=env)
     assert persona.returncode == 0, persona.stderr
     assert "n/a" in persona.stdout
-    artifact = latest_map_artifact(env["PREFECT_API_URL"])
+    artifact = latest_artifact(env["PREFECT_API_URL"], "journey-map")
     assert journey_map.journeys[0].name in artifact
     assert "## Data-quality checks" in artifact
-    assert latest_map_artifact(env["PREFECT_API_URL"], "data-quality").startswith("## Data-quality checks")
-    assert "journey-map.html)" in latest_map_artifact(env["PREFECT_API_URL"], "journey-map-html")  # a link to it
+    assert latest_artifact(env["PREFECT_API_URL"], "data-quality").startswith("## Data-quality checks")
+    assert "journey-map.html)" in latest_artifact(env["PREFECT_API_URL"], "journey-map-html")  # a link to it
     assert "Data-quality checks: all" in first.stdout  # the demo's data is clean
     checks = journeymap("checks", "--as-of", AS_OF, env=env)
     assert checks.returncode == 0, checks.stderr
@@ -178,17 +178,3 @@ def rendered_map_is_the_golden_one_and_reads_in_a_browser(env: dict[str, str], t
                 assert image.format == "PNG"
                 assert 600 <= image.width <= 2000, (persona.name, journey, image.size)  # 3 to 5 stage columns
             assert len(png) <= 2_000_000, (persona.name, journey, len(png))
-
-
-def latest_map_artifact(api_url: str, key: str = "journey-map") -> str:
-    """The Markdown of the newest artifact with that key (the map, by default) on the Prefect server."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-    from prefect.client.schemas.sorting import ArtifactSort
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
-        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-                                      sort=ArtifactSort.CREATED_DESC, limit=1)
-    assert found, f"the run published no {key} artifact"
-    return str(found[0].data)
