@@ -18,7 +18,7 @@ from models.mapping_ga4 import GA4_REPORT_VOLUME, read_ga4
 from models.mapping_ga4 import rule_mask as ga4_mask
 from models.mapping_sales import read_stripe
 from models.mapping_sales import rule_mask as sales_mask
-from models.tables import Ga4ReportMeta, MailchimpCampaign, table_of
+from models.tables import Ga4ReportMeta, MailchimpCampaign, MailchimpReport, table_of
 
 # Events GA4 collects on every site by itself: they say nothing about this business's journey.
 AUTOMATIC_EVENTS = frozenset({"page_view", "session_start", "first_visit", "user_engagement", "scroll",
@@ -35,7 +35,8 @@ class Observed:
     since: dt.date
     until: dt.date
     raw: dict[str, pd.DataFrame]  # source → the mapping reader's frame (ga4, mailchimp, stripe)
-    emails: pd.DataFrame  # every campaign and automation email on record: title, kind, workflow_title, position
+    emails: pd.DataFrame  # every campaign and automation email on record: title, kind, workflow_title, position,
+    # and reported_sent: all its sends in Mailchimp's newest report (automation emails; NaN without one)
     time_zone: str | None = None  # the GA4 property's, when GA4 said
     currency: str | None = None  # the most used checkout currency (else GA4's)
 
@@ -76,6 +77,11 @@ def observe(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
     c = table_of(MailchimpCampaign)
     emails = pd.read_sql(select(c.c.campaign_id, c.c.title, c.c.kind, c.c.workflow_title, c.c.position,
                                 c.c.send_time), conn)
+    r = table_of(MailchimpReport)
+    reports = pd.read_sql(select(r.c.campaign_id, r.c.taken_on, r.c.emails_sent).where(r.c.taken_on <= until), conn)
+    newest = reports.sort_values("taken_on").drop_duplicates("campaign_id", keep="last")
+    emails = emails.merge(newest[["campaign_id", "emails_sent"]].rename(columns={"emails_sent": "reported_sent"}),
+                          on="campaign_id", how="left")
     meta = table_of(Ga4ReportMeta)
     zone = conn.execute(select(meta.c.time_zone, meta.c.currency_code).where(meta.c.date <= until)
                         .order_by(meta.c.date.desc()).limit(1)).first()

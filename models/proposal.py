@@ -93,7 +93,8 @@ def _assemble(observed: Observed, items: list[Proposed], journeys: list[JourneyS
         tps, goal = [], None
         for item in sorted(mine, key=lambda i: i.order):
             tid = _unique(slug(item.name), used)
-            notes[tid] = f"{item.volume:,.0f} {UNITS[item.kind]} in {observed.days} days — {item.why}"
+            notes[tid] = f"{item.volume:,.0f} {UNITS[item.kind]} in {observed.days} day" + \
+                f"{'s' if observed.days != 1 else ''} — {item.why}"
             tps.append(_touchpoint(tid, item))
             goal = goal or (tid if item.goal else None)
         if tps:

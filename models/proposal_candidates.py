@@ -139,11 +139,14 @@ def emails(observed: Observed) -> list[Proposed]:
         if not set(group["campaign_id"]) & active:
             continue  # an automation nobody went through in the window
         for _, email in group.drop_duplicates("position").iterrows():
-            why = assign_stage(Candidate("email", str(workflow)))[1]
+            why = f"email {email['position']} of the automation '{workflow}' — " + \
+                assign_stage(Candidate("email", str(workflow)))[1]
+            volume = float(sends.get(email["campaign_id"], 0.0))
+            if not volume and pd.notna(email["reported_sent"]):  # no send times: Mailchimp's report has the total
+                volume = float(email["reported_sent"])
+                why += " (sends: all of them, from Mailchimp's report; its activity has no send times)"
             out.append(Proposed("email", str(email["title"]) or f"{workflow} email {email['position']}",
-                                {"automation": exact(str(workflow)), "email": int(email["position"])},
-                                float(sends.get(email["campaign_id"], 0.0)),
-                                f"email {email['position']} of the automation '{workflow}' — {why}",
+                                {"automation": exact(str(workflow)), "email": int(email["position"])}, volume, why,
                                 order=(str(workflow), int(email["position"]))))
     regular = on_record[(on_record["kind"] != "automation") & on_record["campaign_id"].isin(active)]
     for prefix, group in regular.groupby(regular["title"].map(title_prefix), sort=True):

@@ -15,7 +15,14 @@ from models.config import Business, Journey, JourneyMap, Stage, Touchpoint
 from models.drift import coverage, map_drift
 from models.observed import Observed, observe
 from models.proposal import propose
-from models.tables import Ga4Row, MailchimpActivity, MailchimpCampaign, StripeCheckoutSession, table_of
+from models.tables import (
+    Ga4Row,
+    MailchimpActivity,
+    MailchimpCampaign,
+    MailchimpReport,
+    StripeCheckoutSession,
+    table_of,
+)
 
 DAY = dt.date(2026, 9, 10)
 UTC = ZoneInfo("UTC")
@@ -41,13 +48,15 @@ def a_map(*tps: Touchpoint) -> JourneyMap:
 
 @pytest.fixture
 def observed(engine: Engine) -> Observed:
-    """A day of a small site: a renamed lead magnet, four recipe pages, a welcome sequence that grew an email,
-    and a course sold through Stripe."""
+    """A day of a small site: a renamed lead magnet, four recipe pages, a welcome sequence that grew an email, a
+    receipt email known by its report, and a course sold through Stripe."""
     pages = [ga4("pages", "/free-sourdough-starter-guide/", 300, key_events=90),
              ga4("pages", "/shop/sourdough-course/", 200, key_events=20), ga4("pages", "/cart/", 100)]
     pages += [ga4("pages", f"/recipes/loaf-{i}/", 100) for i in range(4)]
     emails = [{"account": "a", "campaign_id": f"w{n}", "title": f"Welcome {n}", "kind": "automation", "list_id": "l",
                "workflow_id": "wf", "workflow_title": WELCOME, "position": n, "send_time": None} for n in (1, 2, 3)]
+    emails.append({**emails[0], "campaign_id": "r1", "title": "Your receipt", "workflow_id": "wf2",
+                   "workflow_title": "Order notifications", "position": 1})
     sent = dt.datetime.combine(DAY, dt.time(9))
     with engine.begin() as conn:
         conn.execute(insert(table_of(Ga4Row)), [*pages, ga4("traffic", "/recipes/loaf-0/", 400),
@@ -56,7 +65,11 @@ def observed(engine: Engine) -> Observed:
         conn.execute(insert(table_of(MailchimpCampaign)), emails)
         conn.execute(insert(table_of(MailchimpActivity)), [
             {"account": "a", "campaign_id": f"w{n}", "email_hash": f"h{i}", "action": "sent", "timestamp": sent}
-            for n in (1, 2, 3) for i in range(10)])
+            for n in (1, 2, 3) for i in range(10)] + [  # a receipt: opens on record, its sends only in its report
+            {"account": "a", "campaign_id": "r1", "email_hash": "h0", "action": "open", "timestamp": sent}])
+        conn.execute(insert(table_of(MailchimpReport)), [
+            {"account": "a", "campaign_id": "r1", "taken_on": DAY, "emails_sent": 42, "unique_opens": 1,
+             "unique_clicks": 0, "hard_bounces": 0, "unsubscribed": 0}])
         conn.execute(insert(table_of(StripeCheckoutSession)), [
             {"account": "a", "session_id": f"cs{i}", "created": sent, "status": "complete" if i < 3 else "expired",
              "payment_status": "paid" if i < 3 else "unpaid", "mode": "payment", "amount_total": 9900,
@@ -98,14 +111,18 @@ def test_coverage_is_the_share_of_the_reference_maps_volume_the_other_map_takes(
 
 
 def test_the_proposal_from_the_same_rows_orders_the_funnel_and_covers_the_current_map(observed: Observed) -> None:
-    proposal = propose(observed).journey_map
+    made = propose(observed)
+    proposal = made.journey_map
     assert [j.id for j in proposal.journeys] == ["sourdough-course"]
     journey = proposal.journeys[0]
     order = [(t.stage, dict(t.match)) for t in journey.touchpoints]
     purchase = [m for stage, m in order if stage == "purchase"]
     assert purchase == [{"page_path": "/shop/sourdough-course/"}, {"page_path": "/cart/"},
-                        {"product": "Sourdough Course"}]
-    emails = [m["email"] for _, m in order if "automation" in m]
+                        {"product": "Sourdough Course"}, {"automation": "Order notifications", "email": 1}]
+    receipt = next(t.id for t in journey.touchpoints if t.match.get("automation") == "Order notifications")
+    assert made.notes[receipt].startswith("42 sends in 1 day — email 1 of the automation 'Order notifications'")
+    assert "from Mailchimp's report" in made.notes[receipt]
+    emails = [m["email"] for _, m in order if m.get("automation") == WELCOME]
     assert emails == [1, 2, 3]
     assert journey.goal_touchpoint == next(t.id for t in journey.touchpoints if t.source == "stripe")
     assert journey.value == 99.0
