@@ -101,7 +101,8 @@ def traffic(observed: Observed) -> list[Proposed]:
     for key, (sessions, folder) in sorted(grouped.items(), key=lambda kv: -kv[1][0])[:MAX_TRAFFIC]:
         if sessions / total >= MIN_TRAFFIC_SHARE:
             pattern = section_pattern(key) if folder else exact(key)
-            out.append(Proposed("landing", f"Sessions that start on {display(pattern)}", {"landing_page": pattern},
+            where = "the home page /" if key == "/" else display(pattern)
+            out.append(Proposed("landing", f"Sessions that start on {where}", {"landing_page": pattern},
                                 sessions, "where visits start: the pages people find first"))
     return out
 
