@@ -93,8 +93,8 @@ def _assemble(observed: Observed, items: list[Proposed], journeys: list[JourneyS
         tps, goal = [], None
         for item in sorted(mine, key=lambda i: i.order):
             tid = _unique(slug(item.name), used)
-            notes[tid] = f"{item.volume:,.0f} {UNITS[item.kind]} in {observed.days} day" + \
-                f"{'s' if observed.days != 1 else ''} — {item.why}"
+            span = item.span or f"in {observed.days} day{'s' if observed.days != 1 else ''}"
+            notes[tid] = f"{item.volume:,.0f} {UNITS[item.kind]} {span} — {item.why}"
             tps.append(_touchpoint(tid, item))
             goal = goal or (tid if item.goal else None)
         if tps:

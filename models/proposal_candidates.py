@@ -43,6 +43,7 @@ class Proposed:
     goal: bool = False  # its success is the journey's goal (a checkout, a stream's paid click)
     key_events: float = 0.0  # a page's: without any, its step is to the next touchpoint
     product: str = ""  # the product id a page is about
+    span: str = ""  # what the volume covers when not the window ("in all, by Mailchimp's report")
 
 
 @dataclass(frozen=True)
@@ -142,13 +143,12 @@ def emails(observed: Observed) -> list[Proposed]:
         for _, email in group.drop_duplicates("position").iterrows():
             why = f"email {email['position']} of the automation '{workflow}' — " + \
                 assign_stage(Candidate("email", str(workflow)))[1]
-            volume = float(sends.get(email["campaign_id"], 0.0))
+            volume, span = float(sends.get(email["campaign_id"], 0.0)), ""
             if not volume and pd.notna(email["reported_sent"]):  # no send times: Mailchimp's report has the total
-                volume = float(email["reported_sent"])
-                why += " (sends: all of them, from Mailchimp's report; its activity has no send times)"
+                volume, span = float(email["reported_sent"]), "in all, by Mailchimp's report (no send times on record)"
             out.append(Proposed("email", str(email["title"]) or f"{workflow} email {email['position']}",
                                 {"automation": exact(str(workflow)), "email": int(email["position"])}, volume, why,
-                                order=(str(workflow), int(email["position"]))))
+                                order=(str(workflow), int(email["position"])), span=span))
     regular = on_record[(on_record["kind"] != "automation") & on_record["campaign_id"].isin(active)]
     for prefix, group in regular.groupby(regular["title"].map(title_prefix), sort=True):
         out.append(Proposed("campaign", f"{prefix} campaigns", {"campaign": exact(str(prefix)) + ".*"},
