@@ -4,6 +4,7 @@ Slack message with its funnel chart, queued in the outbox and delivered."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from flows.notify import notify_failure, slack_client
 from flows.pipeline import journey_pipeline, prepare_database, today_in
 from flows.settings import load_settings
 from flows.slack import Delivery, as_body, deliver
+from flows.sources import account_of
 from flows.views import current_view
 from models.config import JourneyMap
 from models.drift import map_drift
@@ -86,8 +88,10 @@ def _quality(engine: Engine, until: dt.date) -> tuple[int, list[str]]:
     return sum(1 for _, ok in rows if ok), [name for name, ok in rows if not ok]
 
 
-def build_summary(engine: Engine, journey_map: JourneyMap, period: str, as_of: dt.date) -> Summary:
-    """The period of PERIODS[period] days before `as_of`, against the same number of days before it."""
+def build_summary(engine: Engine, journey_map: JourneyMap, period: str, as_of: dt.date,
+                  accounts: Mapping[str, str | None] | None = None) -> Summary:
+    """The period of PERIODS[period] days before `as_of`, against the same number of days before it; `accounts`
+    names, per source, the account whose raw rows the drift is judged on (None: every account)."""
     view = current_view(engine, journey_map, as_of, period_days=PERIODS[period])
     opened, resolved, still = _incidents(engine, view.since, view.until, journey_map)
     passed, failed = _quality(engine, view.until)
@@ -98,7 +102,7 @@ def build_summary(engine: Engine, journey_map: JourneyMap, period: str, as_of: d
     drift = None
     if period != "week":  # a month of data says whether the map still fits the site and its emails
         with engine.connect() as conn:
-            observed = observe(conn, view.since, view.until, ZoneInfo(journey_map.business.timezone))
+            observed = observe(conn, view.since, view.until, ZoneInfo(journey_map.business.timezone), accounts)
         drift = map_drift(observed, journey_map)
     return Summary(period, view, leaks, opened, resolved, still, passed, failed,
                    annotation_effects(notes, series, journey_map), drift)
@@ -125,7 +129,8 @@ def journey_summary(period: str = "month", as_of: dt.date | None = None, demo: b
     if demo and (newest is None or newest < as_of - dt.timedelta(days=1)):
         journey_pipeline(start_date=as_of - dt.timedelta(days=2 * days), end_date=as_of - dt.timedelta(days=1),
                          demo=True)
-    summary = build_summary(engine, journey_map, period, as_of)
+    accounts = {s: account_of(s, settings, demo) for s in journey_map.used_sources()}
+    summary = build_summary(engine, journey_map, period, as_of, accounts)
     chart = funnel_png(summary.view)
     folder = Path(settings.journey_outbox_dir)
     folder.mkdir(parents=True, exist_ok=True)

@@ -96,15 +96,16 @@ def test_the_monthly_summary_says_the_map_may_be_out_of_date(engine: Engine) -> 
     pages = {"/free-sourdough-starter-guide/": 500, "/cart/": 300, **{f"/tips/tip-{i}/": 200 for i in range(3)}}
     with engine.begin() as conn:
         conn.execute(insert(table_of(Ga4Row)), [
-            {"property_id": "1", "report": "pages", "date": day, "row_key": path, "item": path, "channel": "Direct",
+            {"property_id": prop, "report": "pages", "date": day, "row_key": path, "item": path, "channel": "Direct",
              "source": "(direct)", "medium": "(none)", "device": "desktop", "user_type": "new", "country": "",
              "sessions": 0, "screen_page_views": views, "event_count": 0, "key_events": 0.0, "purchase_revenue": 0.0}
-            for path, views in pages.items()])
+            for prop, path, views in [*(("1", p, v) for p, v in pages.items()),
+                                      ("2", "/another-site/", 9000)]])  # another GA4 property: not this map's
         conn.execute(insert(table_of(MailchimpCampaign)), [
             {"account": "a", "campaign_id": f"w{n}", "title": f"Welcome {n}", "kind": "automation", "list_id": "l",
              "workflow_id": "wf", "workflow_title": "Starter guide welcome", "position": n, "send_time": None}
             for n in range(1, 6)])
-    month = build_summary(engine, MAP, "month", AS_OF)
+    month = build_summary(engine, MAP, "month", AS_OF, accounts={"ga4": "1"})
     assert month.drift is not None
     assert [(d.touchpoint, d.closest) for d in month.drift.dead if d.closest] == [
         ("lead-magnet-page", "/free-sourdough-starter-guide/")]
