@@ -163,7 +163,8 @@ def _new_emails(observed: Observed, journey_map: JourneyMap) -> list[NewEmail]:
     emails = observed.emails[observed.emails["kind"] == "automation"]
     rules = [tp for _, tp in journey_map.touchpoints() if tp.source == "mailchimp" and "automation" in tp.match]
     out = []
-    for _, email in emails.sort_values(["workflow_title", "position"]).iterrows():
+    ordered = emails.sort_values(["workflow_title", "position"]).drop_duplicates(["workflow_title", "position"])
+    for _, email in ordered.iterrows():
         mine = [tp for tp in rules if re.fullmatch(str(tp.match["automation"]), str(email["workflow_title"]))]
         taken = any("email" not in tp.match or int(tp.match["email"]) == int(email["position"]) for tp in mine)
         if mine and not taken:
