@@ -37,6 +37,7 @@ from flows.sync import SourceResult, StreamResult
 from models.backfill import finished_chunks, record_chunk
 from models.config import JourneyMap
 from models.db import make_engine, migrate
+from models.ledger import missing_days
 from models.lock import warehouse_lock
 from models.mapfile import load_map
 
@@ -136,9 +137,12 @@ def run_backfill(engine: Engine, settings: Settings, journey_map: JourneyMap, so
     with engine.connect() as conn:
         done = {s: finished_chunks(conn, s, *identity(s, settings, journey_map, demo, demo_outage)) for s in sources}
     pending: list[Chunk] = []
-    for chunk in plan_chunks(sources, *window):
-        skip = (chunk.since, chunk.until) in done[chunk.source] and settled(chunk, journey_map, as_of)
-        (result.skipped if skip else pending).append(chunk)
+    with engine.connect() as conn:
+        for chunk in plan_chunks(sources, *window):
+            account = identity(chunk.source, settings, journey_map, demo, demo_outage)[0]
+            skip = ((chunk.since, chunk.until) in done[chunk.source] and settled(chunk, journey_map, as_of)
+                    and not missing_days(conn, chunk.source, account, chunk.since, chunk.until))
+            (result.skipped if skip else pending).append(chunk)
     if result.skipped:
         logger.info("%d chunks already loaded by an earlier backfill: skipped", len(result.skipped))
     if not demo and pending:
@@ -191,7 +195,9 @@ def merge(results: list[SourceResult]) -> SourceResult:
     return SourceResult(first.source, list(streams.values()),
                         note="; ".join(dict.fromkeys(r.note for r in results if r.note)),
                         account=next((r.account for r in results if r.account), None),
-                        bad_input=[b for r in results for b in r.bad_input])
+                        bad_input=[b for r in results for b in r.bad_input],
+                        skipped={k: v for r in results for k, v in r.skipped.items()},
+                        warnings=list(dict.fromkeys(w for r in results for w in r.warnings)))
 
 
 def chunks_markdown(title: str, result: BackfillResult) -> str:

@@ -68,10 +68,9 @@ def identity(source: str, settings: Settings, journey_map: JourneyMap, demo: boo
 
 
 def settled(chunk: Chunk, journey_map: JourneyMap, as_of: dt.date) -> bool:
-    """A chunk whose days are past the source's lookback: late data no longer changes them, so once loaded it is
-    done (a chunk with recent days is loaded again, as daily runs read those days again)."""
-    recent = as_of - dt.timedelta(days=journey_map.source_settings(chunk.source).lookback_days - 1)
-    return chunk.until < recent
+    """Whether a chunk's days have all settled by `as_of`: once loaded, loading it again cannot change it (a chunk
+    loaded before its days settled is read again by the daily runs, whose ledger marks them unsettled)."""
+    return chunk.until <= as_of - dt.timedelta(days=journey_map.source_settings(chunk.source).settle_days)
 
 
 def connections_for(source: str, journey_map: JourneyMap, parallel: int) -> int:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from flows.cli_alerts import incident_app, report_delivery, summary
-from flows.cli_common import err, fail, load_config, out, parse_date, slack_setup
+from flows.cli_common import err, fail, load_config, out, parse_date, prefect_api, slack_setup
 from flows.cli_discover import discover_command
 from flows.cli_map import show_map
 from flows.pipeline import MAX_PARALLEL, PipelineResult
@@ -90,8 +90,8 @@ def report(result: PipelineResult) -> None:
                   f"backfill (skipped)" + (f", {len(chunks.not_started)} not started" if chunks.not_started else ""),
                   highlight=False)
     for synced in result.synced:
-        if synced.note:
-            err.print(f"[bold yellow]{synced.source}:[/] {synced.note}", highlight=False)
+        for text in ([synced.note] if synced.note else []) + synced.warnings:
+            err.print(f"[bold yellow]{synced.source}:[/] {text}", highlight=False, soft_wrap=True)
     for source, reason in result.failed.items():
         err.print(f"[bold red]source {source} failed:[/] {reason}", highlight=False)
     if result.exit_code:
@@ -121,7 +121,9 @@ def run(
     preflight(settings, journey_map, chosen, demo)
     from flows.pipeline import journey_pipeline
 
-    report(journey_pipeline(as_of=day, sources=_source_enums(chosen), demo=demo, demo_outage=outage))
+    with prefect_api():
+        result = journey_pipeline(as_of=day, sources=_source_enums(chosen), demo=demo, demo_outage=outage)
+    report(result)
 
 
 @app.command()
@@ -146,8 +148,10 @@ def backfill(
         fail(f"--start/--end: {exc}")
     chosen = parse_sources(sources, journey_map)
     preflight(settings, journey_map, chosen, demo)
-    report(journey_pipeline(start_date=first, end_date=last, sources=_source_enums(chosen), demo=demo,
-                            parallel_chunks=parallel))
+    with prefect_api():
+        result = journey_pipeline(start_date=first, end_date=last, sources=_source_enums(chosen), demo=demo,
+                                  parallel_chunks=parallel)
+    report(result)
 
 
 @app.command()

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from flows.cli_common import err, fail, load_config, out, parse_date, slack_setup
+from flows.cli_common import err, fail, load_config, out, parse_date, prefect_api, slack_setup
 from flows.slack import Delivery
 
 incident_app = typer.Typer(help="Acknowledge or snooze an incident (what an alert's buttons do).",
@@ -73,7 +73,8 @@ def summary(
 
     day = parse_date(as_of, "--as-of")
     slack_setup(load_config()[0])
-    result = journey_summary(period=period.value, as_of=day, demo=demo)
+    with prefect_api():
+        result = journey_summary(period=period.value, as_of=day, demo=demo)
     view = result.summary.view
     out.print(f"Map update, {view.since} – {view.until} ({period.value}), against the period before:",
               highlight=False)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 import typer
@@ -62,3 +64,42 @@ def slack_setup(settings: Settings) -> None:
     if not settings.slack_channel:
         fail("SLACK_BOT_TOKEN is set but SLACK_CHANNEL is not: set it to the channel for alerts and summaries "
              "(e.g. #journey-alerts, or its ID), and invite the app there")
+
+
+STARTUP_SECONDS = 120  # a temporary Prefect server takes ~20 s on 2 cores: Prefect's own 20 s is too tight
+STARTUP_VARIABLE = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+
+
+@contextmanager
+def prefect_api() -> Iterator[None]:
+    """Run flows against PREFECT_API_URL, or else against the temporary server Prefect starts for the command,
+    given STARTUP_SECONDS to come up (or what PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS says) and said
+    so; a server that does not start is one line with the fix (exit 2), not a traceback."""
+    import httpx
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    seconds = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value() if STARTUP_VARIABLE in os.environ \
+        else STARTUP_SECONDS
+    err.print(f"Starting a temporary Prefect server for this command (up to {seconds} s; set PREFECT_API_URL to "
+              "use a running one)…", highlight=False)
+    try:
+        with temporary_settings({PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: seconds}):
+            yield
+    except (RuntimeError, httpx.HTTPError) as exc:
+        if not _server_start(exc):
+            raise
+        fail(f"the temporary Prefect server did not start within {seconds} s; start one with `prefect server start` "
+             "and set PREFECT_API_URL=http://127.0.0.1:4200/api, or allow it more time with "
+             f"{STARTUP_VARIABLE}")
+
+
+def _server_start(exc: BaseException) -> bool:
+    """Whether the error is the temporary server failing to come up (Prefect says so, or its health check)."""
+    import httpx
+
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.request.url.path.endswith("/health")
+    return "ephemeral Prefect API server" in str(exc)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import err, fail, out, parse_date
+from flows.cli_common import err, fail, out, parse_date, prefect_api
 from flows.settings import SettingsError, load_settings
 from flows.sources import Source
 
@@ -48,9 +48,10 @@ def discover_command(
     if not diff and out_file.resolve() == map_file.resolve():
         fail(f"--out {out_file} is the map file itself; write the proposal beside it and compare first")
     try:
-        result = discover(days=days, as_of=day, demo=demo, out=str(out_file), diff=diff,
-                          sources=[Source(n) for n in names] if names else None,
-                          scratch_database_url=scratch_database)
+        with prefect_api():
+            result = discover(days=days, as_of=day, demo=demo, out=str(out_file), diff=diff,
+                              sources=[Source(n) for n in names] if names else None,
+                              scratch_database_url=scratch_database)
     except (SettingsError, ValueError) as exc:
         fail(str(exc))
     for source, reason in result.failed.items():

@@ -14,11 +14,10 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from sqlalchemy import Engine
 
-from connectors.errors import ConnectorError
 from flows.pipeline import today_in
 from flows.settings import Settings, SettingsError, load_settings
-from flows.sources import CONFIG_ERRORS, Source, sync_source
-from models.config import STAGE_DEFAULTS, Business, Journey, JourneyMap, SourceSettings, Stage, Touchpoint
+from flows.sources import Source, sync_source
+from models.config import STAGE_DEFAULTS, Business, Journey, JourneyMap, Stage, Touchpoint, default_source_settings
 from models.db import make_engine, migrate
 from models.drift import Drift, coverage, map_drift
 from models.mapfile import MapConfigError, load_map
@@ -50,8 +49,8 @@ class DiscoverResult:
 def probe_map(days: int, like: JourneyMap | None) -> JourneyMap:
     """A map that reads everything a proposal needs, by item: GA4's three reports with their traffic dimensions
     (so a rule on channel, source or medium can be judged) and every email and checkout, over `days` days."""
-    sources = {name: (like.source_settings(name) if like else SourceSettings()).model_copy(
-        update={"history_days": days, "lookback_days": 0}) for name in DISCOVERED}
+    sources = {name: (like.source_settings(name) if like else default_source_settings(name)).model_copy(
+        update={"history_days": days, "settle_days": 0, "empty_retry_days": 0}) for name in DISCOVERED}
     traffic = {"channel": ANY, "source": ANY, "medium": ANY}
     tps = [Touchpoint(id=f"probe-{key.replace('_', '-')}", name=key, stage=STAGE_DEFAULTS[0], source="ga4",
                       match={key: ANY, **traffic}, volume=volume, success="keyEvents")
@@ -141,7 +140,7 @@ def discover(days: int = 90, as_of: dt.date | None = None, demo: bool = False, o
     engine = make_engine(scratch_database_url or f"sqlite:///{folder}/discover.db")
     try:
         migrate(engine)
-        observed = _load(engine, probe_map(days, like), wanted, result, as_of - dt.timedelta(days=1), demo, like)
+        observed = _load(engine, probe_map(days, like), wanted, result, as_of, demo, like)
     finally:
         engine.dispose()
         if folder is not None:
@@ -172,22 +171,23 @@ def discover(days: int = 90, as_of: dt.date | None = None, demo: bool = False, o
     return result
 
 
-def _load(engine: Engine, probe: JourneyMap, wanted: list[str], result: DiscoverResult, last_day: dt.date,
+def _load(engine: Engine, probe: JourneyMap, wanted: list[str], result: DiscoverResult, as_of: dt.date,
           demo: bool, like: JourneyMap | None) -> Observed:
     """Sync each wanted source into the scratch warehouse (one failing source does not stop the others) and read
     what they show over the result's window."""
     logger = get_run_logger()
     for source in wanted:
-        try:
-            done = sync_source(engine, probe, source, last_day, demo)
-            result.read.append(source)
-            left_out = [done.note] if done.note else []
-            left_out += [f"{len(done.bad_input)} refused record(s) quarantined"] if done.bad_input else []
-            if left_out:
-                result.notes[source] = "; ".join(left_out)
-        except (*CONFIG_ERRORS, ConnectorError) as exc:
-            result.failed[source] = str(exc)
-            logger.warning("%s could not be read: %s", source, exc)
+        done = sync_source(engine, probe, source, as_of, demo)
+        if done.failure:
+            result.failed[source] = done.failure
+            logger.warning("%s could not be read: %s", source, done.failure)
+            continue
+        result.read.append(source)
+        left_out = [done.note] if done.note else []
+        left_out += [f"{len(done.bad_input)} refused record(s) quarantined"] if done.bad_input else []
+        left_out += done.warnings
+        if left_out:
+            result.notes[source] = "; ".join(left_out)
     if not result.read:
         raise SettingsError("no source could be read: " + "; ".join(f"{s}: {e}" for s, e in result.failed.items()))
     tz = ZoneInfo((like or probe).business.timezone)

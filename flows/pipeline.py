@@ -37,7 +37,7 @@ from models.store import get_cursor, save_map, set_cursor
 from reports.incidents import incidents_markdown
 from reports.map_view import MapView
 from reports.quality import quality_markdown
-from reports.render import render_markdown
+from reports.render import render_markdown, sources_markdown
 
 
 @dataclass
@@ -79,8 +79,15 @@ class PipelineResult:
 
 
 def today_in(journey_map: JourneyMap) -> dt.date:
-    """'Today' in the map's timezone."""
-    return dt.datetime.now(ZoneInfo(journey_map.business.timezone)).date()
+    """'Today' in the map's timezone: the day the flow run was scheduled for (a scheduled run that starts late,
+    or a catch-up run, reads the window of its own day), else the wall clock's."""
+    from prefect.runtime import flow_run
+
+    zone = ZoneInfo(journey_map.business.timezone)
+    scheduled = flow_run.scheduled_start_time if flow_run.id else None
+    if isinstance(scheduled, dt.datetime):
+        return (scheduled if scheduled.tzinfo else scheduled.replace(tzinfo=dt.UTC)).astimezone(zone).date()
+    return dt.datetime.now(zone).date()
 
 
 def prepare_database(url: str, journey_map: JourneyMap) -> Engine:
@@ -132,11 +139,12 @@ def detect_stalls(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
 
 
 def check_range(start: dt.date, end: dt.date, *, today: dt.date) -> None:
-    """A backfill range must run forwards and end by today."""
+    """A backfill range must run forwards and end by yesterday (today is not over: no source has all of it)."""
     if end < start:
         raise ValueError(f"the end date {end} is before the start date {start}; swap them")
-    if end > today:
-        raise ValueError(f"the end date {end} is in the future (today is {today} in the map's timezone)")
+    if end >= today:
+        raise ValueError(f"the end date {end} is not over yet (today is {today} in the map's timezone); the last "
+                         f"day a backfill can load is {today - dt.timedelta(days=1)}")
 
 
 MAX_PARALLEL = 16
@@ -180,13 +188,11 @@ def _locked_run(settings: Settings, journey_map: JourneyMap, as_of: dt.date, sou
     result = PipelineResult(as_of)
     to_map: tuple[dt.date, dt.date] | None = None
     if window is None:
-        for source in used:
-            try:
-                _take(result, sync_source(engine, journey_map, source, as_of, demo, window, demo_outage))
-            except Exception as exc:  # one failing source never stops the others; the run reports it
-                _failed(result, source, exc)
-        if result.synced:
-            to_map = min(s.since for s in result.synced), max(s.until for s in result.synced)
+        for source in used:  # one failing source never stops the others; the run reports it
+            _take(result, sync_source(engine, journey_map, source, as_of, demo, window, demo_outage))
+        if result.synced:  # the days the syncs read; today is not over, so never mapped (a snapshot is dated today)
+            to_map = (min(s.since for s in result.synced),
+                      min(max(s.until for s in result.synced), as_of - dt.timedelta(days=1)))
     else:
         chunks = result.backfill = run_backfill(engine, settings, journey_map, used, window, as_of, demo,
                                                 demo_outage, chunking.parallel, chunking.fan_out)
@@ -203,12 +209,13 @@ def _locked_run(settings: Settings, journey_map: JourneyMap, as_of: dt.date, sou
         result.mapping = map_records(engine, journey_map, since, until, accounts)
         # a daily run checks every day detection reads (the same days for the same --as-of, however much the
         # sync re-read); a backfill checks what it loaded
-        q_since, q_until = ((as_of - dt.timedelta(days=history_needed(journey_map) - 1), as_of) if window is None
-                            else (since, until))
-        checked = check_quality(engine, settings.journey_database_url, journey_map, q_since, q_until, as_of)
+        q_since, q_until = ((as_of - dt.timedelta(days=history_needed(journey_map)), as_of - dt.timedelta(days=1))
+                            if window is None else (since, until))
+        checked = check_quality(engine, settings.journey_database_url, journey_map, q_since, q_until, as_of,
+                                accounts, {r.source: r.skipped for r in result.synced if r.skipped})
         result.quality = [as_row(r, as_of, q_since, q_until) for r in checked]
     result.view = current_view(engine, journey_map, as_of)
-    markdown = render_markdown(result.view)
+    markdown = render_markdown(result.view) + sources_markdown(result.synced, result.failed)
     if result.quality:
         markdown += "\n" + quality_markdown(result.quality)
         create_markdown_artifact(key="data-quality", markdown=quality_markdown(result.quality),
@@ -232,11 +239,20 @@ def _locked_run(settings: Settings, journey_map: JourneyMap, as_of: dt.date, sou
 
 
 def _take(result: PipelineResult, synced: SourceResult) -> None:
-    """A source's sync result into the run's: a quota stop is noted; refused input fails it as bad input (what was
-    good is stored; the run exits 2 naming it)."""
+    """A source's sync result into the run's: a failure fails the source (what it read before stays stored); a
+    quota stop, optional streams left out and other warnings are said once; refused input fails it as bad input
+    (what was good is stored; the run exits 2 naming it)."""
     logger = get_run_logger()
+    if synced.failure:
+        logger.error("source %s failed: %s", synced.source, synced.failure)
+        result.failed[synced.source] = synced.failure
+        if synced.misconfigured:
+            result.misconfigured.add(synced.source)
+        return
     if synced.note:
         logger.warning("%s: %s", synced.source, synced.note)
+    for warning in synced.warnings:
+        logger.warning("%s", warning)
     result.synced.append(synced)
     if synced.bad_input:
         shown = "; ".join(synced.bad_input[:5]) + (f"; and {len(synced.bad_input) - 5} more (see the "

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     mailchimp_api_url: str | None = None
     stripe_api_key: SecretStr | None = None
     stripe_api_base: str | None = None
+    stripe_account_id: str | None = None  # acct_…: only needed when the key may not read /v1/account or its refusal
     slack_bot_token: SecretStr | None = None
     slack_channel: str | None = None
     slack_api_url: str | None = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
 from dataclasses import replace
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -13,34 +15,47 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
 from connectors.demo import DEMO_PROPERTY_ID
-from connectors.errors import PermanentError, TransientError
+from connectors.errors import AccessDenied, ConnectorError, PermanentError, RetryPolicy, TransientError
 from connectors.ga4 import make_client
 from connectors.mailchimp import Reader as MailchimpReader
 from connectors.mailchimp import make_client as make_mailchimp_client
+from connectors.pii import EmailHasher
 from connectors.stripe import account_id as stripe_account_id
 from connectors.stripe import make_client as make_stripe_client
 from connectors.stripe import read_checkout_sessions, read_payment_intents, read_refunds, read_subscriptions
 from connectors.stripe.settings import PAGE_SIZE as STRIPE_PAGE_SIZE
 from connectors.surveys import Columns, SurveyFileError, read_survey_file
 from flows.ga4 import Ga4Job, days_to_read, plans_for, sync_days
+from flows.mailchimp import sync_mailchimp
 from flows.progress import tracked
 from flows.settings import Settings, SettingsError, load_settings
-from flows.sync import Pages, Reader, SourceNotConfigured, SourceResult, StreamResult, demo_streams, sync_stream
+from flows.sync import (
+    LandingError,
+    Pages,
+    Reader,
+    SourceNotConfigured,
+    SourceResult,
+    StreamResult,
+    demo_streams,
+    hasher_for,
+    skipped_warning,
+    source_policy,
+    sync_stream,
+)
 from models.config import JourneyMap
+from models.ledger import history
 from models.raw import (
-    MAILCHIMP_ACTIVITY,
-    MAILCHIMP_CAMPAIGNS,
-    MAILCHIMP_LIST_GROWTH,
-    MAILCHIMP_REPORTS,
     STRIPE_CHECKOUTS,
     STRIPE_PAYMENT_INTENTS,
     STRIPE_REFUNDS,
     STRIPE_SUBSCRIPTIONS,
     SURVEY_RESPONSES,
 )
+from models.rows import RawStream
 
 REAL_SOURCES = ("ga4", "mailchimp", "stripe", "surveys")  # sources with a connector to a real API in this version
 CONFIG_ERRORS = (PermanentError, SettingsError, SourceNotConfigured)  # failures whose fix is configuration
+KNOWN_ERRORS = (ConnectorError, SettingsError, SourceNotConfigured, LandingError)  # said in one line, no traceback
 
 
 class Source(StrEnum):
@@ -62,7 +77,8 @@ def ga4_job(settings: Settings, journey_map: JourneyMap) -> Ga4Job:
         raise SettingsError(f"GA4_PROPERTY_ID {property_id!r} is not a property id; use the number shown in "
                             "GA4 Admin › Property details (not the G-… measurement id)")
     client = make_client(settings.ga4_credentials_file, settings.ga4_api_endpoint)
-    return Ga4Job(client, property_id, plans_for(journey_map), journey_map.source_settings("ga4"))
+    source = journey_map.source_settings("ga4")
+    return Ga4Job(client, property_id, plans_for(journey_map), source, source_policy(source))
 
 
 def account_of(source: str, settings: Settings, demo: bool) -> str | None:
@@ -89,14 +105,21 @@ def stripe_client(settings: Settings) -> stripe.StripeClient:
 @task(cache_policy=NO_CACHE, task_run_name="sync-{source}")
 def sync_source(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.date, demo: bool,
                 window: tuple[dt.date, dt.date] | None = None, demo_outage: dt.date | None = None) -> SourceResult:
-    """Load every stream of one source: its incremental window, or `window` for a backfill."""
-    return load_source(engine, journey_map, source, as_of, demo, window, demo_outage)
+    """Load every stream of one source: its days to read, or `window` for a backfill. A failure after the
+    retries is the result's `failure` (one line, no traceback): what was read before it stays committed."""
+    try:
+        return load_source(engine, journey_map, source, as_of, demo, window, demo_outage)
+    except KNOWN_ERRORS as exc:
+        return SourceResult(source, failure=str(exc), misconfigured=isinstance(exc, CONFIG_ERRORS))
+    except Exception as exc:  # a bug: one line for the user, the traceback in the debug log
+        logging.getLogger("journeymap.sync").debug("source %s failed", source, exc_info=True)
+        return SourceResult(source, failure=f"{type(exc).__name__}: {exc} (an internal error; please report it)")
 
 
 def load_source(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.date, demo: bool,
                 window: tuple[dt.date, dt.date] | None = None, demo_outage: dt.date | None = None, *,
                 snapshots: bool = True, connections: int | None = None) -> SourceResult:
-    """Load one source's streams for its incremental window or `window`. `snapshots=False` leaves out the streams
+    """Load one source's streams for its days to read or `window`. `snapshots=False` leaves out the streams
     that are a whole list rather than days (Stripe subscriptions: a backfill's chunks read them once);
     `connections` overrides the source's `concurrency` (chunks running side by side share it)."""
     if connections is not None:
@@ -112,7 +135,8 @@ def load_source(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.
     if source == "surveys":
         return _sync_surveys(engine, journey_map, as_of)
     if source == "mailchimp":
-        return _sync_mailchimp(engine, journey_map, as_of, window)
+        settings = load_settings()
+        return sync_mailchimp(engine, journey_map, mailchimp_reader(settings, journey_map), settings, as_of, window)
     raise SourceNotConfigured(f"the {source} connector is not part of this version yet; "
                               f"run with --demo, or with --sources {','.join(REAL_SOURCES)}")
 
@@ -125,51 +149,17 @@ def mailchimp_reader(settings: Settings, journey_map: JourneyMap) -> MailchimpRe
                             "(Mailchimp › Account › Extras › API keys, e.g. …-us6), or run with --demo")
     source = journey_map.source_settings("mailchimp")
     return MailchimpReader(make_mailchimp_client(key, settings.mailchimp_api_url), salt="",
-                           page_size=source.page_size, connections=source.concurrency)
-
-
-def _sync_mailchimp(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
-                    window: tuple[dt.date, dt.date] | None) -> SourceResult:
-    """Campaigns and automation emails, then their activity, then (daily runs) today's report snapshots."""
-    logger = get_run_logger()
-    settings = load_settings()
-    reader = mailchimp_reader(settings, journey_map)
-    reader.on_retry = lambda n, e, w: logger.warning("mailchimp retry %d in %.0f s: %s", n, w, e)
-    account = reader.account_id()
-    reader.salt = settings.journey_hash_salt.get_secret_value() if settings.journey_hash_salt else account
-    source = journey_map.source_settings("mailchimp")
-    history = as_of - dt.timedelta(days=source.history_days - 1)
-    emails = reader.campaigns(min(history, window[0]) if window else history)
-    result = SourceResult("mailchimp", account=account)
-    with tracked(len(emails) + 2, "sync-mailchimp", f"Loading Mailchimp account {account}") as progress:
-        result.streams.append(sync_stream(engine, MAILCHIMP_CAMPAIGNS, lambda s, u: iter([emails]), account, as_of,
-                                          source, window=window))
-        progress.step(f"mailchimp campaigns ({len(emails)})")
-        result.streams.append(sync_stream(
-            engine, MAILCHIMP_ACTIVITY, lambda s, u: reader.activity(emails, s, u), account, as_of, source,
-            on_page=lambda r: progress.step(f"mailchimp activity ({r.rows:,})"), window=window, in_date_order=False,
-            scope={e.campaign_id for e in emails}))
-        result.streams.append(sync_stream(engine, MAILCHIMP_LIST_GROWTH, lambda s, u: reader.list_growth(), account,
-                                          as_of, source, window=window))
-        if window is None:  # a snapshot is today's state: only a daily run takes one
-            automation = [e for e in emails if e.kind == "automation"]
-            result.streams.append(sync_stream(engine, MAILCHIMP_REPORTS,
-                                              lambda s, u: iter([reader.reports(automation, as_of)]), account,
-                                              as_of, source, window=(as_of, as_of)))
-    for done in result.streams:
-        logger.info("mailchimp/%s: %s..%s, %d rows, %d quarantined", done.stream, done.since, done.until, done.rows,
-                    done.quarantined)
-    return result
+                           page_size=source.page_size, connections=source.concurrency, policy=source_policy(source))
 
 
 def _sync_surveys(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> SourceResult:
     """Load every survey export of the map whole (exports are small; answers upsert by id, so a re-import
     changes nothing). Bad rows are quarantined and named; the good rows of the same file still load."""
     logger = get_run_logger()
-    folder = load_settings().journey_map_file.resolve().parent
+    settings = load_settings()
+    folder = settings.journey_map_file.resolve().parent
     tz = ZoneInfo(journey_map.business.timezone)
-    settings = journey_map.source_settings("surveys")
-    whole = (as_of - dt.timedelta(days=settings.history_days - 1), as_of)  # what the answers may span
+    source = journey_map.source_settings("surveys")
     result = SourceResult("surveys")
     for survey in journey_map.surveys:
         columns = Columns(**survey.columns.model_dump())
@@ -180,12 +170,12 @@ def _sync_surveys(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> So
             result.bad_input.append(str(exc))
             continue
         done = sync_stream(engine, replace(SURVEY_RESPONSES, stream=survey.name), _whole_file(pages),
-                           survey.name, as_of, settings, window=whole)
+                           survey.name, as_of, source, hasher=hasher_for(settings, survey.name), ledger=False)
         result.bad_input += done.reasons
         logger.info("surveys/%s: %d answers, %d quarantined", survey.name, done.rows, done.quarantined)
         result.streams.append(done)
     if not result.streams:
-        result.streams.append(StreamResult("surveys", "responses", as_of, as_of))
+        result.streams.append(StreamResult("surveys", "responses", *history(as_of, source)))
     return result
 
 
@@ -194,53 +184,82 @@ def _whole_file(pages: Pages) -> Reader:
     return lambda since, until: pages
 
 
+# Stripe's optional streams: (stream, what it gives the map). Checkout sessions are the source's reason to be
+# read; a key that may not read one of these (a restricted key, 403) or an account without it (404) leaves it out.
+STRIPE_OPTIONAL = {"subscriptions": "subscriptions_started / _canceled",
+                   "refunds": "refunds", "payment_intents": "payments_succeeded / _failed"}
+
+
+def stripe_account(settings: Settings, client: stripe.StripeClient, policy: RetryPolicy) -> tuple[str, str]:
+    """The account the rows are stored under, and a warning when it had to be guessed: STRIPE_ACCOUNT_ID, else
+    what Stripe says (/v1/account, or the account its refusal names), else one derived from the key."""
+    if settings.stripe_account_id:
+        return settings.stripe_account_id.strip(), ""
+    found = stripe_account_id(client, policy=policy)
+    if found:
+        return found, ""
+    key = settings.stripe_api_key.get_secret_value() if settings.stripe_api_key else ""
+    guessed = "key_" + hashlib.sha256(key.strip().encode()).hexdigest()[:16]
+    return guessed, (f"Stripe did not say which account the key belongs to; its rows are stored under {guessed}. "
+                     "Set STRIPE_ACCOUNT_ID (acct_…, Stripe Dashboard › Settings › Account details) so that a new "
+                     "key keeps the same account")
+
+
 def _sync_stripe(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
                  window: tuple[dt.date, dt.date] | None, snapshots: bool = True) -> SourceResult:
     logger = get_run_logger()
     settings = load_settings()
     client = stripe_client(settings)
-    account = stripe_account_id(client)
-    salt = settings.journey_hash_salt.get_secret_value() if settings.journey_hash_salt else account
-    source_settings = journey_map.source_settings("stripe")
+    source = journey_map.source_settings("stripe")
+    policy = source_policy(source)
+    account, guessed = stripe_account(settings, client, policy)
+    hasher = hasher_for(settings, account)
+    result = SourceResult("stripe", account=account, warnings=[guessed] if guessed else [])
 
     def retry(attempt: int, error: TransientError, wait: float) -> None:
         logger.warning("stripe retry %d in %.0f s: %s", attempt, wait, error)
 
-    def reader(since: dt.date, until: dt.date) -> Pages:
-        return read_checkout_sessions(client, since, until, salt=salt,
-                                      page_size=min(source_settings.page_size, STRIPE_PAGE_SIZE), on_retry=retry)
+    def sessions(since: dt.date, until: dt.date) -> Pages:
+        return read_checkout_sessions(client, since, until, salt=hasher.salt, policy=policy,
+                                      page_size=min(source.page_size, STRIPE_PAGE_SIZE), on_retry=retry)
 
-    with tracked(source_settings.history_days, "sync-stripe-checkout-sessions",
+    optional: list[tuple[RawStream, Reader]] = [
+        (STRIPE_REFUNDS, lambda s, u: read_refunds(client, s, u, policy=policy, on_retry=retry)),
+        (STRIPE_PAYMENT_INTENTS, lambda s, u: read_payment_intents(client, s, u, policy=policy, on_retry=retry))]
+    if snapshots:
+        optional.insert(0, (STRIPE_SUBSCRIPTIONS, lambda s, u: read_subscriptions(client, policy=policy,
+                                                                                on_retry=retry)))
+    with tracked(source.history_days, "sync-stripe-checkout-sessions",
                  f"Loading Stripe checkout sessions ({account})") as progress:
-        done = sync_stream(engine, STRIPE_CHECKOUTS, reader, account, as_of, source_settings,
-                           on_page=lambda r: progress.step(f"stripe checkout sessions ({r.rows:,})"), window=window)
-        subscriptions = sync_stream(engine, STRIPE_SUBSCRIPTIONS,
-                                    lambda s, u: read_subscriptions(client, on_retry=retry), account, as_of,
-                                    source_settings, window=window) if snapshots else None
-        refunds = sync_stream(engine, STRIPE_REFUNDS,
-                              lambda s, u: read_refunds(client, s, u, on_retry=retry), account, as_of,
-                              source_settings, window=window)
-        payments = sync_stream(engine, STRIPE_PAYMENT_INTENTS,
-                               lambda s, u: read_payment_intents(client, s, u, on_retry=retry), account, as_of,
-                               source_settings, window=window)
-    streams = [stream for stream in (done, subscriptions, refunds, payments) if stream is not None]
-    for stream in streams:
-        logger.info("stripe/%s: %s..%s, %d rows, %d quarantined", stream.stream, stream.since, stream.until,
-                    stream.rows, stream.quarantined)
-    return SourceResult("stripe", streams, account=account)
+        result.streams.append(sync_stream(engine, STRIPE_CHECKOUTS, sessions, account, as_of, source, hasher=hasher,
+                                          on_page=lambda r: progress.step(f"stripe checkout sessions ({r.rows:,})"),
+                                          window=window))
+        for stream, reader in optional:
+            try:
+                result.streams.append(sync_stream(engine, stream, reader, account, as_of, source, hasher=hasher,
+                                                  window=window))
+            except AccessDenied as exc:
+                result.skipped[stream.stream] = str(exc)
+    if result.skipped:
+        result.warnings.append(skipped_warning("Stripe", result.skipped, STRIPE_OPTIONAL))
+    for done in result.streams:
+        logger.info("stripe/%s: %s..%s, %d rows, %d quarantined", done.stream, done.since, done.until, done.rows,
+                    done.quarantined)
+    return result
 
 
 def _sync_demo(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.date,
                window: tuple[dt.date, dt.date] | None, outage: dt.date | None = None) -> SourceResult:
     logger = get_run_logger()
     settings = journey_map.source_settings(source)
+    hasher = EmailHasher(DEMO_PROPERTY_ID)
     result = SourceResult(source)
     for stream, reader in demo_streams(source, outage):
         with tracked(settings.history_days // 7 + 1, f"sync-{source}-{stream.stream}".replace("_", "-"),
                      f"Loading {source} {stream.stream}") as progress:
             done: StreamResult = sync_stream(engine, stream, reader, DEMO_PROPERTY_ID, as_of, settings,
-                                             on_page=lambda r: progress.step(f"{r.source} {r.stream} ({r.rows:,})"),
-                                             window=window)
+                                             hasher=hasher, window=window, ledger=source != "surveys",
+                                             on_page=lambda r: progress.step(f"{r.source} {r.stream} ({r.rows:,})"))
         logger.info("%s/%s: %s..%s, %d rows, %d quarantined", source, stream.stream, done.since, done.until,
                     done.rows, done.quarantined)
         result.streams.append(done)
@@ -251,13 +270,16 @@ def _sync_ga4(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
               window: tuple[dt.date, dt.date] | None) -> SourceResult:
     logger = get_run_logger()
     job = ga4_job(load_settings(), journey_map)
-    history = job.settings.history_days
-    since, until = window or (as_of - dt.timedelta(days=history - 1), as_of)
-    days = days_to_read(engine, job, since, until, as_of)
+    since, until = window or history(as_of, job.settings)
+    days = days_to_read(engine, job, since, until, as_of, backfill=window is not None)
     with tracked(len(days), "sync-ga4", f"Loading GA4 property {job.property_id}") as progress:
         done = sync_days(engine, job, days, as_of,
                          on_day=lambda r: progress.step(f"ga4 {r.days}/{len(days)} days ({r.rows:,} rows)"))
     logger.info("ga4/rows: %s..%s, %d days, %d rows, %d quarantined, %d requests", done.since, done.until,
                 done.days, done.rows, done.quarantined, done.requests)
-    stream = StreamResult("ga4", "rows", done.since, done.until, done.rows, done.quarantined, done.days)
-    return SourceResult("ga4", [stream], note=done.stopped)
+    read = (done.since, done.until) if days else (until, until)
+    stream = StreamResult("ga4", "rows", *read, done.rows, done.quarantined, done.days)
+    warnings = [f"GA4 property {job.property_id}: {len(done.empty)} day(s) came back empty "
+                f"({', '.join(map(str, done.empty[:5]))}{' …' if len(done.empty) > 5 else ''}); they are asked again "
+                f"for {job.settings.empty_retry_days} days, then recorded as gaps"] if done.empty else []
+    return SourceResult("ga4", [stream], note=done.stopped, warnings=warnings)

@@ -1,18 +1,25 @@
-"""Sync a source's streams into the raw landing tables, page by page, moving cursors after commits."""
+"""Sync a source's streams into the raw landing tables, page by page, with each day's mark in the day ledger
+committed together with its rows."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from connectors import demo
-from connectors.errors import Rejected
+from connectors.errors import Rejected, RetryPolicy
+from connectors.pii import EmailHasher
+from flows.settings import Settings
 from models.config import SourceSettings
+from models.ledger import DayMark, Stream, after_read, days_between, history, plan_reads, read_marks, write_marks
 from models.raw import (
     GA4_ROWS,
     MAILCHIMP_ACTIVITY,
@@ -20,8 +27,8 @@ from models.raw import (
     STRIPE_CHECKOUTS,
     SURVEY_RESPONSES,
 )
-from models.rows import RawStream, prepare, prepare_covered, scrub
-from models.store import clear_window, get_cursor, insert_values, quarantine, set_cursor, upsert
+from models.rows import Hasher, RawStream, prepare, prepare_covered, scrub
+from models.store import clear_window, insert_values, quarantine, set_cursor, upsert
 
 Pages = Iterator[Sequence[Any]]
 Reader = Callable[[dt.date, dt.date], Pages]
@@ -29,6 +36,11 @@ Reader = Callable[[dt.date, dt.date], Pages]
 
 class SourceNotConfigured(ValueError):
     """A source was asked for but cannot run here; the message says what to set."""
+
+
+class LandingError(RuntimeError):
+    """The warehouse refused a write: the message names the table and the database's reason, never the SQL or
+    its parameters (which may hold customer data)."""
 
 
 @dataclass
@@ -52,6 +64,10 @@ class SourceResult:
     note: str = ""  # e.g. a quota stop: what was left for the next run
     account: str | None = None  # the account the rows were stored under, when the API told it
     bad_input: list[str] = field(default_factory=list)  # rows or files refused (quarantined): the run exits 2
+    skipped: dict[str, str] = field(default_factory=dict)  # optional stream → why it was left out (one warning)
+    warnings: list[str] = field(default_factory=list)  # what the user should know, though nothing failed
+    failure: str = ""  # why the source stopped after its retries (what was read before it stays committed)
+    misconfigured: bool = False  # the failure's fix is configuration (exit 2)
 
     @property
     def since(self) -> dt.date:
@@ -62,17 +78,34 @@ class SourceResult:
         return max(s.until for s in self.streams)
 
 
-def incremental_window(cursor: str | None, as_of: dt.date, settings: SourceSettings) -> tuple[dt.date, dt.date]:
-    """The days to (re-)read: the full history on a first sync, else from the cursor less the lookback.
+def source_policy(settings: SourceSettings) -> RetryPolicy:
+    """A source's retries for one run: every request of it shares `retry_minutes` of waiting."""
+    return RetryPolicy(budget_seconds=settings.retry_minutes * 60).for_source()
 
-    Late data is the rule (GA4 keeps changing for 72 h), so the last `lookback_days`
-    are always read again and replace what was stored.
-    """
-    earliest = as_of - dt.timedelta(days=settings.history_days - 1)
-    if cursor is None:
-        return earliest, as_of
-    resume = min(dt.date.fromisoformat(cursor) + dt.timedelta(days=1), as_of)
-    return max(earliest, resume - dt.timedelta(days=settings.lookback_days)), as_of
+
+def hasher_for(settings: Settings, account: str) -> EmailHasher:
+    """The salted hash of the addresses of one account: JOURNEY_HASH_SALT, or the account id when unset."""
+    return EmailHasher(settings.journey_hash_salt.get_secret_value() if settings.journey_hash_salt else account)
+
+
+def skipped_warning(name: str, skipped: dict[str, str], gives: dict[str, str]) -> str:
+    """One sentence for the optional streams a source left out: which, why, and which metrics stay empty."""
+    streams = ", ".join(s.replace("_", " ") for s in skipped)
+    reasons = "; ".join(dict.fromkeys(skipped.values()))
+    metrics = ", ".join(gives[s] for s in skipped if s in gives)
+    return (f"{name}: left out {streams} ({reasons}); the rest landed, and the map's {metrics} stay empty until "
+            "the key may read them")
+
+
+def window_to_read(engine: Engine, stream: RawStream, account: str, as_of: dt.date,
+                   settings: SourceSettings) -> tuple[dt.date, dt.date] | None:
+    """A daily run's days of a dated stream: from the first day the ledger says to read (never read, not yet
+    settled, or empty and still asked again) to the day before `as_of`; None when every day is done."""
+    since, until = history(as_of, settings)
+    with engine.connect() as conn:
+        marks = read_marks(conn, _ledger(stream, account), since, until)
+    days = plan_reads(marks, since, until, as_of, settings).days
+    return (days[0], until) if days else None
 
 
 def demo_streams(source: str, outage: dt.date | None = None) -> list[tuple[RawStream, Reader]]:
@@ -88,7 +121,7 @@ def demo_streams(source: str, outage: dt.date | None = None) -> list[tuple[RawSt
     return table[source]
 
 
-UNORDERED_BATCH = 20_000  # rows per transaction for streams whose cursor moves only at the end
+BULK_BATCH = 20_000  # rows per statement when a stream's read is landed in one transaction
 
 
 def _batches(pages: Pages, rows: int) -> Iterator[list[Sequence[Any]]]:
@@ -119,99 +152,147 @@ def as_dict(record: Any, **extra: Any) -> dict[str, Any]:
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str, as_of: dt.date,
-                settings: SourceSettings, on_page: Callable[[StreamResult], None] | None = None,
-                window: tuple[dt.date, dt.date] | None = None, in_date_order: bool = True,
-                scope: Collection[str] | None = None) -> StreamResult:
-    """Load one stream for its window (or the given one); each page commits its rows and its cursor together.
+@dataclass
+class _DayBook:
+    """The marks a dated stream's read writes as its pages commit: a day is done once a page of a later day has
+    come (the reader reads in date order) or the read has ended."""
 
-    A reader whose pages are not in date order (Mailchimp's come campaign by campaign) passes
-    `in_date_order=False`: its cursor moves once, after the last page, so a stop never skips a day; with
-    nothing to checkpoint in between, its pages are written UNORDERED_BATCH rows per transaction.
-    A stream with a `cover` is replaced instead: see `_sync_covered` (`scope`: the scope values read).
+    stream: Stream
+    as_of: dt.date
+    settings: SourceSettings
+    since: dt.date
+    until: dt.date
+    previous: dict[dt.date, DayMark]
+    counts: Counter[dt.date] = field(default_factory=Counter)
+    next_day: dt.date | None = None  # the first day not yet marked
+
+    def __post_init__(self) -> None:
+        self.next_day = self.since
+
+    def close_before(self, conn: Connection, day: dt.date) -> None:
+        """Mark every day from the first unmarked one up to, not including, `day`."""
+        if self.next_day is None or day <= self.next_day:
+            return
+        last = min(day - dt.timedelta(days=1), self.until)
+        write_marks(conn, self.stream, [after_read(self.previous.get(d), d, self.counts[d], self.as_of, self.settings)
+                                        for d in days_between(self.next_day, last)])
+        self.next_day = last + dt.timedelta(days=1) if last < self.until else None
+
+
+def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str, as_of: dt.date,
+                settings: SourceSettings, *, hasher: Hasher, on_page: Callable[[StreamResult], None] | None = None,
+                window: tuple[dt.date, dt.date] | None = None, in_date_order: bool = True,
+                ledger: bool = True) -> StreamResult:
+    """Load one stream for the days the ledger says to read (or `window`, a backfill's); each page commits its
+    rows and the marks of the days it completes together, so a stop never loses a committed day and never marks
+    an unread one.
+
+    A reader whose pages are not in date order passes `in_date_order=False`: its days are marked once, after the
+    last page, and its pages are written BULK_BATCH rows per transaction. A stream with a `cover` is replaced
+    instead (see `land_covered`). `ledger=False`: a stream read whole each time (a survey export, a list), with
+    no days to mark.
     """
-    with engine.connect() as conn:
-        cursor = get_cursor(conn, stream.source, stream.stream, account)
-    since, until = window or incremental_window(cursor, as_of, settings)
+    dated = ledger and stream.dated
+    chosen = window or (window_to_read(engine, stream, account, as_of, settings) if dated else history(as_of,
+                                                                                                       settings))
+    if chosen is None:  # every day of the history is read and settled
+        until = as_of - dt.timedelta(days=1)
+        return StreamResult(stream.source, stream.stream, until, until)
+    since, until = chosen
     result = StreamResult(stream.source, stream.stream, since, until)
+    book = None
+    if dated:
+        with engine.connect() as conn:
+            book = _DayBook(_ledger(stream, account), as_of, settings, since, until,
+                            read_marks(conn, _ledger(stream, account), since, until))
     if stream.cover is not None:
-        return _sync_covered(engine, stream, reader(since, until), account, as_of, result, cursor, scope, on_page)
-    latest: dt.date | None = None
-    for batch in _batches(reader(since, until), 1 if in_date_order else UNORDERED_BATCH):
-        with engine.begin() as conn:
-            days = _land(conn, stream, batch, account, as_of, result)
-            if days and not in_date_order:
-                latest = max(latest or days[0], *days)
-            elif days:
-                cursor = _move_cursor(conn, stream, account, cursor, max(days), as_of)
+        with refused_writes(stream), engine.begin() as conn:
+            covered = land_covered(conn, stream, reader(since, until), account, since, until, None, as_of, result,
+                                   hasher, on_page)
+            if book is not None:
+                book.counts.update(covered)
+                book.close_before(conn, until + dt.timedelta(days=1))
+        return result
+    for batch in _batches(reader(since, until), 1 if in_date_order else BULK_BATCH):
+        with refused_writes(stream), engine.begin() as conn:
+            days = _land(conn, stream, batch, account, as_of, result, hasher)
+            if book is not None:
+                book.counts.update(days)
+                if days and in_date_order:
+                    book.close_before(conn, max(days))
         result.pages += len(batch)
         if on_page is not None:
             on_page(result)
-    if latest is not None:
-        with engine.begin() as conn:
-            _move_cursor(conn, stream, account, cursor, latest, as_of)
+    with refused_writes(stream), engine.begin() as conn:
+        if book is not None:
+            book.close_before(conn, until + dt.timedelta(days=1))
+        set_cursor(conn, stream.source, stream.stream, account, until.isoformat())
     return result
 
 
-def _sync_covered(engine: Engine, stream: RawStream, pages: Pages, account: str, as_of: dt.date,
-                  result: StreamResult, cursor: str | None, scope: Collection[str] | None,
-                  on_page: Callable[[StreamResult], None] | None) -> StreamResult:
-    """Replace what the read covers: the account's rows of the window for the `scope` values read (all of the
-    window when `scope` is None), then plain inserts in the bulk shape, a natural key repeated in a batch stored
-    once. One transaction: a reader of the table never sees a half-replaced window, and a stop leaves the last
-    run's rows."""
+def land_covered(conn: Connection, stream: RawStream, pages: Iterable[Sequence[Any]], account: str,
+                 since: dt.date, until: dt.date, scope: Collection[str] | None, as_of: dt.date,
+                 result: StreamResult, hasher: Hasher, on_page: Callable[[StreamResult], None] | None = None,
+                 ) -> Counter[dt.date]:
+    """Replace what one read covers, in the caller's transaction: the account's rows of since..until for the
+    `scope` values read (all of the window when `scope` is None), by the read's rows, each natural key once
+    however often and in whatever order the read repeated it (offset paging over a list that changes repeats
+    entries across pages), so that every read of the same data stores exactly the same rows. Returns the rows
+    stored per UTC day."""
     assert stream.cover is not None
     cover = stream.cover
     at = [c.name for c in stream.table.columns].index(cover.time)
+    days: Counter[dt.date] = Counter()
     where: dict[str, list[str]] = {"account": [account]}
     if scope is not None:
         where[cover.scope] = sorted(scope)
-    latest: dt.date | None = None
-    with engine.begin() as conn:
-        clear_window(conn, stream.table, cover.time, result.since, result.until, where=where)
-        for batch in _batches(pages, UNORDERED_BATCH):
-            items = [r for page in batch for r in page]
-            rows, prepared = prepare_covered(stream, [r for r in items if not isinstance(r, Rejected)], account,
-                                             lambda r: as_dict(r, account=account))
-            result.rows += insert_values(conn, stream.table, list(rows.values()))
-            _quarantine(conn, stream, items, prepared.bad, as_of, result)
-            if rows:
-                last = max(row[at] for row in rows.values()).date()
-                latest = last if latest is None else max(latest, last)
-            result.pages += len(batch)
-            if on_page is not None:
-                on_page(result)
-        if latest is not None:
-            _move_cursor(conn, stream, account, cursor, latest, as_of)
-    return result
+    clear_window(conn, stream.table, cover.time, since, until, where=where)
+    seen: set[tuple[Any, ...]] = set()
+    for batch in _batches(iter(pages), BULK_BATCH):
+        items = [r for page in batch for r in page]
+        rows, prepared = prepare_covered(stream, [r for r in items if not isinstance(r, Rejected)], account,
+                                         lambda r: as_dict(r, account=account), hasher)
+        fresh = [row for key, row in rows.items() if key not in seen]
+        seen.update(rows)
+        result.rows += insert_values(conn, stream.table, fresh)
+        days.update(row[at].date() for row in fresh)
+        _quarantine(conn, stream, items, prepared.bad, as_of, result, hasher)
+        result.pages += len(batch)
+        if on_page is not None:
+            on_page(result)
+    return days
 
 
 def _land(conn: Connection, stream: RawStream, batch: list[Sequence[Any]], account: str, as_of: dt.date,
-          result: StreamResult) -> list[dt.date]:
-    """Upsert a batch of pages; returns the days of the rows written."""
+          result: StreamResult, hasher: Hasher) -> list[dt.date]:
+    """Upsert a batch of pages; returns the day of each row written."""
     items = [r for page in batch for r in page]
-    prepared = prepare(stream, [as_dict(r, account=account) for r in items if not isinstance(r, Rejected)])
+    prepared = prepare(stream, [as_dict(r, account=account) for r in items if not isinstance(r, Rejected)], hasher)
     result.rows += upsert(conn, stream.table, prepared.rows)
-    _quarantine(conn, stream, items, prepared.bad, as_of, result)
+    _quarantine(conn, stream, items, prepared.bad, as_of, result, hasher)
     return [d for d in prepared.days if d != dt.date.min]
 
 
 def _quarantine(conn: Connection, stream: RawStream, items: list[Any], refused: list[tuple[str, str, Any]],
-                as_of: dt.date, result: StreamResult) -> None:
+                as_of: dt.date, result: StreamResult, hasher: Hasher) -> None:
     """What the connector could not read (`Rejected`) and what failed the landing checks, with their reasons."""
-    bad = [(r.key, r.reason, scrub(r.payload)) for r in items if isinstance(r, Rejected)] + refused
+    bad = [(r.key, r.reason, scrub(r.payload, hasher)) for r in items if isinstance(r, Rejected)] + refused
     if bad:
         result.quarantined += quarantine(conn, stream.source, stream.stream, bad, as_of)
         result.reasons += [reason for _, reason, _ in bad]
 
 
-def _move_cursor(conn: Connection, stream: RawStream, account: str, cursor: str | None, day: dt.date,
-                 as_of: dt.date) -> str:
-    """The cursor moved forward to `day` (never past `as_of`, never back); returns it. The stored value is read
-    again: a backfill's chunks load one stream side by side, and a chunk of earlier days must not move it back."""
-    stored = get_cursor(conn, stream.source, stream.stream, account)
-    cursor = max(cursor, stored) if cursor is not None and stored is not None else cursor or stored
-    moved = day if cursor is None else max(day, dt.date.fromisoformat(cursor))
-    value = min(moved, as_of).isoformat()
-    set_cursor(conn, stream.source, stream.stream, account, value)
-    return value
+def _ledger(stream: RawStream, account: str) -> Stream:
+    return Stream(stream.source, stream.stream, account)
+
+
+@contextlib.contextmanager
+def refused_writes(stream: RawStream) -> Iterator[None]:
+    """Turns a write the warehouse refused into a LandingError naming the table and the database's reason (the
+    first line of its message: the engine hides the statement's parameters, and the statement is left out)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        raise LandingError(f"the warehouse refused {stream.source} {stream.stream} rows for {stream.table.name}: "
+                           f"{reason}") from None

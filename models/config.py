@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 # Which rule keys and metrics each source understands. The keys of a touchpoint's
 # `match:` are regular expressions (full match) unless noted.
@@ -59,13 +59,24 @@ class Stage(_Strict):
 
 
 class SourceSettings(_Strict):
-    """How a source's days mature and how far back a run re-reads."""
+    """How a source's days mature and settle, how far back the first sync goes, and how it is read.
+
+    A day is read again on every run until a read happens `settle_days` after it (GA4 keeps processing a day for
+    up to 72 hours); a day that came back empty from an otherwise active source is asked again for
+    `empty_retry_days` runs before it is recorded as a confirmed gap. `lookback_days`, the older name of
+    `settle_days`, is still read.
+    """
 
     lag_days: int = Field(default=2, ge=0, le=14)
-    lookback_days: int = Field(default=3, ge=0, le=30)
+    settle_days: int = Field(default=3, ge=0, le=30, validation_alias=AliasChoices("settle_days", "lookback_days"),
+                             description="a day is re-read until a read happens this many days after it")
+    empty_retry_days: int = Field(default=0, ge=0, le=60,
+                                  description="an empty day is asked again this many days before it is a gap")
     history_days: int = Field(default=180, ge=1, le=3650)
     concurrency: int = Field(default=4, ge=1, le=10, description="requests in flight (GA4 and Mailchimp allow 10)")
     page_size: int = Field(default=100_000, ge=1, le=250_000)
+    retry_minutes: float = Field(default=10, gt=0, le=240,
+                                 description="time one run may spend waiting out a source's errors")
     quota_reserve: float = Field(default=0.10, ge=0, lt=1, description="stop while this share of quota is left")
     quota_tokens_per_day: int = Field(default=200_000, ge=1, description="GA4 standard: 200 000; 360: 2 000 000")
     quota_tokens_per_hour: int = Field(default=40_000, ge=1, description="GA4 standard: 40 000; 360: 400 000")
@@ -73,11 +84,16 @@ class SourceSettings(_Strict):
 
 def _default_sources() -> dict[str, SourceSettings]:
     return {
-        "ga4": SourceSettings(lag_days=2, lookback_days=3),
-        "mailchimp": SourceSettings(lag_days=3, lookback_days=3),
-        "stripe": SourceSettings(lag_days=1, lookback_days=2),
-        "surveys": SourceSettings(lag_days=1, lookback_days=7),
+        "ga4": SourceSettings(lag_days=2, settle_days=3, empty_retry_days=7),
+        "mailchimp": SourceSettings(lag_days=3, settle_days=2),
+        "stripe": SourceSettings(lag_days=1, settle_days=2),
+        "surveys": SourceSettings(lag_days=1, settle_days=0),
     }
+
+
+def default_source_settings(source: str) -> SourceSettings:
+    """A source's built-in settings (what a map that leaves the source out of `sources:` gets)."""
+    return _default_sources()[source]
 
 
 class Touchpoint(_Strict):
@@ -153,9 +169,10 @@ class AlertPolicy(_Strict):
 SEVERITY: dict[str, Literal["blocking", "warning"]] = {
     "not_null": "blocking", "unique": "blocking", "non_negative": "blocking", "currency": "blocking",
     "in_window": "blocking", "freshness": "blocking", "volume": "blocking", "facts": "blocking",
-    "coverage": "warning", "ga4_flags": "warning", "quarantine": "warning"}
+    "coverage": "warning", "ga4_flags": "warning", "quarantine": "warning", "settled": "warning",
+    "streams": "warning"}
 QUALITY_KINDS = ("not_null", "unique", "non_negative", "currency", "in_window", "freshness", "volume", "coverage",
-                 "ga4_flags", "facts", "quarantine")
+                 "ga4_flags", "facts", "quarantine", "settled", "streams")
 
 
 class QualityPolicy(_Strict):
@@ -189,8 +206,13 @@ class JourneyMap(_Strict):
     surveys: list[Survey] = Field(default_factory=list)
 
     def source_settings(self, source: str) -> SourceSettings:
-        """The settings of a source, falling back to its built-in defaults."""
-        return self.sources.get(source) or _default_sources()[source]
+        """The settings of a source: what journey.yaml sets, the source's own defaults for the rest (a map that
+        sets only `history_days` of Stripe keeps Stripe's lag and settle time, not another source's)."""
+        defaults = default_source_settings(source)
+        given = self.sources.get(source)
+        if given is None:
+            return defaults
+        return defaults.model_copy(update={name: getattr(given, name) for name in given.model_fields_set})
 
     def used_sources(self) -> list[str]:
         """Sources that at least one touchpoint reads, in the order of SOURCES."""

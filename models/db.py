@@ -19,7 +19,8 @@ class DatabaseConfigError(ValueError):
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for a SQLite or PostgreSQL URL (psycopg2 is the PostgreSQL driver)."""
+    """An engine for a SQLite or PostgreSQL URL (psycopg2 is the PostgreSQL driver). Its errors never show a
+    statement's parameters: they may hold customer data, and a refused page would print thousands of them."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -29,10 +30,10 @@ def make_engine(url: str) -> Engine:
         raise DatabaseConfigError(f"JOURNEY_DATABASE_URL names '{parsed.get_backend_name()}'; supported "
                                   f"warehouses are {', '.join(SUPPORTED)}")
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        engine = create_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

@@ -1,4 +1,4 @@
-"""Day-by-day landing: replace a day's raw rows, keep its report metadata, remember it is done."""
+"""Landing that replaces what a read covers: a GA4 day with its report metadata; an email's rebuilt sends."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from models.store import replace_window, upsert
-from models.tables import Ga4ReportMeta, Ga4Row, SyncedDay, table_of
+from models.tables import Ga4ReportMeta, Ga4Row, MailchimpSendCheck, MailchimpSendEstimate, table_of
 
 
 def replace_ga4_day(conn: Connection, property_id: str, day: dt.date, rows: Iterable[Mapping[str, Any]],
@@ -22,14 +22,18 @@ def replace_ga4_day(conn: Connection, property_id: str, day: dt.date, rows: Iter
     return written
 
 
-def mark_day(conn: Connection, source: str, account: str, day: dt.date, plan: str) -> None:
-    """Record a day as committed with the request plan it was read with."""
-    upsert(conn, table_of(SyncedDay), [{"source": source, "account": account, "day": day, "plan": plan}])
+def replace_send_estimate(conn: Connection, account: str, campaign_id: str, hours: Mapping[dt.datetime, int],
+                          check: Mapping[str, Any]) -> None:
+    """Store an automation email's rebuilt sends (per UTC hour) and how they add up, replacing an earlier rebuild."""
+    for model in (MailchimpSendEstimate, MailchimpSendCheck):
+        conn.execute(delete(model).where(model.account == account, model.campaign_id == campaign_id))
+    upsert(conn, table_of(MailchimpSendEstimate), [
+        {"account": account, "campaign_id": campaign_id, "hour": hour.astimezone(dt.UTC).replace(tzinfo=None),
+         "sends": sends} for hour, sends in sorted(hours.items())])
+    upsert(conn, table_of(MailchimpSendCheck), [{"account": account, "campaign_id": campaign_id, **check}])
 
 
-def finished_days(conn: Connection, source: str, account: str, since: dt.date, until: dt.date,
-                  plan: str) -> set[dt.date]:
-    """Days of since..until already committed with this plan (a changed plan reads them again)."""
-    stmt = select(SyncedDay.day).where(SyncedDay.source == source, SyncedDay.account == account,
-                                       SyncedDay.day >= since, SyncedDay.day <= until, SyncedDay.plan == plan)
-    return set(conn.execute(stmt).scalars())
+def rebuilt_emails(conn: Connection, account: str) -> set[str]:
+    """The automation emails of an account whose sends were rebuilt already."""
+    return set(conn.execute(select(MailchimpSendCheck.campaign_id).where(MailchimpSendCheck.account == account))
+               .scalars())

@@ -1,5 +1,5 @@
-"""Mailchimp activity → touchpoint facts: per email, dated by its send day (a cohort), sends from snapshots
-where Mailchimp keeps no send time."""
+"""Mailchimp activity → touchpoint facts: per email, dated by its send day (a cohort); where Mailchimp keeps no
+send time (automation emails), sends from report snapshots, and before them from the rebuilt history."""
 
 from __future__ import annotations
 
@@ -7,11 +7,18 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from models.config import JourneyMap, Touchpoint
 from models.facts import METRIC_COLUMNS, between, concat, daily_facts, fullmatch, unmapped_items
-from models.tables import MailchimpActivity, MailchimpCampaign, MailchimpReport, table_of
+from models.tables import (
+    MailchimpActivity,
+    MailchimpCampaign,
+    MailchimpReport,
+    MailchimpSendCheck,
+    MailchimpSendEstimate,
+    table_of,
+)
 
 MAILCHIMP_ACTIONS = {"sent": "sent", "opens": "open", "clicks": "click", "bounces": "bounce",
                      "unsubscribes": "unsub"}
@@ -50,33 +57,97 @@ def read_mailchimp(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInf
     raw = raw[~orphan]
     raw["date"] = raw["send_date"].where(raw["send_date"].notna(), raw["date"])
     raw = raw[(raw["date"] >= since) & (raw["date"] <= until)].drop(columns=["send_date"])
-    raw = pd.concat([raw.assign(weight=1.0), _snapshot_sends(conn, since, until, account, set(sends["campaign_id"]))],
-                    ignore_index=True)
+    raw = pd.concat([raw.assign(weight=1.0), _snapshot_sends(conn, since, until, tz, account,
+                                                             set(sends["campaign_id"]))], ignore_index=True)
     for column in ("title", "workflow_title"):
         raw[column] = raw[column].astype("category")
     return raw.reset_index(drop=True)
 
 
-def _snapshot_sends(conn: Connection, since: dt.date, until: dt.date, account: str | None,
+def _snapshot_sends(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo, account: str | None,
                     with_sends: set[str]) -> pd.DataFrame:
-    """Daily sends of emails with no per-subscriber send on record (automation emails read from the API): the
-    growth of `emails_sent` between consecutive report snapshots, on the later snapshot's day. One row per
-    (email, day) whose `weight` is the count; the first snapshot of an email has nothing to compare with."""
-    r, c = table_of(MailchimpReport), table_of(MailchimpCampaign)
-    stmt = (select(r.c.campaign_id, r.c.taken_on, r.c.emails_sent, c.c.title, c.c.workflow_title, c.c.position)
-            .join(c, (c.c.account == r.c.account) & (c.c.campaign_id == r.c.campaign_id))
-            .where(r.c.taken_on >= since - dt.timedelta(days=7), r.c.taken_on <= until))
+    """Daily sends of emails with no per-subscriber send on record (automation emails read from the API).
+
+    From the first report snapshot on, a day's sends are the growth of `emails_sent` from that day's snapshot
+    to the next one (a daily run takes its snapshot early in its day), spread evenly over the days between two
+    snapshots when runs were skipped. Before it, they are the sends rebuilt from the recipients' subscribe times
+    (`raw_mailchimp_send_estimates`), which also cover the first snapshot's own day up to that run when they were
+    rebuilt then. One row per (email, day, kind) whose `weight` is the count."""
+    snaps = _snapshots(conn, since, until, account)
+    snaps = snaps[~snaps["campaign_id"].isin(with_sends)]
+    parts = [_growth(snaps), _estimates(conn, since, until, tz, account, with_sends)]
+    out = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
+    out = out[(out["date"] >= since) & (out["date"] <= until)]
+    return _email_rows(conn, out, account)
+
+
+SNAPSHOT_REACH = dt.timedelta(days=31)  # how far before the window a snapshot may be whose growth reaches into it
+
+
+def _snapshots(conn: Connection, since: dt.date, until: dt.date, account: str | None) -> pd.DataFrame:
+    r = table_of(MailchimpReport)
+    stmt = (select(r.c.account, r.c.campaign_id, r.c.taken_on, r.c.emails_sent)
+            .where(r.c.taken_on >= since - SNAPSHOT_REACH, r.c.taken_on <= until + dt.timedelta(days=1)))
     if account is not None:
         stmt = stmt.where(r.c.account == account)
-    snaps = pd.read_sql(stmt, conn).sort_values(["campaign_id", "taken_on"])
-    snaps = snaps[~snaps["campaign_id"].isin(with_sends)]
-    snaps["weight"] = snaps.groupby("campaign_id")["emails_sent"].diff().clip(lower=0)
-    snaps = snaps[snaps["weight"].notna() & (snaps["weight"] > 0)]
-    snaps = snaps[(snaps["taken_on"] >= since) & (snaps["taken_on"] <= until)]
-    return pd.DataFrame({"campaign_id": snaps["campaign_id"], "email_hash": "snapshot", "action": "sent",
-                         "timestamp": pd.to_datetime(snaps["taken_on"]), "title": snaps["title"],
-                         "workflow_title": snaps["workflow_title"], "position": snaps["position"],
-                         "date": snaps["taken_on"], "weight": snaps["weight"].astype(float)})
+    return pd.read_sql(stmt, conn).sort_values(["account", "campaign_id", "taken_on"])
+
+
+def _growth(snaps: pd.DataFrame) -> pd.DataFrame:
+    """The growth between consecutive snapshots, spread over the days from one to (not including) the next."""
+    rows: list[dict[str, object]] = []
+    for (acct, campaign), group in snaps.groupby(["account", "campaign_id"], sort=False):
+        days, sent = list(group["taken_on"]), list(group["emails_sent"])
+        for i in range(len(days) - 1):
+            span = (days[i + 1] - days[i]).days
+            grew = max(0, int(sent[i + 1]) - int(sent[i]))
+            rows += [{"account": acct, "campaign_id": campaign, "date": days[i] + dt.timedelta(days=d),
+                      "kind": "snapshot", "weight": grew / span} for d in range(span) if grew]
+    return pd.DataFrame(rows, columns=["account", "campaign_id", "date", "kind", "weight"])
+
+
+def _estimates(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo, account: str | None,
+               with_sends: set[str]) -> pd.DataFrame:
+    """Rebuilt sends per local day, only where no snapshot growth covers the day (before the first snapshot, and
+    on its day when the rebuild was made by that run)."""
+    e, k, r = table_of(MailchimpSendEstimate), table_of(MailchimpSendCheck), table_of(MailchimpReport)
+    first = (select(r.c.account, r.c.campaign_id, func.min(r.c.taken_on).label("first"))
+             .group_by(r.c.account, r.c.campaign_id).subquery())
+    lo = dt.datetime.combine(since - dt.timedelta(days=1), dt.time())
+    hi = dt.datetime.combine(until + dt.timedelta(days=2), dt.time())
+    stmt = (select(e.c.account, e.c.campaign_id, e.c.hour, e.c.sends, k.c.built_on, first.c.first)
+            .join(k, (k.c.account == e.c.account) & (k.c.campaign_id == e.c.campaign_id))
+            .outerjoin(first, (first.c.account == e.c.account) & (first.c.campaign_id == e.c.campaign_id))
+            .where(e.c.hour >= lo, e.c.hour < hi))
+    if account is not None:
+        stmt = stmt.where(e.c.account == account)
+    est = pd.read_sql(stmt, conn)
+    est = est[~est["campaign_id"].isin(with_sends)]
+    if not len(est):
+        return pd.DataFrame(columns=["account", "campaign_id", "date", "kind", "weight"])
+    est["date"] = pd.to_datetime(est["hour"]).dt.tz_localize("UTC").dt.tz_convert(tz).dt.date
+    first_day = est["first"]
+    before = first_day.isna() | (est["date"] < first_day) | ((est["date"] == first_day)
+                                                            & (est["built_on"] == first_day))
+    est = est[before & (est["date"] <= est["built_on"])]
+    daily = est.groupby(["account", "campaign_id", "date"])["sends"].sum().reset_index()
+    daily["kind"] = "estimate"
+    daily["weight"] = daily["sends"].astype(float)
+    return daily[["account", "campaign_id", "date", "kind", "weight"]]
+
+
+def _email_rows(conn: Connection, sends: pd.DataFrame, account: str | None) -> pd.DataFrame:
+    """Sends as activity-like rows of their email (title, workflow, position), one per (email, day, kind)."""
+    c = table_of(MailchimpCampaign)
+    stmt = select(c.c.account, c.c.campaign_id, c.c.title, c.c.workflow_title, c.c.position)
+    if account is not None:
+        stmt = stmt.where(c.c.account == account)
+    emails = pd.read_sql(stmt, conn)
+    rows = sends.merge(emails, on=["account", "campaign_id"])
+    return pd.DataFrame({"campaign_id": rows["campaign_id"], "email_hash": rows["kind"], "action": "sent",
+                         "timestamp": pd.to_datetime(rows["date"]), "title": rows["title"],
+                         "workflow_title": rows["workflow_title"], "position": rows["position"],
+                         "date": rows["date"], "weight": rows["weight"].astype(float)})
 
 
 def map_mailchimp(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],

@@ -4,7 +4,6 @@ the quarantine keeps of a record that fails them (never an email address)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import operator
 import re
@@ -17,6 +16,7 @@ from sqlalchemy import Table
 from models.store import row_key
 
 Record = Mapping[str, Any]
+Hasher = Callable[[str], str]  # an email address → its salted hash, as the landing tables store it
 _HEX = "0123456789abcdef"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}")
 
@@ -62,8 +62,13 @@ class RawStream:
     day_of: Callable[[dict[str, Any]], dt.date]
     cover: Cover | None = None
 
+    @property
+    def dated(self) -> bool:
+        """Whether its rows belong to days (a read of whole lists, e.g. campaigns, has none to mark)."""
+        return self.day_of is not no_day
 
-def prepare(stream: RawStream, records: Iterable[Record]) -> Prepared:
+
+def prepare(stream: RawStream, records: Iterable[Record], hasher: Hasher) -> Prepared:
     """Convert a page of records; each bad one is kept with its reason, never dropped."""
     out = Prepared()
     for record in records:
@@ -71,7 +76,7 @@ def prepare(stream: RawStream, records: Iterable[Record]) -> Prepared:
             row = stream.to_row(record)
         except (BadRecord, KeyError, TypeError, ValueError) as exc:
             reason = str(exc) if isinstance(exc, BadRecord) else f"{type(exc).__name__}: {exc}"
-            out.bad.append((_safe_key(stream, record), reason, scrub(record)))
+            out.bad.append((_safe_key(stream, record), reason, scrub(record, hasher)))
             continue
         out.rows.append(row)
         out.days.append(stream.day_of(row))
@@ -79,7 +84,8 @@ def prepare(stream: RawStream, records: Iterable[Record]) -> Prepared:
 
 
 def prepare_covered(stream: RawStream, records: Iterable[Any], account: str,
-                    as_record: Callable[[Any], Record]) -> tuple[dict[tuple[Any, ...], tuple[Any, ...]], Prepared]:
+                    as_record: Callable[[Any], Record], hasher: Hasher,
+                    ) -> tuple[dict[tuple[Any, ...], tuple[Any, ...]], Prepared]:
     """`prepare` in the bulk shape of a covered stream: each record's row as a tuple in column order, keyed by its
     natural key (a repeat is stored once); what cannot be stored is kept in `Prepared.bad` as `prepare` keeps it
     (`as_record` gives the record's fields, with its account, for the quarantine)."""
@@ -102,16 +108,27 @@ def prepare_covered(stream: RawStream, records: Iterable[Any], account: str,
         except (AttributeError, BadRecord, KeyError, TypeError, ValueError) as exc:
             reason = str(exc) if isinstance(exc, BadRecord) else f"{type(exc).__name__}: {exc}"
             described = as_record(record)
-            out.bad.append((_safe_key(stream, described), reason, scrub(described)))
+            out.bad.append((_safe_key(stream, described), reason, scrub(described, hasher)))
             continue
         rows[key_of(row)] = row
     return rows, out
 
 
-def scrub(record: Record) -> dict[str, Any]:
-    """The record with every email address replaced by its SHA-256: quarantine keeps no address."""
-    return {k: (f"<email sha256:{hashlib.sha256(v.lower().encode()).hexdigest()}>"
-                if isinstance(v, str) and EMAIL.search(v) else v) for k, v in record.items()}
+def scrub(record: Record, hasher: Hasher) -> dict[str, Any]:
+    """The record with every value holding an email address replaced by the address's salted hash (the same
+    hash the landing tables store, so a quarantined record can be matched to its rows; never reversible with a
+    dictionary of addresses)."""
+    return {k: _scrubbed(v, hasher) for k, v in record.items()}
+
+
+def _scrubbed(value: Any, hasher: Hasher) -> Any:
+    if isinstance(value, str) and (found := EMAIL.search(value)):
+        return f"<email {hasher(found.group(0))}>"
+    if isinstance(value, Mapping):
+        return scrub(value, hasher)
+    if isinstance(value, list):
+        return [_scrubbed(v, hasher) for v in value]
+    return value
 
 
 def _safe_key(stream: RawStream, record: Record) -> str:
@@ -179,3 +196,36 @@ def day_of(name: str) -> Callable[[dict[str, Any]], dt.date]:
 
 def no_day(_row: dict[str, Any]) -> dt.date:
     return dt.date.min
+
+
+def resolve_repeats(rows: list[dict[str, Any]], key: tuple[str, ...], values: tuple[str, ...],
+                    describe: Callable[[dict[str, Any]], str], hasher: Hasher,
+                    ) -> tuple[list[dict[str, Any]], list[tuple[str, str, Record]]]:
+    """Rows that repeat a natural key within one read, resolved whatever order they came in.
+
+    A source may send the same key twice (GA4 while a day is still processing, between two page requests). An
+    identical repeat is stored once. Repeats with different numbers keep the one with the largest `values` (the
+    later, more complete count; the choice does not depend on arrival order) and go to the quarantine with every
+    version and the reason, so nothing is lost and the day still commits. Returns (rows, refused).
+    """
+    seen: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        seen.setdefault(tuple(row[k] for k in key), []).append(row)
+    kept: list[dict[str, Any]] = []
+    refused: list[tuple[str, str, Record]] = []
+    measure = operator.itemgetter(*values)
+    for versions in seen.values():
+        distinct = list({tuple(sorted(v.items())): v for v in versions}.values())
+        best = max(distinct, key=measure)
+        kept.append(best)
+        if len(distinct) > 1:
+            shown = ", ".join(f"{name} {' vs '.join(str(v[name]) for v in distinct)}" for name in values
+                              if len({v[name] for v in distinct}) > 1)
+            refused.append((describe(best), f"the source sent this row {len(versions)} times with different "
+                            f"numbers ({shown}); kept the largest",
+                            {"versions": [scrub(_plain(v), hasher) for v in distinct]}))
+    return kept, refused
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in row.items()}

@@ -321,13 +321,45 @@ class SyncState(Base):
 
 
 class SyncedDay(Base):
-    """A day whose rows are committed, and the request plan they were read with (for resuming)."""
+    """The ledger of a stream's days: when each was last read (the run's as-of day), whether it had settled then
+    (read `settle_days` or more after it: late data no longer changes it), how many rows it had, and whether it
+    came back empty (asked again for `empty_retry_days`, then a confirmed gap). A day that is not settled, or
+    whose request plan changed, is read again by the next run."""
 
     __tablename__ = "synced_days"
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     plan: Mapped[str] = mapped_column(String(64))
+    read_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    settled: Mapped[bool] = mapped_column(Boolean)
+    rows: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(8))  # ok | empty (asked again) | gap (confirmed: no data)
+    empty_since: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # the first empty read, while empty
+
+
+class MailchimpSendEstimate(Base):
+    """Sends of an automation email before its report snapshots began, rebuilt per hour (UTC) from its recipients'
+    subscribe times and the workflow's delays: Mailchimp keeps no send time per subscriber for these emails."""
+
+    __tablename__ = "raw_mailchimp_send_estimates"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
+    sends: Mapped[int] = mapped_column(Integer)
+
+
+class MailchimpSendCheck(Base):
+    """How well an automation email's rebuilt sends add up: placed sends against the report's `emails_sent`."""
+
+    __tablename__ = "raw_mailchimp_send_checks"
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    built_on: Mapped[dt.date] = mapped_column(Date)  # the run's as-of day
+    emails_sent: Mapped[int] = mapped_column(Integer)
+    placed: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(16))  # sent-to (the recipients) or members (subscribe times only)
 
 
 class QualityResultRow(Base):

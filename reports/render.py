@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -111,3 +114,20 @@ def render_markdown(view: MapView) -> str:
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _feedback_cells(r)) + " |" for r in view.feedback]
         lines.append("")
     return "\n".join(lines)
+
+
+class SyncOutcome(Protocol):
+    """What the run's artifact says of one source's sync."""
+
+    source: str
+    note: str
+    warnings: list[str]
+
+
+def sources_markdown(synced: Sequence[SyncOutcome], failed: Mapping[str, str]) -> str:
+    """The run's sources: what failed, what stopped early, what was left out or should be known; "" when all
+    is well."""
+    lines = [f"- **{source}** failed: {reason}" for source, reason in failed.items()]
+    for done in synced:
+        lines += [f"- **{done.source}**: {text}" for text in ([done.note] if done.note else []) + done.warnings]
+    return "\n## Sources\n\n" + "\n".join(lines) + "\n" if lines else ""

@@ -74,9 +74,10 @@ def classify(exc: Exception, property_id: str) -> ConnectorError:
     BadRequest, a 403 Forbidden. A daily quota spent for good is QuotaExhausted.
     """
     message = getattr(exc, "message", None) or str(exc)
-    if isinstance(exc, gexc.TooManyRequests | gexc.ResourceExhausted) and "per day" in message.lower():
-        return QuotaExhausted(f"GA4 property {property_id}: daily quota exhausted ({message}); "
-                              "the next run resumes where this one stopped")
+    spent = _spent_quota(message) if isinstance(exc, gexc.TooManyRequests | gexc.ResourceExhausted) else None
+    if spent is not None:
+        return QuotaExhausted(f"GA4 property {property_id}: its {spent} quota is spent ({message.strip()}); the "
+                              "next run reads only the days still missing")
     if isinstance(exc, TRANSIENT):
         return TransientError(f"GA4 {type(exc).__name__}: {message}", _retry_after(exc))
     if isinstance(exc, NETWORK):
@@ -103,3 +104,18 @@ def _retry_after(exc: Exception) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+# GA4 names the budget a 429 ran out of ("Exhausted property tokens per hour…", "…tokens per project per hour…",
+# "…potentially thresholded requests per hour…"). A token or thresholded-request budget refills only with the next
+# hour or day: waiting it out inside one run would hold the run for up to a day, so the sync stops cleanly instead.
+# "Exhausted concurrent requests" passes in seconds, and is retried.
+_QUOTAS = (("tokens per day", "daily token"), ("tokens per project per hour", "hourly per-project token"),
+           ("tokens per hour", "hourly token"), ("thresholded requests per hour", "hourly thresholded-request"))
+
+
+def _spent_quota(message: str) -> str | None:
+    text = message.lower()
+    if "exhausted" not in text:
+        return None
+    return next((name for phrase, name in _QUOTAS if phrase in text), None)

@@ -16,7 +16,7 @@ import mailchimp_marketing
 import requests
 from mailchimp_marketing.api_client import ApiClient, ApiClientError
 
-from connectors.errors import ConnectorError, PermanentError, TransientError
+from connectors.errors import AccessDenied, ConnectorError, PermanentError, TransientError
 from connectors.mailchimp.settings import REQUEST_TIMEOUT
 
 KEY = re.compile(r"^[0-9a-f]{32}-(?P<dc>[a-z]+[0-9]+)$")
@@ -94,6 +94,8 @@ def classify(exc: Exception, client: mailchimp_marketing.Client | None = None) -
         return PermanentError("Mailchimp rejected MAILCHIMP_API_KEY (401: " + _detail(exc) + "); check the key and "
                               "its data-centre suffix in Mailchimp › Account › Extras › API keys")
     if status == 403:
-        return PermanentError(f"the Mailchimp key may not read this (403: {_detail(exc)}); use a key of a user "
-                              "with Manager access or above")
+        return AccessDenied(f"the Mailchimp key may not read this (403: {_detail(exc)}); use a key of a user "
+                            "with Manager access or above")
+    if status == 404:
+        return AccessDenied(f"Mailchimp has no such resource (404: {_detail(exc)})", status=404)
     return PermanentError(f"Mailchimp refused the request ({status}: {_detail(exc)})")

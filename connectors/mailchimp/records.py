@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from connectors.errors import Rejected
+
 ACTIONS = ("sent", "open", "click", "bounce", "unsub")
 
 
@@ -20,6 +22,19 @@ class EmailCampaign:
     workflow_title: str
     position: int  # 1-based place of the email in its workflow; 0 for regular campaigns
     send_time: datetime | None
+    delay_hours: float = 0.0  # an automation email's wait after the previous step (signup, for the first)
+    started: datetime | None = None  # when an automation email began sending
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRead:
+    """One campaign's actions read whole from its first day `since` on (what the landing replaces its rows of
+    those days with)."""
+
+    campaign_id: str
+    since: date
+    records: list[EmailActivity | Rejected]
+    gone: str = ""  # why nothing could be read: the campaign was deleted between the listing and its read
 
 
 @dataclass(frozen=True, slots=True)

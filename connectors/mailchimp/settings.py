@@ -11,3 +11,5 @@ ACTIVITY_FIELDS = ["emails.email_address", "emails.activity", "total_items"]
 SENT_TO_FIELDS = ["sent_to.email_address", "sent_to.status", "total_items"]
 REPORT_FIELDS = ["id", "emails_sent", "unsubscribed", "bounces.hard_bounces", "opens.unique_opens",
                  "clicks.unique_subscriber_clicks"]
+MEMBER_FIELDS = ["members.email_address", "members.status", "members.timestamp_opt", "members.timestamp_signup",
+                 "total_items"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import stripe
 
-from connectors.errors import ConnectorError, PermanentError, TransientError
+from connectors.errors import AccessDenied, ConnectorError, PermanentError, TransientError
 from connectors.stripe.settings import API_VERSION, REQUEST_TIMEOUT
 
 
@@ -30,6 +32,12 @@ def make_client(api_key: str, api_base: str | None = None) -> stripe.StripeClien
     return stripe.StripeClient(key, stripe_version=API_VERSION, max_network_retries=0, http_client=http)
 
 
+# Stripe's 403 for a restricted key: "The provided key 'rk_live_…' does not have the required permissions for this
+# endpoint on account 'acct_…'. Having the 'rak_refund_read' permission would allow this request to continue."
+_PERMISSION = re.compile(r"Having the '([a-z0-9_]+)' permission")
+_ACCOUNT = re.compile(r"on account '(acct_[A-Za-z0-9]+)'")
+
+
 def _retry_after(exc: stripe.StripeError) -> float | None:
     headers = exc.headers or {}
     value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
@@ -49,8 +57,18 @@ def classify(exc: Exception) -> ConnectorError:
         return PermanentError("Stripe rejected STRIPE_API_KEY (401); check the key in the Stripe Dashboard › "
                               "Developers › API keys (test keys only see test data), then set it again")
     if isinstance(exc, stripe.PermissionError):
-        return PermanentError("the Stripe key may not read this (403); give the restricted key read access to "
-                              "Checkout Sessions, Products and Events")
+        text = str(exc.user_message or exc)
+        permission = _PERMISSION.search(text)
+        account = _ACCOUNT.search(text)
+        needed = f"the '{permission.group(1)}' permission" if permission else "read access to this resource"
+        return AccessDenied(f"the Stripe key may not read this (403: it lacks {needed}); give the restricted key "
+                            "that permission in the Stripe Dashboard › Developers › API keys",
+                            permission=permission.group(1) if permission else None,
+                            account=account.group(1) if account else None)
+    if isinstance(exc, stripe.InvalidRequestError) and exc.http_status == 404 and "Unrecognized request URL" in str(
+            exc.user_message or exc):
+        return AccessDenied(f"Stripe has no such endpoint for this account (404: {exc.user_message or exc})",
+                            status=404)
     if isinstance(exc, stripe.StripeError) and (exc.http_status or 0) >= 500:
         return TransientError(f"Stripe server error ({exc.http_status}): {exc.user_message or exc}",
                               _retry_after(exc))

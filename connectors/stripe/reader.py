@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -13,7 +12,8 @@ import stripe
 from stripe.params import PaymentIntentListParams, RefundListParams, SubscriptionListParams
 from stripe.params.checkout import SessionListParams, SessionListParamsCreated
 
-from connectors.errors import DEFAULT_POLICY, Rejected, RetryPolicy, TransientError, with_retries
+from connectors.errors import DEFAULT_POLICY, AccessDenied, Rejected, RetryPolicy, TransientError, with_retries
+from connectors.pii import email_hash
 from connectors.stripe.client import classify
 from connectors.stripe.records import CheckoutSession, PaymentIntent, Refund, Subscription
 from connectors.stripe.settings import PAGE_SIZE, SESSION_EXPAND
@@ -22,17 +22,23 @@ T = TypeVar("T")
 OnRetry = Callable[[int, TransientError, float], None] | None
 
 
-def account_id(client: stripe.StripeClient, *, policy: RetryPolicy = DEFAULT_POLICY) -> str:
-    """The id (acct_…) of the account the key belongs to: the rows' account, and the hashes' default salt."""
-    account = with_retries(lambda: client.v1.accounts.retrieve_current(), classify, policy=policy)
+def account_id(client: stripe.StripeClient, *, policy: RetryPolicy = DEFAULT_POLICY) -> str | None:
+    """The id (acct_…) of the account the key belongs to: the rows' account, and the hashes' default salt.
+
+    A restricted key usually may not read `/v1/account`; Stripe's refusal names the account all the same, and
+    that is used. None when neither says (the flow then asks for STRIPE_ACCOUNT_ID); other errors are raised.
+    """
+    try:
+        account = with_retries(lambda: client.v1.accounts.retrieve_current(), classify, policy=policy)
+    except AccessDenied as exc:
+        return exc.account
     return str(account.id)
 
 
 def customer_hash(email: str | None, salt: str) -> str:
-    """Salted SHA-256 of a lower-cased address; "" when there is none. The address itself is never kept."""
-    if not email:
-        return ""
-    return hashlib.sha256(f"{salt}:{email.strip().lower()}".encode()).hexdigest()
+    """The project's salted hash of the address (connectors.pii); "" when there is none. The address itself is
+    never kept."""
+    return email_hash(email, salt) if email else ""
 
 
 def _required_time(obj: Any, name: str) -> dt.datetime:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from tests.fakes.clock import FakeClock
 from tests.fakes.ga4_auth import TokenAuthority, key_identity, make_service_account
 from tests.fakes.ga4_data import DayCache, DayFunction, DaySource, bulk_data, demo_data
 from tests.fakes.ga4_http import LoggedRequest, RequestLog, make_server
-from tests.fakes.ga4_report import ReportEngine
-from tests.fakes.ga4_state import DayFlags, FakeState
+from tests.fakes.ga4_report import ITEM_DIMENSIONS, ReportEngine
+from tests.fakes.ga4_state import DayFlags, FakeState, RepeatRow
 from tests.fakes.serving import Serving
 
 __all__ = ["FakeGA4", "LoggedRequest", "RequestLog", "bulk_data", "demo_data", "make_service_account"]
@@ -28,7 +29,9 @@ class FakeGA4(Serving):
             defaults to `demo_data()`.
         property_id: the property the generated service account may read.
         allowed_properties: the property ids the key may read (others → 403); defaults to {property_id}.
-        today: what "today", "yesterday" and "NdaysAgo" mean; defaults to the real date.
+        today: what "today", "yesterday" and "NdaysAgo" mean; defaults to the real date. Not with `clock`.
+        clock: a shared FakeClock; "today" is then its day at the moment of each request, and days after it
+            are served with no rows.
         currency_code, time_zone: the property settings echoed in every response's metadata.
         cache_days: how many days of frames to keep in memory.
         tmp_dir: where to write the service-account key; a temporary folder (removed on stop) if None.
@@ -37,13 +40,15 @@ class FakeGA4(Serving):
     def __init__(self, data: DayFunction | DaySource | None = None, property_id: str = "123", *,
                  allowed_properties: Iterable[str] | None = None, today: date | None = None,
                  currency_code: str = "GBP", time_zone: str = "Europe/London", cache_days: int = 400,
-                 tmp_dir: Path | str | None = None) -> None:
+                 tmp_dir: Path | str | None = None, clock: FakeClock | None = None) -> None:
+        if today is not None and clock is not None:
+            raise ValueError("give FakeGA4 either today= or clock=, not both: with a clock, today is the clock's day")
         self.property_id = property_id
         self.state = FakeState()
         self.auth = TokenAuthority()
         self.requests = RequestLog()
         self.engine = ReportEngine(DayCache(data if data is not None else demo_data(), cache_days), self.state,
-                                   today or date.today(), currency_code, time_zone)
+                                   today or date.today(), currency_code, time_zone, clock)
         self._allowed = frozenset(allowed_properties if allowed_properties is not None else {property_id})
         self._lock = threading.Lock()
         self._own_dir = tmp_dir is None
@@ -54,6 +59,11 @@ class FakeGA4(Serving):
         self.credentials_file, self.public_pem = make_service_account(self._dir, self.token_uri)
         self.key_id, self.service_account_email = key_identity(self.credentials_file)
         self.auth.trust(self.key_id, self.service_account_email, self.public_pem)
+
+    @property
+    def today(self) -> date:
+        """What "today" means to the next request: the clock's day, or the fixed `today`."""
+        return self.engine.today
 
     def _on_stop(self) -> None:
         if self._own_dir:  # the service-account key folder, when it is ours
@@ -111,3 +121,34 @@ class FakeGA4(Serving):
     def inject_rows(self, day: date, report_item_dim: str, rows: list[dict[str, Any]]) -> None:
         """Serve these rows verbatim (as text, not aggregated) for `day` in reports keyed by `report_item_dim`."""
         self.state.inject_rows(day, report_item_dim, rows)
+
+    def settling(self, profile: Mapping[int, float]) -> None:
+        """Serve each day at `profile[age]` of its final numbers, age being (today − day).days; `{}` turns it off.
+
+        GA4 keeps processing a day's events for a day or two after it ends, so a recent day read again later has
+        grown: with `{1: 0.85, 2: 0.95}` and a clock moving a day at a time, a day reads 85 %, then 95 %, then its
+        final numbers. Ages not listed (and future days) are served whole. Every finest-grain row is scaled like
+        `revise` (integers rounded), and the two multiply.
+        """
+        self.state.settling(profile)
+
+    def empty_day(self, day: date, until: date | None = None) -> None:
+        """Answer every report with no rows for `day` while today < `until` (for good if `until` is None).
+
+        GA4 answers a day it is still processing, or lost to an outage, like a day without traffic: no `rows`,
+        no `rowCount`, the usual metadata and quota; it fills in later. Other days of a request are unaffected.
+        """
+        self.state.empty_day(day, until)
+
+    def repeat_row(self, day: date, item_dimension: str, *, index: int = 0, conflicting: bool = False) -> None:
+        """Serve the row at `index` of `day`'s sorted result a second time, as the result's very last row.
+
+        GA4 does not promise unique rows: while a day is still processing, a dimension combination can come back
+        twice, on a later page than the first. `rowCount` counts the copy; with `conflicting` its integer metrics
+        are one higher (same dimensions, different numbers). Applies to reports keyed by `item_dimension`.
+        """
+        if item_dimension not in ITEM_DIMENSIONS:
+            raise ValueError(f"item_dimension must be one of {', '.join(ITEM_DIMENSIONS)}, not {item_dimension!r}")
+        if index < 0:
+            raise ValueError(f"index must not be negative, got {index}")
+        self.state.repeat_row(day, item_dimension, RepeatRow(index, conflicting))

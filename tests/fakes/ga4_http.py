@@ -119,7 +119,7 @@ def answer(fake: FakeGA4, plan: Plan, rpc: str | None, prop: str | None, body: A
         return metadata_body(prop, enum_ints)
     if not isinstance(body, dict):
         raise ApiError(400, "Invalid JSON payload received. Expected a JSON object.")
-    today = fake.engine.today
+    today = fake.engine.today  # read once: every report of the request resolves against the same day
     if rpc == "runReport":
         requests = [parse_report_request(body, today)]
     else:
@@ -135,7 +135,7 @@ def answer(fake: FakeGA4, plan: Plan, rpc: str | None, prop: str | None, body: A
         raise ApiError(429, charge.refused)
     reports = []
     for req in requests:
-        report = fake.engine.run(req, enum_ints)
+        report = fake.engine.run(req, enum_ints, today)
         if req.return_property_quota:
             report["propertyQuota"] = charge.status
         reports.append(report)

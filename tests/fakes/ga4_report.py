@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,10 @@ from connectors.ga4.records import REPORTS
 from tests.fakes.ga4_data import ANY_ITEM, DayCache, normalize
 from tests.fakes.ga4_request import ReportRequest, filter_mask
 from tests.fakes.ga4_schema import DIMENSIONS, MEAN_METRICS, METRIC_TYPE_NUMBERS, METRICS, NOT_SET
-from tests.fakes.ga4_state import DEFAULT_SAMPLING, FakeState
+from tests.fakes.ga4_state import DEFAULT_SAMPLING, FakeState, RepeatRow
+
+if TYPE_CHECKING:
+    from tests.fakes.clock import FakeClock
 
 ITEM_DIMENSIONS = tuple(REPORTS.values())  # landingPage, pagePath, eventName
 _AGG_LABELS = {"TOTAL": ("totals", "RESERVED_TOTAL", "sum"), "MAXIMUM": ("maximums", "RESERVED_MAX", "max"),
@@ -96,15 +100,25 @@ def _escaped(column: pd.Series) -> list[str]:
 class ReportEngine:
     """Builds RunReportResponses; whole results are cached per request shape so paging stays cheap."""
 
-    def __init__(self, days: DayCache, state: FakeState, today: date, currency: str, time_zone: str) -> None:
-        self.days, self.state, self.today = days, state, today
+    def __init__(self, days: DayCache, state: FakeState, today: date, currency: str, time_zone: str,
+                 clock: FakeClock | None = None) -> None:
+        self.days, self.state, self.clock = days, state, clock
         self.currency, self.time_zone = currency, time_zone
+        self._fixed_today = today
         self._lock = threading.Lock()
         self._tables: OrderedDict[tuple[object, ...], Table] = OrderedDict()
 
-    def run(self, req: ReportRequest, enum_ints: bool) -> dict[str, Any]:
-        """The RunReportResponse JSON (without propertyQuota, which the caller adds once charged)."""
-        table = self._table(req)
+    @property
+    def today(self) -> date:
+        """The clock's day when there is a clock (read afresh for each request), else the fixed one."""
+        return self.clock.today() if self.clock is not None else self._fixed_today
+
+    def run(self, req: ReportRequest, enum_ints: bool, today: date | None = None) -> dict[str, Any]:
+        """The RunReportResponse JSON (without propertyQuota, which the caller adds once charged).
+
+        `today` is the day the request's relative dates were resolved against (defaults to `self.today`).
+        """
+        table = self._table(req, today or self.today)
         body: dict[str, Any] = {}
         if table.dimensions:
             body["dimensionHeaders"] = [{"name": d} for d in table.dimensions]
@@ -136,24 +150,31 @@ class ReportEngine:
                                          for _ in req.date_ranges]  # int64 → JSON string
         return meta
 
-    def _table(self, req: ReportRequest) -> Table:
-        key = (*req.result_key, self.state.version)
+    def _table(self, req: ReportRequest, today: date) -> Table:
+        # Settling, empty days and the future all depend on today: a moved clock must not reuse a table.
+        key = (*req.result_key, self.state.version, today)
         with self._lock:
             if key in self._tables:
                 self._tables.move_to_end(key)
                 return self._tables[key]
-        table = self._build(req)
+        table = self._build(req, today)
         with self._lock:
             self._tables[key] = table
             while len(self._tables) > 4:
                 self._tables.popitem(last=False)
         return table
 
+    def _hidden(self, day: date, today: date) -> bool:
+        """Whether GA4 has no rows for `day` yet: the future (only known with a clock), or a day still empty."""
+        return (self.clock is not None and day > today) or self.state.is_empty(day, today)
+
     def _day_frame(self, day: date, item: str, range_name: str | None, expr: dict[str, Any] | None,
-                   ) -> pd.DataFrame:
+                   today: date) -> pd.DataFrame:
         frames = self.days.get(day)
         frame = frames.get(item, frames.get(ANY_ITEM, next(iter(frames.values()))))
-        factor = self.state.revision(day)
+        if self._hidden(day, today):
+            frame = frame.iloc[:0]  # keep the columns, so that the day still rolls up like any other
+        factor = self.state.factor(day, today)
         frame = frame.copy(deep=False)  # new columns below must not reach the cached frame
         frame["date"] = pd.Categorical.from_codes(np.zeros(len(frame), np.int8), [f"{day:%Y%m%d}"])
         if factor != 1.0:
@@ -164,16 +185,17 @@ class ReportEngine:
             frame["dateRange"] = pd.Categorical.from_codes(np.zeros(len(frame), np.int8), [range_name])
         return frame[filter_mask(expr, frame)] if expr else frame
 
-    def _build(self, req: ReportRequest) -> Table:
+    def _build(self, req: ReportRequest, today: date) -> Table:
         expr = json.loads(req.dimension_filter) if req.dimension_filter else None
         multi = len(req.date_ranges) > 1
         item = select_item(req.dimensions, list(self.days.get(req.date_ranges[0][0]).keys()))
         dims = [*req.dimensions, *(["dateRange"] if multi else [])]
         parts, raw_rows = [], []
-        for start, end, name in req.date_ranges:
-            for day in (start + timedelta(days=i) for i in range((end - start).days + 1)):
-                parts.append(self._day_frame(day, item, name if multi else None, expr))
+        for day, name in _range_days(req):
+            parts.append(self._day_frame(day, item, name if multi else None, expr, today))
+            if not self._hidden(day, today):
                 raw_rows += [(day, name, row) for row in self.state.injected(day, item)]
+        parts = [part for part in parts if len(part)] or parts[:1]  # an empty day adds nothing but dtype noise
         raw = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
         agg = aggregate(raw, dims, list(req.metrics))
         if not req.keep_empty_rows and req.metrics and len(agg):
@@ -182,7 +204,16 @@ class ReportEngine:
                       if a in _AGG_LABELS and req.metrics}
         if raw_rows:
             agg = merge_raw_rows(agg, dims, list(req.metrics), raw_rows, expr)
+        agg = self._with_repeats(agg.reset_index(drop=True), dims, list(req.metrics), item, req.days, today)
         return Table(dims, list(req.metrics), agg.reset_index(drop=True), aggregates)
+
+    def _with_repeats(self, agg: pd.DataFrame, dims: list[str], metrics: list[str], item: str, days: list[date],
+                      today: date) -> pd.DataFrame:
+        """The result with each repeated row's copy appended, after every other row (so on the last page)."""
+        copies = [copy for day in days if not self._hidden(day, today)
+                  for repeat in self.state.repeats(day, item)
+                  if (copy := repeated_row(agg, dims, metrics, day, repeat)) is not None]
+        return pd.concat([agg, *copies], ignore_index=True) if copies else agg
 
     @staticmethod
     def _aggregates(agg: pd.DataFrame, dims: list[str], metrics: list[str], kind: str) -> list[dict[str, Any]]:
@@ -192,6 +223,37 @@ class ReportEngine:
         values = agg[metrics].agg(how)
         return [{"dimensionValues": [{"value": label} for _ in dims],
                  "metricValues": [{"value": format_metric(np.array([values[m]]), m)[0]} for m in metrics]}]
+
+
+def _range_days(req: ReportRequest) -> Iterator[tuple[date, str]]:
+    """Every (day, date-range name) the request reads, range by range."""
+    for start, end, name in req.date_ranges:
+        for i in range((end - start).days + 1):
+            yield start + timedelta(days=i), name
+
+
+def repeated_row(agg: pd.DataFrame, dims: list[str], metrics: list[str], day: date, repeat: RepeatRow,
+                 ) -> pd.DataFrame | None:
+    """The copy of `day`'s row at `repeat.index` (rows of any day if `date` is not a dimension); None if too few."""
+    if "date" in dims:
+        mine = np.flatnonzero(agg["date"].astype(str).to_numpy() == f"{day:%Y%m%d}")
+    else:  # without a date column the day's rows cannot be told apart from the others'
+        mine = np.arange(len(agg))
+    if repeat.index >= len(mine):
+        return None
+    copy = agg.iloc[[int(mine[repeat.index])]].copy()
+    if repeat.conflicting:  # processing moved on between the two reads: same dimensions, newer counts
+        for m in (m for m in metrics if METRICS[m][1] == "TYPE_INTEGER"):
+            copy[m] = _plus_one(copy[m])
+    return copy
+
+
+def _plus_one(column: pd.Series) -> pd.Series:
+    """Integer metric values plus one, whether numbers or (once raw rows are merged) text."""
+    if column.dtype.kind in "iuf":
+        return column + 1
+    numbers = pd.to_numeric(column, errors="coerce")
+    return column.where(numbers.isna(), (numbers.fillna(0) + 1).astype(np.int64).astype(str))
 
 
 def aggregate(raw: pd.DataFrame, dims: list[str], metrics: list[str]) -> pd.DataFrame:

@@ -81,16 +81,19 @@ ANALYTICS_SCOPES = frozenset({
 
 STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
                 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+# GA4's RESOURCE_EXHAUSTED texts: clients tell the daily bucket from the hourly one by "per day" / "per hour".
+DAILY_QUOTA_MESSAGE = "Exhausted property tokens per day. These quota tokens will return in under 24 hours."
+HOURLY_QUOTA_MESSAGE = "Exhausted property tokens per hour. These quota tokens will return in under an hour."
+CONCURRENT_QUOTA_MESSAGE = "Exhausted concurrent requests quota. Wait for the requests in flight to finish."
 DEFAULT_MESSAGES = {
-    429: "Exhausted property tokens per hour. Wait until the next hour, or request fewer rows and dimensions.",
+    # an injected 429 is the one that passes within seconds: too many requests in flight at once (a spent token
+    # budget is a 429 too, but it refills only with the next hour or day: `quota()` produces those)
+    429: CONCURRENT_QUOTA_MESSAGE,
     500: "Internal error encountered.",
     503: "The service is currently unavailable.",
 }
 PERMISSION_MESSAGE = ("User does not have sufficient permissions for this property. To learn more about Property ID, "
                       f"see {PROPERTY_ID_URL}.")
-DAILY_QUOTA_MESSAGE = ("Exhausted property tokens per day. Wait until tomorrow (Pacific time) or request a quota "
-                       "increase.")
-HOURLY_QUOTA_MESSAGE = "Exhausted property tokens per hour. Wait until the next hour."
 
 
 def error_body(code: int, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:

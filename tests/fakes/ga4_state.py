@@ -1,9 +1,10 @@
-"""Run-time knobs of the fake GA4 (faults, token quota, late-data revisions, flags, injected rows), thread-safe."""
+"""Run-time knobs of the fake GA4 (faults, quota, late or settling data, empty days, flags, extra rows)."""
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -35,6 +36,14 @@ class DayFlags:
     sampled: bool | tuple[int, int] = False
 
 
+@dataclass(frozen=True, slots=True)
+class RepeatRow:
+    """A row of a day's result that is served a second time at the end: its position, and whether the copy differs."""
+
+    index: int
+    conflicting: bool = False
+
+
 @dataclass(slots=True)
 class QuotaCharge:
     """Tokens a request was charged, or the reason it was refused."""
@@ -59,6 +68,9 @@ class FakeState:
         self._revisions: dict[date, float] = {}
         self._flags: dict[date, DayFlags] = {}
         self._injected: dict[tuple[date, str], list[dict[str, str]]] = {}
+        self._settling: dict[int, float] = {}  # age in days → share of the final numbers served
+        self._empty: dict[date, date | None] = {}  # day → first "today" it is served again (None: never)
+        self._repeats: dict[tuple[date, str], list[RepeatRow]] = {}
         self.version = 0  # bumped whenever served data changes, so cached results are not reused
 
     def fail_next(self, n: int, status: int) -> None:
@@ -130,6 +142,44 @@ class FakeState:
     def revision(self, day: date) -> float:
         with self._lock:
             return self._revisions.get(day, 1.0)
+
+    def settling(self, profile: Mapping[int, float]) -> None:
+        """Serve a day `age` days before today at `profile[age]` of its numbers (replaces the previous profile)."""
+        ages = {int(age): float(share) for age, share in profile.items()}
+        if any(age < 0 for age in ages) or any(share < 0 for share in ages.values()):
+            raise ValueError(f"settling needs ages and factors of at least 0, got {dict(profile)}")
+        with self._lock:
+            self._settling = ages
+            self.version += 1
+
+    def factor(self, day: date, today: date) -> float:
+        """What `day`'s metrics are multiplied by when read on `today`: its revision times its settling share."""
+        age = (today - day).days
+        with self._lock:
+            share = self._settling.get(age, 1.0) if age >= 0 else 1.0  # a future day has nothing left to settle
+            return self._revisions.get(day, 1.0) * share
+
+    def empty_day(self, day: date, until: date | None) -> None:
+        with self._lock:
+            self._empty[day] = until
+            self.version += 1
+
+    def is_empty(self, day: date, today: date) -> bool:
+        """Whether `day` is answered with no rows when read on `today`."""
+        with self._lock:
+            if day not in self._empty:
+                return False
+            until = self._empty[day]
+        return until is None or today < until
+
+    def repeat_row(self, day: date, item_dimension: str, repeat: RepeatRow) -> None:
+        with self._lock:
+            self._repeats.setdefault((day, item_dimension), []).append(repeat)
+            self.version += 1
+
+    def repeats(self, day: date, item_dimension: str) -> list[RepeatRow]:
+        with self._lock:
+            return list(self._repeats.get((day, item_dimension), ()))
 
     def set_flags(self, day: date, flags: DayFlags) -> None:
         with self._lock:

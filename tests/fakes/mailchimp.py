@@ -1,21 +1,31 @@
 """A local HTTP server speaking the Mailchimp Marketing API 3.0 wire format, for tests that drive the official client.
 
-    with FakeMailchimp() as fake:
+    with FakeMailchimp(clock=clock) as fake:
         fake.add_list("a1b2c3d4e5", "Newsletter")
         fake.add_campaign(FakeCampaign("c0ffee0001", "Welcome", "regular", "a1b2c3d4e5", send_time))
         fake.add_activity([FakeActivity("c0ffee0001", "ann@example.com", "sent", send_time), ...])
+        fake.add_member("a1b2c3d4e5", "ann@example.com", subscribed_at)
         client = mailchimp_marketing.Client()
         client.set_config({"api_key": fake.api_key, "server": fake.server})
         client.api_client.host = fake.url
         client.reports.get_email_activity_for_campaign("c0ffee0001", count=1000)
 
-Read-only endpoints (GET) under /3.0: ping, lists (+ growth history), campaigns, automations (+ their emails),
-reports (+ email-activity, sent-to, unsubscribed). Authentication is HTTP Basic with any user name and the API
-key as the password. Every error is a problem-JSON body (`application/problem+json`) like Mailchimp's. `fields`
-and `exclude_fields` (comma-separated dotted paths) select parts of any answer.
+Read-only endpoints (GET) under /3.0: ping, lists (+ growth history, members), campaigns, automations (+ their
+emails), reports (+ email-activity, sent-to, unsubscribed). Authentication is HTTP Basic with any user name and the
+API key as the password. Every error is a problem-JSON body (`application/problem+json`) like Mailchimp's.
+`fields` and `exclude_fields` (comma-separated dotted paths) select parts of any answer.
 
 Activity rows are kept per campaign as numpy columns (recipient number, action code, epoch second), so a million
-rows (`bulk`) load in well under a second and every answer is computed from them on the fly.
+rows (`bulk`) load in well under a second and every answer is computed from them on the fly. A member and their
+activity share one address (one recipient number).
+
+With a `FakeClock`, the fake answers as Mailchimp would at `clock.now()`: rows timestamped later, and members who
+subscribe later, do not exist yet (in every list, report and count), and a campaign sent later is "schedule".
+Without one, everything stored is visible.
+
+Real behaviours a test can switch on: `repeat_across_pages` (offset paging over a list that changed between
+requests serves an entry twice), `jitter` (pages read over several connections arrive shuffled), `fail_next`,
+`slow_next`, `drop_next`, `latency`, `concurrency_limit`.
 
 How the official client (3.0.80) behaves, which this fake reproduces rather than hides:
 - HTTP errors raise `mailchimp_marketing.api_client.ApiClientError` with `.status_code` and `.text` only; `.text`
@@ -34,63 +44,76 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import hashlib
 import hmac
 import json
+import random
 import re
 import threading
 import time
-import uuid
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 import numpy.typing as npt
 
+from tests.fakes.clock import FakeClock
+from tests.fakes.mailchimp_members import FakeMember, MemberTable, MemberView, find, member_json, page, subscriber_hash
+from tests.fakes.mailchimp_store import (
+    ACTIONS,
+    BOUNCE,
+    CLICK,
+    CODES,
+    OPEN,
+    SENT,
+    UNSUB,
+    CampaignActivity,
+    CampaignIndex,
+    FakeActivity,
+    Stats,
+    groups,
+    growth_history,
+    rate,
+)
+from tests.fakes.mailchimp_wire import (
+    ERROR_TYPE,
+    MISSING_KEY,
+    ApiError,
+    IntArray,
+    Query,
+    between,
+    epoch,
+    hex_id,
+    ip,
+    iso,
+    parse_iso,
+    select,
+    web_id,
+)
 from tests.fakes.serving import LocalHandler, LocalServer, Serving
 
-__all__ = ["ACTIONS", "BULK_START", "ERROR_TYPE", "FakeActivity", "FakeCampaign", "FakeMailchimp", "LoggedRequest"]
+__all__ = ["ACTIONS", "BULK_START", "ERROR_TYPE", "FakeActivity", "FakeCampaign", "FakeMailchimp", "FakeMember",
+           "LoggedRequest", "iso", "select"]
 
-ACTIONS = ("sent", "open", "click", "bounce", "unsub")
-SENT, OPEN, CLICK, BOUNCE, UNSUB = range(len(ACTIONS))
-_CODES = {name: code for code, name in enumerate(ACTIONS)}
 BULK_START = datetime(2026, 9, 1, 8, tzinfo=UTC)
 DEFAULT_KEY = "0123456789abcdef0123456789abcdef-us6"
-ERROR_TYPE = "https://mailchimp.com/developer/marketing/docs/errors/"
-MAX_COUNT = 1000
 FROM_NAME, REPLY_TO = "Journeymap", "news@example.com"
-
-# status → (title, detail) of Mailchimp's problem-JSON error bodies.
-ERRORS: dict[int, tuple[str, str]] = {
-    400: ("Invalid Resource",
-          "The resource submitted could not be validated. For field-specific details, see the 'errors' array."),
-    401: ("API Key Invalid", "Your API key may be invalid, or you've attempted to access the wrong datacenter."),
-    403: ("Forbidden", "The API key provided is linked to a different datacenter or lacks permission."),
-    404: ("Resource Not Found", "The requested resource could not be found."),
-    405: ("Method Not Allowed", "The requested method and resource are not compatible. See the Allow header for "
-                                "this resource's available methods."),
-    429: ("Too Many Requests", "You have exceeded the limit of 10 simultaneous connections."),
-    500: ("Internal Server Error",
-          "An unexpected internal error has occurred. Please contact Support for more information."),
-    503: ("Service Unavailable", "The service is temporarily unavailable. Please try again later."),
-}
-MISSING_KEY = ("API Key Missing", "Your request did not include an API key.")
-
-IntArray = npt.NDArray[np.int64]
-Int32Array = npt.NDArray[np.int32]
-Int8Array = npt.NDArray[np.int8]
+DELAY_UNITS = {"hour": 3_600, "day": 86_400, "week": 7 * 86_400}
+DELAY_ACTIONS = {"signup": "signup", "previous_campaign_sent": "the previous email is sent"}
 
 
 # --- public records --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FakeCampaign:
-    """A campaign, or (type "automation") one email of an automation workflow at a 1-based position."""
+    """A campaign, or (type "automation") one email of an automation workflow at a 1-based position.
+
+    `delay_amount` / `delay_type` ("hour", "day", "week") are an automation email's delay: the first email waits
+    that long after the signup, each later one after the previous email was sent. None: Mailchimp's defaults for
+    a new series, 0 (immediately) for the first email and 1 day for the others.
+    """
 
     id: str
     title: str
@@ -101,16 +124,19 @@ class FakeCampaign:
     workflow_title: str = ""
     position: int = 0
     subject_line: str = ""
+    delay_amount: int | None = None
+    delay_type: str = "day"
 
+    @property
+    def delay(self) -> int:
+        """The delay amount in effect (the default when unset)."""
+        if self.delay_amount is not None:
+            return self.delay_amount
+        return 0 if self.position == 1 else 1
 
-@dataclass(frozen=True)
-class FakeActivity:
-    """One action of one recipient on one campaign; `email` is the plain address."""
-
-    campaign_id: str
-    email: str
-    action: str  # one of ACTIONS
-    timestamp: datetime  # UTC (a naive value is taken as UTC)
+    @property
+    def delay_seconds(self) -> int:
+        return self.delay * DELAY_UNITS[self.delay_type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,245 +148,6 @@ class LoggedRequest:
     query: dict[str, list[str]]
     status: int | None = None
 
-
-# --- errors, query parameters, partial responses ---------------------------------------------------------------
-class ApiError(Exception):
-    """An error answer: status, problem-JSON title/detail, extra headers, field errors (400)."""
-
-    def __init__(self, status: int, title: str | None = None, detail: str | None = None, *,
-                 headers: dict[str, str] | None = None, errors: list[dict[str, str]] | None = None) -> None:
-        default = ERRORS.get(status) or (_phrase(status), _phrase(status))
-        super().__init__(f"{status} {title or default[0]}")
-        self.status = status
-        self.title = title or default[0]
-        self.detail = detail or default[1]
-        self.headers = headers or {}
-        self.errors = errors
-
-    def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": ERROR_TYPE, "title": self.title, "status": self.status,
-                               "detail": self.detail, "instance": str(uuid.uuid4())}
-        if self.errors is not None:
-            out["errors"] = self.errors
-        return out
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
-def _invalid(name: str, message: str) -> ApiError:
-    return ApiError(400, errors=[{"field": name, "message": message}])
-
-
-class Query:
-    """The query string of a request, with Mailchimp's parameter rules."""
-
-    def __init__(self, raw: dict[str, list[str]]) -> None:
-        self.raw = raw
-
-    def text(self, name: str) -> str | None:
-        values = [v for v in self.raw.get(name, []) if v.strip()]
-        return values[-1].strip() if values else None
-
-    def integer(self, name: str, default: int, maximum: int | None = None) -> int:
-        text = self.text(name)
-        if text is None:
-            return default
-        try:
-            value = int(text)
-        except ValueError:
-            raise _invalid(name, f"Schema describes integer, {text!r} found instead") from None
-        if value < 0 or (maximum is not None and value > maximum):
-            bound = f"between 0 and {maximum}" if maximum is not None else "at least 0"
-            raise _invalid(name, f"{name} must be {bound}")
-        return value
-
-    def paging(self) -> tuple[int, int]:
-        """(count, offset): count defaults to 10 and may not exceed 1000."""
-        return self.integer("count", 10, MAX_COUNT), self.integer("offset", 0)
-
-    def time(self, name: str) -> float | None:
-        """An ISO 8601 date-time as epoch seconds (naive: UTC); None if absent."""
-        text = self.text(name)
-        if text is None:
-            return None
-        # A raw "+" in a hand-built URL arrives as a space: "…T08:00:00 00:00".
-        text = re.sub(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$", r"\1+\2", text)
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            raise _invalid(name, f"{text!r} is not a valid ISO 8601 date-time") from None
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-
-    def choice(self, name: str, allowed: Iterable[str], default: str | None = None) -> str | None:
-        text = self.text(name)
-        if text is None:
-            return default
-        options = {a.lower(): a for a in allowed}
-        if text.lower() not in options:
-            raise _invalid(name, f"{text!r} is not one of {sorted(options.values())}")
-        return options[text.lower()]
-
-    def paths(self, name: str) -> list[str]:
-        """The comma-separated dotted paths of `fields` / `exclude_fields` (repeated parameters add up)."""
-        return [p.strip() for v in self.raw.get(name, []) for p in v.split(",") if p.strip()]
-
-
-def _tree(paths: Iterable[str]) -> dict[str, Any]:
-    """Dotted paths as a nested dict; a None leaf means "the whole value" (and wins over deeper paths)."""
-    root: dict[str, Any] = {}
-    for path in paths:
-        node = root
-        *parents, last = path.split(".")
-        for part in parents:
-            if part in node and node[part] is None:
-                break
-            node = node.setdefault(part, {})
-        else:
-            node[last] = None
-    return root
-
-
-def _include(value: Any, tree: dict[str, Any]) -> Any:
-    if isinstance(value, list):
-        return [_include(item, tree) for item in value]
-    if not isinstance(value, dict):
-        return value
-    return {key: value[key] if sub is None else _include(value[key], sub) for key, sub in tree.items()
-            if key in value}
-
-
-def _exclude(value: Any, tree: dict[str, Any]) -> Any:
-    if isinstance(value, list):
-        return [_exclude(item, tree) for item in value]
-    if not isinstance(value, dict):
-        return value
-    return {key: item if key not in tree else _exclude(item, tree[key]) for key, item in value.items()
-            if key not in tree or tree[key] is not None}
-
-
-def select(payload: dict[str, Any], fields: list[str], exclude_fields: list[str]) -> dict[str, Any]:
-    """Mailchimp's partial response: keep `fields`, then drop `exclude_fields`; a path into a list applies to
-    every item (`emails.email_id`); unknown paths are ignored."""
-    out: dict[str, Any] = _include(payload, _tree(fields)) if fields else payload
-    return _exclude(out, _tree(exclude_fields)) if exclude_fields else out
-
-
-# --- time and small helpers ------------------------------------------------------------------------------------
-def _epoch(value: datetime) -> int:
-    return int((value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp())
-
-
-def iso(seconds: float | None) -> str:
-    """Mailchimp's timestamp format ("2026-09-01T08:00:00+00:00"); "" for None."""
-    return "" if seconds is None else time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(seconds))
-
-
-def _hex_id(*parts: object) -> str:
-    return hashlib.md5(":".join(map(str, parts)).encode()).hexdigest()[:10]
-
-
-def _web_id(ident: str) -> int:
-    return zlib.crc32(ident.encode()) % 900_000_000 + 100_000_000
-
-
-def _rate(part: int, whole: int) -> float:
-    return part / whole if whole else 0
-
-
-def _distinct_sorted(values: IntArray) -> int:
-    return 0 if not len(values) else 1 + int(np.count_nonzero(np.diff(values)))
-
-
-def _groups(sorted_keys: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-    """(keys, starts, ends) of the runs of equal values in a sorted array."""
-    if not len(sorted_keys):
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    change = np.flatnonzero(np.diff(sorted_keys)) + 1
-    starts = np.concatenate(([0], change)).astype(np.int64)
-    ends = np.concatenate((change, [len(sorted_keys)])).astype(np.int64)
-    return sorted_keys[starts], starts, ends
-
-
-# --- activity storage ------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Stats:
-    """One campaign's cumulative report numbers."""
-
-    sent: int
-    opens: int
-    unique_opens: int
-    clicks: int
-    unique_clicks: int
-    bounces: int
-    unsubs: int
-    last_open: int | None
-    last_click: int | None
-
-    @property
-    def delivered(self) -> int:
-        return max(0, self.sent - self.bounces)
-
-    @property
-    def open_rate(self) -> float:
-        return _rate(self.unique_opens, self.delivered)
-
-    @property
-    def click_rate(self) -> float:
-        return _rate(self.unique_clicks, self.delivered)
-
-
-class CampaignIndex:
-    """One campaign's rows sorted by (recipient, time, action) and grouped by recipient, with its report numbers."""
-
-    def __init__(self, emails: IntArray, actions: Int8Array, times: IntArray) -> None:
-        order = np.lexsort((actions, times, emails))
-        self.e, self.a, self.t = emails[order], actions[order], times[order]
-        self.recipients, self.starts, self.ends = _groups(self.e)
-        self.is_event = (self.a == OPEN) | (self.a == CLICK) | (self.a == BOUNCE)
-        counts = np.bincount(self.a, minlength=len(ACTIONS)) if len(self.a) else np.zeros(len(ACTIONS), np.int64)
-        opens, clicks = self.a == OPEN, self.a == CLICK
-        self.stats = Stats(
-            sent=int(counts[SENT]), opens=int(counts[OPEN]), unique_opens=_distinct_sorted(self.e[opens]),
-            clicks=int(counts[CLICK]), unique_clicks=_distinct_sorted(self.e[clicks]), bounces=int(counts[BOUNCE]),
-            unsubs=int(counts[UNSUB]), last_open=int(self.t[opens].max()) if counts[OPEN] else None,
-            last_click=int(self.t[clicks].max()) if counts[CLICK] else None)
-        self.counts = counts
-
-
-class CampaignActivity:
-    """One campaign's activity rows as numpy columns, appended in chunks and merged (and indexed) on first read."""
-
-    def __init__(self) -> None:
-        self._chunks: list[tuple[IntArray, Int8Array, IntArray]] = []
-        self._index: CampaignIndex | None = None
-
-    def append(self, emails: IntArray, actions: Int8Array, times: IntArray) -> None:
-        if len(emails):
-            self._chunks.append((emails.astype(np.int64), actions.astype(np.int8), times.astype(np.int64)))
-            self._index = None
-
-    def __len__(self) -> int:
-        return sum(len(chunk[0]) for chunk in self._chunks)
-
-    def columns(self) -> tuple[IntArray, Int8Array, IntArray]:
-        if len(self._chunks) > 1:
-            self._chunks = [(np.concatenate([c[0] for c in self._chunks]),
-                             np.concatenate([c[1] for c in self._chunks]),
-                             np.concatenate([c[2] for c in self._chunks]))]
-        if not self._chunks:
-            return np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.int64)
-        return self._chunks[0]
-
-    def index(self) -> CampaignIndex:
-        if self._index is None:
-            self._index = CampaignIndex(*self.columns())
-        return self._index
 
 
 @dataclass(slots=True)
@@ -392,29 +179,40 @@ class FakeMailchimp(Serving):
         api_key, server: the key the fake accepts (may be reassigned) and its datacenter suffix.
         requests: every request in arrival order (LoggedRequest).
         latency: seconds every request waits before it is answered (0 by default).
+        jitter, jitter_seed: each request also waits a random uniform(0, jitter) seconds drawn from one RNG seeded
+            with jitter_seed (0.0 by default: off), as real answers take uneven times, so pages read over several
+            connections arrive in shuffled order.
         concurrency_limit: answer 429 when more requests than this are in flight (Mailchimp allows 10); None: off.
+        clock: the shared FakeClock, or None (everything stored is visible).
     """
 
-    def __init__(self, api_key: str = DEFAULT_KEY) -> None:
+    def __init__(self, api_key: str = DEFAULT_KEY, clock: FakeClock | None = None) -> None:
         self.api_key = api_key
+        self.clock = clock
         self.account_id = "8d3a3db4d97663a9074efcc16"
         self.server = api_key.rpartition("-")[2] if "-" in api_key else "us1"
         self.requests: list[LoggedRequest] = []
         self.latency = 0.0
+        self.jitter = 0.0
         self.concurrency_limit: int | None = None
         self._lock = threading.RLock()
         self._flight_lock = threading.Lock()
         self._in_flight = 0
         self._max_concurrent = 0
         self._faults = _Faults()
+        self._jitter_seed = 0
+        self._jitter_rng = random.Random(0)
+        self._repeating: set[str] = set()
+        self._moment: int | None = None  # the clock reading of the request being answered
         self._lists: dict[str, str] = {}
         self._campaigns: dict[str, FakeCampaign] = {}
         self._activity: dict[str, CampaignActivity] = {}
         self._emails: list[str] = []
         self._email_numbers: dict[str, int] = {}
         self._md5: dict[int, str] = {}
+        self._members: dict[str, MemberTable] = {}
         self._version = 0
-        self._growth: dict[str, tuple[int, list[dict[str, Any]]]] = {}
+        self._growth: dict[str, tuple[tuple[int, int | None], list[dict[str, Any]]]] = {}
         self._routes: list[tuple[re.Pattern[str], Endpoint]] = [
             (re.compile(pattern), handler) for pattern, handler in (
                 (r"", self._root),
@@ -423,6 +221,8 @@ class FakeMailchimp(Serving):
                 (r"/lists/([^/]+)", self._get_list),
                 (r"/lists/([^/]+)/growth-history", self._get_growth_history),
                 (r"/lists/([^/]+)/growth-history/([^/]+)", self._get_growth_month),
+                (r"/lists/([^/]+)/members", self._get_members),
+                (r"/lists/([^/]+)/members/([^/]+)", self._get_member),
                 (r"/campaigns", self._get_campaigns),
                 (r"/campaigns/([^/]+)", self._get_campaign),
                 (r"/automations", self._get_automations),
@@ -454,6 +254,8 @@ class FakeMailchimp(Serving):
             raise ValueError(f"campaign type must be 'regular' or 'automation', not {campaign.type!r}")
         if campaign.type == "automation" and (not campaign.workflow_id or campaign.position < 1):
             raise ValueError("an automation email needs a workflow_id and a 1-based position")
+        if campaign.delay_type not in DELAY_UNITS or (campaign.delay_amount or 0) < 0:
+            raise ValueError(f"an automation delay is a non-negative amount of {sorted(DELAY_UNITS)}")
         with self._lock:
             self._lists.setdefault(campaign.list_id, f"List {campaign.list_id}")
             self._campaigns[campaign.id] = campaign
@@ -467,13 +269,13 @@ class FakeMailchimp(Serving):
             for row in rows:
                 if row.campaign_id not in self._campaigns:
                     raise ValueError(f"activity for unknown campaign {row.campaign_id!r}: add_campaign it first")
-                code = _CODES.get(row.action)
+                code = CODES.get(row.action)
                 if code is None:
                     raise ValueError(f"action must be one of {ACTIONS}, not {row.action!r}")
                 cols = grouped.setdefault(row.campaign_id, ([], [], []))
                 cols[0].append(self._email_number(row.email))
                 cols[1].append(code)
-                cols[2].append(_epoch(row.timestamp))
+                cols[2].append(epoch(row.timestamp))
             for campaign_id, (emails, actions, times) in grouped.items():
                 self._activity[campaign_id].append(np.array(emails, np.int64), np.array(actions, np.int8),
                                                    np.array(times, np.int64))
@@ -488,13 +290,13 @@ class FakeMailchimp(Serving):
         if n_rows < 0 or campaigns < 1 or days < 1:
             raise ValueError("bulk needs n_rows >= 0, campaigns >= 1 and days >= 1")
         rng = np.random.default_rng(seed)
-        list_id = _hex_id("bulk-list", seed)
-        ids = [_hex_id("bulk", seed, i) for i in range(campaigns)]
+        list_id = hex_id("bulk-list", seed)
+        ids = [hex_id("bulk", seed, i) for i in range(campaigns)]
         with self._lock:
             if any(i in self._campaigns for i in ids):
                 raise ValueError(f"bulk(seed={seed}) is already loaded")
         window = days * 86_400
-        base = _epoch(start)
+        base = epoch(start)
         send = np.array([base + (i * window) // campaigns for i in range(campaigns)], np.int64)
         n_sent = min(n_rows, max(campaigns, int(n_rows * 0.45)))
         per = np.array([len(part) for part in np.array_split(np.arange(n_sent), campaigns)], np.int64)
@@ -544,6 +346,85 @@ class FakeMailchimp(Serving):
                             out[(campaign_id, ACTIONS[code])] = n
             return out
 
+    def add_member(self, list_id: str, email: str, subscribed_at: datetime, *, status: str = "subscribed",
+                   unsubscribed_at: datetime | None = None) -> None:
+        """Add (or replace) one audience member; see FakeMember."""
+        self.add_members(list_id, [FakeMember(email, subscribed_at, status, unsubscribed_at)])
+
+    def add_members(self, list_id: str, members: Iterable[FakeMember]) -> None:
+        """Add (or replace) audience members, listed in the order first added. An unknown `list_id` is added as a
+        list named after it. Members join the list's growth history at their opt-in and leave it when they
+        unsubscribe (or, status "cleaned", at once); pending, transactional and archived contacts are not counted."""
+        rows = list(members)
+        for member in rows:
+            member.check()
+        with self._lock:
+            self._lists.setdefault(list_id, f"List {list_id}")
+            table = self._members.setdefault(list_id, MemberTable())
+            for member in rows:
+                table.put(self._email_number(member.email), member.email.strip(), member)
+            self._version += 1
+
+    def add_automation_sends(self, workflow_id: str, *, seed: int = 0, open_rate: float = 0.4,
+                             click_rate: float = 0.1) -> int:
+        """Send the workflow's emails to every member of its list added as subscribed, as Mailchimp's automation
+        does: email 1 at the member's opt-in + its delay, email n at email n−1's send + email n's delay, none at or
+        after the member's unsubscribe time. Each send is opened with probability `open_rate`, 1–48 hours later, and
+        an opener clicks with probability click_rate / open_rate, 1–30 minutes after opening (so about `click_rate`
+        of the sends are clicked). Seeded; returns the number of sends. Call it once per workflow, after adding members.
+
+        The sends count in reports (`emails_sent`), the automation emails and `sent-to`, but, as with the real API,
+        their per-subscriber times are never shown: email-activity lists only opens, clicks and bounces.
+        """
+        if not (0 <= click_rate <= 1 and 0 <= open_rate <= 1):
+            raise ValueError("open_rate and click_rate are probabilities (0 to 1)")
+        with self._lock:
+            emails = self._workflows().get(workflow_id)
+            if not emails:
+                raise ValueError(f"unknown workflow {workflow_id!r}: add its automation emails first")
+            table = self._members.get(emails[0].list_id) or MemberTable()
+            numbers, at, left = table.subscribed()
+            rng = np.random.default_rng(seed)
+            click_given_open = min(1.0, click_rate / open_rate) if open_rate else 0.0
+            alive = np.ones(len(numbers), bool)
+            sends = 0
+            for campaign in emails:
+                at = at + campaign.delay_seconds
+                alive &= at < left  # an unsubscribed member leaves the workflow: no later email reaches them
+                cols = _automation_rows(numbers[alive], at[alive], rng, open_rate, click_given_open)
+                self._activity[campaign.id].append(*cols)
+                sends += int(alive.sum())
+            self._version += 1
+            return sends
+
+    def repeat_across_pages(self, campaign_id: str, repeat: bool = True) -> None:
+        """Make `/reports/{campaign_id}/email-activity` serve the entries [o − 1, o − 1 + count) at an offset o > 0.
+
+        Mailchimp pages by offset over a list that keeps changing while a reader pages through it (an entry added
+        before the reader's position pushes everyone after it down one place), so the last entry of one page comes
+        again, with all of its activity, at the top of the next. `total_items` is unchanged; every entry is still
+        served at least once.
+        `repeat=False` switches it off.
+        """
+        with self._lock:
+            self._campaign_for_setup(campaign_id)
+            if repeat:
+                self._repeating.add(campaign_id)
+            else:
+                self._repeating.discard(campaign_id)
+
+    @property
+    def jitter_seed(self) -> int:
+        """The seed of the jitter RNG; assigning it restarts the RNG's sequence."""
+        with self._lock:
+            return self._jitter_seed
+
+    @jitter_seed.setter
+    def jitter_seed(self, seed: int) -> None:
+        with self._lock:
+            self._jitter_seed = seed
+            self._jitter_rng = random.Random(seed)
+
     # --- faults (call from the test thread at any time) ----------------------------------------------------------
     def fail_next(self, n: int, status: int, retry_after: float | None = None) -> None:
         """Answer the next `n` requests with `status` (400–599) and its problem JSON; `retry_after` (seconds) adds
@@ -582,6 +463,8 @@ class FakeMailchimp(Serving):
             drop = faults.drop > 0
             faults.drop -= drop
             delay = (faults.slow.popleft() if faults.slow else 0.0) + self.latency
+            if self.jitter > 0:  # drawn under the lock: one seeded sequence, whichever thread asks
+                delay += self._jitter_rng.uniform(0, self.jitter)
             status, retry_after = faults.fail.popleft() if faults.fail and not drop else (None, None)
             return Plan(drop, delay, status, retry_after)
 
@@ -614,6 +497,7 @@ class FakeMailchimp(Serving):
                 raise ApiError(405, headers={"Allow": "GET"})
             q = Query(query)
             with self._lock:
+                self._moment = None if self.clock is None else self.clock.timestamp()  # one moment per answer
                 payload = handler(q, *args)
             return 200, {}, select(payload, q.paths("fields"), q.paths("exclude_fields"))
         except ApiError as exc:
@@ -655,7 +539,7 @@ class FakeMailchimp(Serving):
     def _email_id(self, number: int) -> str:
         digest = self._md5.get(number)
         if digest is None:
-            digest = self._md5[number] = hashlib.md5(self._emails[number].lower().encode()).hexdigest()
+            digest = self._md5[number] = subscriber_hash(self._emails[number])
         return digest
 
     def _campaign(self, campaign_id: str) -> FakeCampaign:
@@ -664,13 +548,33 @@ class FakeMailchimp(Serving):
             raise ApiError(404)
         return campaign
 
+    def _campaign_for_setup(self, campaign_id: str) -> FakeCampaign:
+        campaign = self._campaigns.get(campaign_id)
+        if campaign is None:
+            raise ValueError(f"unknown campaign {campaign_id!r}: add_campaign it first")
+        return campaign
+
     def _index(self, campaign_id: str) -> CampaignIndex:
-        return self._activity[campaign_id].index()
+        """The campaign's rows that have happened by the moment being answered."""
+        return self._activity[campaign_id].index(self._moment)
+
+    def _sent_at(self, campaign: FakeCampaign) -> int | None:
+        """The send time if the campaign has been sent by now (a later one is only scheduled)."""
+        if campaign.send_time is None:
+            return None
+        sent = epoch(campaign.send_time)
+        return sent if self._moment is None or sent <= self._moment else None
+
+    def _status(self, campaign: FakeCampaign) -> str:
+        """Mailchimp's campaign status: "sent", "schedule" (send time still to come) or "save" (a draft)."""
+        if campaign.send_time is None:
+            return "save"
+        return "sent" if self._sent_at(campaign) is not None else "schedule"
 
     def _create_time(self, campaign: FakeCampaign) -> int:
         if campaign.send_time is not None:
-            return _epoch(campaign.send_time) - 86_400
-        return _epoch(datetime(2020, 1, 1, tzinfo=UTC)) + 60 * list(self._campaigns).index(campaign.id)
+            return epoch(campaign.send_time) - 86_400
+        return epoch(datetime(2020, 1, 1, tzinfo=UTC)) + 60 * list(self._campaigns).index(campaign.id)
 
     def _workflows(self) -> dict[str, list[FakeCampaign]]:
         """workflow id → its emails in position order (workflows in the order their first email was added)."""
@@ -699,20 +603,20 @@ class FakeMailchimp(Serving):
 
     def _campaign_json(self, campaign: FakeCampaign) -> dict[str, Any]:
         stats = self._index(campaign.id).stats
-        sent = campaign.send_time is not None
+        status = self._status(campaign)
         out: dict[str, Any] = {
-            "id": campaign.id, "web_id": _web_id(campaign.id), "parent_campaign_id": "", "type": campaign.type,
+            "id": campaign.id, "web_id": web_id(campaign.id), "parent_campaign_id": "", "type": campaign.type,
             "create_time": iso(self._create_time(campaign)),
             "archive_url": f"https://eepurl.com/{campaign.id}", "long_archive_url": "",
-            "status": "sent" if sent else "save", "emails_sent": stats.sent,
-            "send_time": iso(_epoch(campaign.send_time)) if campaign.send_time else "",
+            "status": status, "emails_sent": stats.sent,
+            "send_time": iso(epoch(campaign.send_time)) if campaign.send_time else "",
             "content_type": "template", "needs_block_refresh": False, "resendable": False,
             "recipients": self._recipients(campaign), "settings": self._settings(campaign),
             "tracking": {"opens": True, "html_clicks": True, "text_clicks": False, "goal_tracking": False,
                          "ecomm360": False},
             "delivery_status": {"enabled": False},
         }
-        if sent:
+        if status == "sent":
             out["report_summary"] = self._summary(stats)
         return out
 
@@ -722,7 +626,7 @@ class FakeMailchimp(Serving):
             "id": campaign.id, "campaign_title": campaign.title, "type": campaign.type,
             "list_id": campaign.list_id, "list_is_active": True, "list_name": self._lists[campaign.list_id],
             "subject_line": campaign.subject_line, "preview_text": "", "emails_sent": s.sent, "abuse_reports": 0,
-            "unsubscribed": s.unsubs, "send_time": iso(_epoch(campaign.send_time)) if campaign.send_time else "",
+            "unsubscribed": s.unsubs, "send_time": iso(epoch(campaign.send_time)) if campaign.send_time else "",
             "bounces": {"hard_bounces": s.bounces, "soft_bounces": 0, "syntax_errors": 0},
             "forwards": {"forwards_count": 0, "forwards_opens": 0},
             "opens": {"opens_total": s.opens, "unique_opens": s.unique_opens, "open_rate": s.open_rate,
@@ -735,14 +639,13 @@ class FakeMailchimp(Serving):
 
     def _automation_email_json(self, campaign: FakeCampaign) -> dict[str, Any]:
         stats = self._index(campaign.id).stats
-        send = _epoch(campaign.send_time) if campaign.send_time else None
+        send = epoch(campaign.send_time) if campaign.send_time else None
         return {
-            "id": campaign.id, "web_id": _web_id(campaign.id), "workflow_id": campaign.workflow_id,
-            "position": campaign.position,
-            "delay": {"amount": 0 if campaign.position == 1 else 1, "type": "day", "direction": "after",
-                      "action": "signup" if campaign.position == 1 else "previous_campaign_sent"},
+            "id": campaign.id, "web_id": web_id(campaign.id), "workflow_id": campaign.workflow_id,
+            "position": campaign.position, "delay": _delay_json(campaign),
             "create_time": iso(self._create_time(campaign)), "start_time": iso(send),
-            "archive_url": f"https://eepurl.com/{campaign.id}", "status": "sending" if send else "save",
+            "archive_url": f"https://eepurl.com/{campaign.id}",
+            "status": "sending" if self._sent_at(campaign) is not None else "save",
             "emails_sent": stats.sent, "send_time": iso(send), "content_type": "template",
             "needs_block_refresh": False, "has_logo_merge_tag": False,
             "recipients": self._recipients(campaign), "settings": self._settings(campaign),
@@ -753,14 +656,15 @@ class FakeMailchimp(Serving):
     def _automation_json(self, workflow_id: str, emails: list[FakeCampaign]) -> dict[str, Any]:
         head = emails[0]
         stats = [self._index(c.id).stats for c in emails]
-        sent_times = [_epoch(c.send_time) for c in emails if c.send_time]
+        sent_times = [epoch(c.send_time) for c in emails if c.send_time]
+        started = any(self._sent_at(c) is not None for c in emails)  # an automation starts sending at its start
         created = min(self._create_time(c) for c in emails)
         opens, unique_opens, clicks, unique_clicks = (sum(getattr(s, name) for s in stats) for name in
                                                       ("opens", "unique_opens", "clicks", "unique_clicks"))
         delivered = sum(s.delivered for s in stats)
         return {
             "id": workflow_id, "create_time": iso(created), "start_time": iso(min(sent_times, default=None)),
-            "status": "sending" if sent_times else "save", "emails_sent": sum(s.sent for s in stats),
+            "status": "sending" if started else "save", "emails_sent": sum(s.sent for s in stats),
             "recipients": {"list_id": head.list_id, "list_is_active": True, "list_name": self._lists[head.list_id]},
             "settings": {"title": head.workflow_title or workflow_id, "from_name": FROM_NAME, "reply_to": REPLY_TO,
                          "use_conversation": False, "to_name": "", "authenticate": True, "auto_footer": False,
@@ -769,8 +673,8 @@ class FakeMailchimp(Serving):
             "trigger_settings": {"workflow_type": "emailSeries", "workflow_title": head.workflow_title,
                                  "workflow_emails_count": len(emails)},
             "report_summary": {"opens": opens, "unique_opens": unique_opens,
-                               "open_rate": _rate(unique_opens, delivered), "clicks": clicks,
-                               "subscriber_clicks": unique_clicks, "click_rate": _rate(unique_clicks, delivered)},
+                               "open_rate": rate(unique_opens, delivered), "clicks": clicks,
+                               "subscriber_clicks": unique_clicks, "click_rate": rate(unique_clicks, delivered)},
         }
 
     # --- endpoints (callers hold the lock) -------------------------------------------------------------------------
@@ -781,7 +685,15 @@ class FakeMailchimp(Serving):
         """`GET /3.0/`: the account the key belongs to."""
         return {"account_id": self.account_id, "login_id": "1", "account_name": "Test bakery",
                 "email": "owner@example.com", "role": "owner", "pricing_plan_type": "monthly",
-                "account_timezone": "Europe/London", "total_subscribers": len(self._emails)}
+                "account_timezone": "Europe/London", "total_subscribers": self._known_addresses()}
+
+    def _known_addresses(self) -> int:
+        """Every address seen (the fake's account-wide contacts); with a clock, those seen by now."""
+        if self._moment is None:
+            return len(self._emails)
+        seen = [self._index(c).recipients for c in self._campaigns]
+        seen += [table.at(self._moment).numbers for table in self._members.values()]
+        return len(np.unique(np.concatenate(seen))) if seen else 0
 
     def _get_lists(self, q: Query) -> dict[str, Any]:
         count, offset = q.paging()
@@ -797,9 +709,9 @@ class FakeMailchimp(Serving):
     def _list_json(self, list_id: str) -> dict[str, Any]:
         history = self._growth_history(list_id)
         campaigns = [c for c in self._campaigns.values() if c.list_id == list_id]
-        last_sent = max((_epoch(c.send_time) for c in campaigns if c.send_time), default=None)
+        last_sent = max((t for c in campaigns if (t := self._sent_at(c)) is not None), default=None)
         return {
-            "id": list_id, "web_id": _web_id(list_id), "name": self._lists[list_id],
+            "id": list_id, "web_id": web_id(list_id), "name": self._lists[list_id],
             "date_created": "2020-01-01T00:00:00+00:00", "list_rating": 0, "visibility": "prv",
             "email_type_option": False, "double_optin": False,
             "stats": {"member_count": history[-1]["subscribed"] if history else 0,
@@ -809,52 +721,21 @@ class FakeMailchimp(Serving):
         }
 
     def _growth_history(self, list_id: str) -> list[dict[str, Any]]:
-        """Monthly growth, oldest first, derived from the list's activity.
-
-        A recipient joins in the month of their first row on any of the list's campaigns (`optins`) and leaves at
-        their first unsubscribe (`unsubscribed`) or hard bounce (`cleaned`), whichever came first; `subscribed`
-        is the count at the end of the month and `existing` the count at its start.
-        """
+        """Monthly growth, oldest first, from the list's campaign activity and members that have happened by now
+        (see `growth_history`); cached per data version and clock reading, so a moved clock is never served a
+        stale history."""
+        key = (self._version, self._moment)
         cached = self._growth.get(list_id)
-        if cached is not None and cached[0] == self._version:
+        if cached is not None and cached[0] == key:
             return cached[1]
         cols = [self._activity[c.id].columns() for c in self._campaigns.values() if c.list_id == list_id]
-        e = np.concatenate([c[0] for c in cols]) if cols else np.zeros(0, np.int64)
-        history: list[dict[str, Any]] = []
-        if len(e):
-            a, t = np.concatenate([c[1] for c in cols]), np.concatenate([c[2] for c in cols])
-            order = np.lexsort((t, e))
-            e, a, t = e[order], a[order], t[order]
-            people, starts, _ = _groups(e)
-            never = np.iinfo(np.int64).max
-            left = {}
-            for code in (UNSUB, BOUNCE):
-                first = np.full(len(people), never, np.int64)
-                mask = a == code
-                np.minimum.at(first, np.searchsorted(people, e[mask]), t[mask])
-                left[code] = first
-            unsub = (left[UNSUB] != never) & (left[UNSUB] <= left[BOUNCE])
-            cleaned = (left[BOUNCE] != never) & (left[BOUNCE] < left[UNSUB])
-
-            def months(seconds: IntArray) -> IntArray:
-                return seconds.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
-
-            joined, unsub_m, cleaned_m = months(t[starts]), months(left[UNSUB][unsub]), months(left[BOUNCE][cleaned])
-            lo = int(joined.min())
-            hi = int(max(joined.max(), unsub_m.max(initial=lo), cleaned_m.max(initial=lo)))
-            n = hi - lo + 1
-            optins = np.bincount(joined - lo, minlength=n)
-            unsubscribed = np.bincount(unsub_m - lo, minlength=n)
-            cleaned_n = np.bincount(cleaned_m - lo, minlength=n)
-            subscribed = np.cumsum(optins - unsubscribed - cleaned_n)
-            for i in range(n):
-                month = lo + i
-                history.append({
-                    "list_id": list_id, "month": f"{1970 + month // 12:04d}-{month % 12 + 1:02d}",
-                    "existing": int(subscribed[i - 1]) if i else 0, "imports": 0, "optins": int(optins[i]),
-                    "subscribed": int(subscribed[i]), "unsubscribed": int(unsubscribed[i]), "reconfirm": 0,
-                    "cleaned": int(cleaned_n[i]), "pending": 0, "deleted": 0, "transactional": 0})
-        self._growth[list_id] = (self._version, history)
+        cols.append((self._members.get(list_id) or MemberTable()).growth_rows())
+        e, a, t = (np.concatenate([c[i] for c in cols]) for i in range(3))
+        if self._moment is not None:
+            keep = t <= self._moment
+            e, a, t = e[keep], a[keep], t[keep]
+        history = growth_history(list_id, e, a, t)
+        self._growth[list_id] = (key, history)
         return history
 
     def _get_growth_history(self, q: Query, list_id: str) -> dict[str, Any]:
@@ -876,6 +757,29 @@ class FakeMailchimp(Serving):
                 return item
         raise ApiError(404)
 
+    def _member_view(self, list_id: str) -> MemberTable:
+        if list_id not in self._lists:
+            raise ApiError(404)
+        return self._members.get(list_id) or MemberTable()
+
+    def _get_members(self, q: Query, list_id: str) -> dict[str, Any]:
+        """`GET /lists/{list_id}/members`: the members that exist by now, filtered, sorted and paged (see `page`)."""
+        view = self._member_view(list_id).at(self._moment)
+        positions, total = page(view, q)
+        members = [self._member_json(list_id, view, int(i)) for i in positions.tolist()]
+        return {"members": members, "list_id": list_id, "total_items": total}
+
+    def _get_member(self, q: Query, list_id: str, key: str) -> dict[str, Any]:
+        """`GET /lists/{list_id}/members/{subscriber_hash}`; 404 for an unknown member or one not subscribed yet."""
+        table = self._member_view(list_id)
+        view = table.at(self._moment)
+        return self._member_json(list_id, view, find(view, table.number_of(key)))
+
+    def _member_json(self, list_id: str, view: MemberView, i: int) -> dict[str, Any]:
+        number = int(view.numbers[i])
+        return member_json(list_id, number, self._emails[number], int(view.status[i]), int(view.opt[i]),
+                           int(view.changed[i]))
+
     def _get_campaigns(self, q: Query) -> dict[str, Any]:
         """Regular campaigns (automation emails are listed under /automations), oldest created first by default."""
         count, offset = q.paging()
@@ -885,14 +789,14 @@ class FakeMailchimp(Serving):
         items = [c for c in self._campaigns.values() if c.type == "regular" and kind in (None, "regular")
                  and (list_id is None or c.list_id == list_id)]
         if status is not None:
-            items = [c for c in items if (status == "sent") == (c.send_time is not None) and status in ("sent", "save")]
-        items = _between(items, q, "send_time", lambda c: _epoch(c.send_time) if c.send_time else None)
-        items = _between(items, q, "create_time", self._create_time)
+            items = [c for c in items if self._status(c) == status]
+        items = between(items, q, "send_time", lambda c: epoch(c.send_time) if c.send_time else None)
+        items = between(items, q, "create_time", self._create_time)
         sort_field = q.choice("sort_field", ["create_time", "send_time"], "create_time")
         descending = q.choice("sort_dir", ["ASC", "DESC"], "ASC") == "DESC"
         if sort_field == "send_time":
             unsent = [c for c in items if c.send_time is None]
-            items = sorted((c for c in items if c.send_time), key=lambda c: _epoch(c.send_time or BULK_START),
+            items = sorted((c for c in items if c.send_time), key=lambda c: epoch(c.send_time or BULK_START),
                            reverse=descending) + unsent
         else:
             items.sort(key=self._create_time, reverse=descending)
@@ -908,8 +812,8 @@ class FakeMailchimp(Serving):
         items = [self._automation_json(wid, emails) for wid, emails in self._workflows().items()]
         if status is not None:
             items = [a for a in items if a["status"] == status]
-        items = _between(items, q, "create_time", lambda a: _parse_iso(a["create_time"]))
-        items = _between(items, q, "start_time", lambda a: _parse_iso(a["start_time"]))
+        items = between(items, q, "create_time", lambda a: parse_iso(a["create_time"]))
+        items = between(items, q, "start_time", lambda a: parse_iso(a["start_time"]))
         return {"automations": items[offset:offset + count], "total_items": len(items)}
 
     def _get_automation(self, q: Query, workflow_id: str) -> dict[str, Any]:
@@ -935,8 +839,8 @@ class FakeMailchimp(Serving):
         """Reports of every sent campaign and automation email, in the order they were added."""
         count, offset = q.paging()
         kind = q.choice("type", ["regular", "plaintext", "absplit", "rss", "variate", "automation"])
-        items = [c for c in self._campaigns.values() if c.send_time and kind in (None, c.type)]
-        items = _between(items, q, "send_time", lambda c: _epoch(c.send_time) if c.send_time else None)
+        items = [c for c in self._campaigns.values() if self._sent_at(c) is not None and kind in (None, c.type)]
+        items = between(items, q, "send_time", lambda c: epoch(c.send_time) if c.send_time else None)
         return {"reports": [self._report_json(c) for c in items[offset:offset + count]], "total_items": len(items)}
 
     def _get_report(self, q: Query, campaign_id: str) -> dict[str, Any]:
@@ -944,7 +848,11 @@ class FakeMailchimp(Serving):
 
     def _get_email_activity(self, q: Query, campaign_id: str) -> dict[str, Any]:
         """One entry per recipient (in the order addresses were first seen), with their opens, clicks and bounces
-        in time order; with `since`, only the events after it and only recipients that have such events."""
+        in time order; with `since`, only the events after it and only recipients that have such events.
+
+        "sent" and "unsub" rows are never activity here: Mailchimp shows no per-subscriber send time (for an
+        automation email, none at all) on this endpoint. With `repeat_across_pages`, a page at offset o > 0 starts
+        at entry o − 1."""
         campaign = self._campaign(campaign_id)
         count, offset = q.paging()
         since = q.time("since")
@@ -956,31 +864,19 @@ class FakeMailchimp(Serving):
             mask = idx.is_event & (idx.t > since)
             e, a, t = idx.e[mask], idx.a[mask], idx.t[mask]
             keep = np.ones(len(e), bool)
-            people, starts, ends = _groups(e)
-        url = f"https://example.com/offers/{campaign_id}"
+            people, starts, ends = groups(e)
+        if offset > 0 and campaign_id in self._repeating:
+            offset -= 1  # the list moved on by one since the previous page: its last entry comes again
         page_people = people[offset:offset + count].tolist()
         page_starts, page_ends = starts[offset:offset + count], ends[offset:offset + count]
         first = int(page_starts[0]) if page_people else 0
         last = int(page_ends[-1]) if page_people else 0
-        codes, times, shown = a[first:last].tolist(), t[first:last].tolist(), keep[first:last].tolist()
-        emails = []
-        for number, lo, hi in zip(page_people, (page_starts - first).tolist(), (page_ends - first).tolist(),
-                                  strict=True):
-            ip = f"198.51.100.{number % 250 + 1}"
-            activity: list[dict[str, Any]] = []
-            for row in range(lo, hi):
-                if not shown[row]:
-                    continue
-                code = codes[row]
-                item: dict[str, Any] = {"action": ACTIONS[code], "timestamp": iso(times[row]), "ip": ip}
-                if code == CLICK:
-                    item["url"] = url
-                elif code == BOUNCE:
-                    item["type"] = "hard"
-                activity.append(item)
-            emails.append({"campaign_id": campaign_id, "list_id": campaign.list_id, "list_is_active": True,
-                           "email_id": self._email_id(number), "email_address": self._emails[number],
-                           "activity": activity})
+        rows = a[first:last].tolist(), t[first:last].tolist(), keep[first:last].tolist()
+        emails = [{"campaign_id": campaign_id, "list_id": campaign.list_id, "list_is_active": True,
+                   "email_id": self._email_id(number), "email_address": self._emails[number],
+                   "activity": _activity_items(campaign_id, number, rows, lo, hi)}
+                  for number, lo, hi in zip(page_people, (page_starts - first).tolist(),
+                                            (page_ends - first).tolist(), strict=True)]
         return {"emails": emails, "campaign_id": campaign_id, "total_items": len(people)}
 
     def _get_sent_to(self, q: Query, campaign_id: str) -> dict[str, Any]:
@@ -1018,22 +914,49 @@ class FakeMailchimp(Serving):
         return {"unsubscribes": out, "campaign_id": campaign_id, "total_items": len(rows)}
 
 
-def _parse_iso(text: str) -> int | None:
-    return _epoch(datetime.fromisoformat(text)) if text else None
+
+def _delay_json(campaign: FakeCampaign) -> dict[str, Any]:
+    """An automation email's `delay`: the first email waits after the signup, every later one after the email
+    before it was sent."""
+    amount, unit = campaign.delay, campaign.delay_type
+    action = "signup" if campaign.position == 1 else "previous_campaign_sent"
+    after = f"after {DELAY_ACTIONS[action]}"
+    full = f"Immediately {after}" if amount == 0 else f"{amount} {unit}{'' if amount == 1 else 's'} {after}"
+    return {"amount": amount, "type": unit, "direction": "after", "action": action, "action_description": after,
+            "full_description": full}
 
 
-def _between(items: list[Any], q: Query, name: str, key: Callable[[Any], int | None]) -> list[Any]:
-    """Mailchimp's `since_<name>` (inclusive) and `before_<name>` (exclusive) filters; items without the time are
-    dropped when either is given."""
-    since, before = q.time(f"since_{name}"), q.time(f"before_{name}")
-    if since is None and before is None:
-        return items
-    out = []
-    for item in items:
-        value = key(item)
-        if value is not None and (since is None or value >= since) and (before is None or value < before):
-            out.append(item)
+def _activity_items(campaign_id: str, number: int, rows: tuple[list[int], list[int], list[bool]], lo: int,
+                    hi: int) -> list[dict[str, Any]]:
+    """One recipient's shown rows (codes, times, shown flags from `lo` to `hi`) as email-activity items."""
+    codes, times, shown = rows
+    address = ip(number)
+    out: list[dict[str, Any]] = []
+    for row in range(lo, hi):
+        if not shown[row]:
+            continue
+        code = codes[row]
+        item: dict[str, Any] = {"action": ACTIONS[code], "timestamp": iso(times[row]), "ip": address}
+        if code == CLICK:
+            item["url"] = f"https://example.com/offers/{campaign_id}"
+        elif code == BOUNCE:
+            item["type"] = "hard"
+        out.append(item)
     return out
+
+
+def _automation_rows(numbers: IntArray, at: IntArray, rng: np.random.Generator, open_rate: float,
+                     click_given_open: float) -> tuple[IntArray, npt.NDArray[np.int8], IntArray]:
+    """One automation email's rows: a send per member at `at`, then seeded opens (1–48 hours later) and clicks of
+    some openers (1–30 minutes after their open)."""
+    opened = rng.random(len(numbers)) < open_rate
+    open_at = at[opened] + rng.integers(3_600, 48 * 3_600, int(opened.sum()))
+    clicked = rng.random(len(open_at)) < click_given_open
+    click_at = open_at[clicked] + rng.integers(60, 1_800, int(clicked.sum()))
+    e = np.concatenate((numbers, numbers[opened], numbers[opened][clicked]))
+    a = np.concatenate((np.full(len(numbers), SENT), np.full(len(open_at), OPEN),
+                        np.full(len(click_at), CLICK))).astype(np.int8)
+    return e, a, np.concatenate((at, open_at, click_at)).astype(np.int64)
 
 
 # --- HTTP ------------------------------------------------------------------------------------------------------

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import google.auth.exceptions
 import google.auth.transport.requests
+import numpy as np
+import pandas as pd
 import pytest
 import requests
 from google.analytics.data_v1beta import BetaAnalyticsDataClient
@@ -27,6 +30,8 @@ from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 
 from connectors.demo import read_ga4_rows
+from connectors.ga4 import make_client
+from tests.fakes.clock import FakeClock
 from tests.fakes.ga4 import FakeGA4, bulk_data, demo_data, make_service_account
 
 SCOPES = ["https://www.googleapis.com/auth/analytics.readonly"]
@@ -189,7 +194,21 @@ def test_the_daily_quota_runs_out_after_n_reports(fake: FakeGA4, client: BetaAna
     with pytest.raises(gexc.TooManyRequests) as info:
         client.run_report(report(["landingPage"], ["sessions"]))
     assert "Exhausted property tokens per day" in info.value.message
+    assert info.value.response.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
     assert "retry-after" not in info.value.response.headers
+
+
+def test_the_hourly_quota_runs_out_with_its_own_message(fake: FakeGA4, client: BetaAnalyticsDataClient) -> None:
+    fake.quota(tokens_per_day=100, tokens_per_request=10, tokens_per_hour=20)
+    hourly = [client.run_report(report(["landingPage"], ["sessions"], return_property_quota=True))
+              .property_quota.tokens_per_hour.remaining for _ in range(2)]
+    assert hourly == [10, 0]
+    with pytest.raises(gexc.TooManyRequests) as info:
+        client.run_report(report(["landingPage"], ["sessions"]))
+    error = info.value.response.json()["error"]
+    assert (error["code"], error["status"]) == (429, "RESOURCE_EXHAUSTED")
+    assert error["message"].startswith("Exhausted property tokens per hour.")
+    assert "per day" not in error["message"]
 
 
 def sessions_total(client: BetaAnalyticsDataClient, day: date = DAY) -> int:
@@ -289,3 +308,151 @@ def test_stopping_closes_the_port() -> None:
         assert requests.get(f"{url}/v1beta/properties/123/metadata", timeout=5).status_code == 401
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(f"{url}/v1beta/properties/123/metadata", timeout=5)
+
+
+# --- a clock, settling days, empty days, repeated rows ----------------------------------------------------------
+def at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 6, tzinfo=UTC)
+
+
+def round_numbers(day: date) -> pd.DataFrame:
+    """Three landing pages whose sessions scale to whole numbers at 85 % and 95 % (no rounding in the way)."""
+    return pd.DataFrame({"landingPage": ["/a/", "/b/", "/c/"], "deviceCategory": ["desktop", "mobile", "tablet"],
+                         "sessions": [100, 200, 40], "keyEvents": [1.0, 2.0, 0.5]})
+
+
+def raw_report(fake: FakeGA4, body: dict[str, Any]) -> dict[str, Any]:
+    """The runReport JSON exactly as sent (the SDK cannot tell a missing field from its default)."""
+    creds = service_account.Credentials.from_service_account_file(fake.credentials_file, scopes=SCOPES)
+    creds.refresh(google.auth.transport.requests.Request())
+    answer = requests.post(f"{fake.url}/v1beta/properties/123:runReport", json=body, timeout=5,
+                           headers={"Authorization": f"Bearer {creds.token}"})
+    assert answer.status_code == 200
+    return answer.json()
+
+
+def dates_served(client: BetaAnalyticsDataClient, start: str, end: str) -> list[str]:
+    resp = client.run_report(RunReportRequest(property="properties/123", dimensions=[Dimension(name="date")],
+                                              metrics=[Metric(name="sessions")],
+                                              date_ranges=[DateRange(start_date=start, end_date=end)]))
+    return [d[0] for d, _ in table(resp)]
+
+
+def test_with_a_clock_today_is_the_clocks_day_and_the_future_is_empty() -> None:
+    clock = FakeClock(at(DAY))
+    with FakeGA4(demo_data(seed=7), clock=clock) as fake:
+        client = make_client(fake.credentials_file, fake.url)
+        assert fake.today == DAY
+        assert dates_served(client, "yesterday", "today") == ["20240229", "20240301"]
+        assert dates_served(client, "2024-03-01", "2024-03-03") == ["20240301"]  # GA4 has no data for the future
+        clock.advance(days=1)
+        assert dates_served(client, "yesterday", "today") == ["20240301", "20240302"]
+        assert dates_served(client, "2024-03-01", "2024-03-03") == ["20240301", "20240302"]  # not a cached answer
+        assert fake.requests[-2].date_ranges == ((DAY, DAY + timedelta(days=1)),)  # resolved on the clock's day
+
+
+def test_today_and_clock_together_are_refused() -> None:
+    with pytest.raises(ValueError, match="either today= or clock="):
+        FakeGA4(today=DAY, clock=FakeClock(at(DAY)))
+
+
+def test_a_day_settles_at_85_then_95_then_100_percent_as_the_clock_moves() -> None:
+    clock = FakeClock(at(DAY + timedelta(days=1)))
+    with FakeGA4(round_numbers, clock=clock) as fake:
+        client = make_client(fake.credentials_file, fake.url)
+        fake.settling({1: 0.85, 2: 0.95})
+        final = int(round_numbers(DAY)["sessions"].sum())
+        seen = []
+        for _ in range(3):
+            seen.append(sessions_total(client))
+            clock.advance(days=1)
+        assert seen == [round(final * 0.85), round(final * 0.95), final] == [289, 323, 340]
+        served = {d[0]: m for d, m in table(client.run_report(report(["landingPage"], ["sessions", "keyEvents"])))}
+        assert served == {"/a/": ("100", "1"), "/b/": ("200", "2"), "/c/": ("40", "0.5")}  # exactly the source's
+
+
+def test_settling_scales_each_row_like_revise_and_multiplies_with_it(fake: FakeGA4,
+                                                                     client: BetaAnalyticsDataClient) -> None:
+    before, other_day = sessions_total(client), sessions_total(client, DAY + timedelta(days=1))
+    age = (fake.today - DAY).days  # without a clock, ages count back from the fixed today
+    fake.settling({age: 0.5})
+    rows = demo_data(seed=7)(DAY)["landingPage"]["sessions"].to_numpy()
+    assert sessions_total(client) == int(np.rint(rows * 0.5).sum())  # rounded per finest-grain row
+    assert sessions_total(client, DAY + timedelta(days=1)) == other_day  # another age: served whole
+    fake.revise(DAY, 2.0)
+    assert sessions_total(client) == before  # 2.0 x 0.5
+    fake.revise(DAY, 1.0)
+    fake.settling({})
+    assert sessions_total(client) == before
+
+
+def test_an_empty_day_answers_like_ga4_then_fills_in_once_the_clock_reaches_until() -> None:
+    clock = FakeClock(at(DAY + timedelta(days=1)))
+    with FakeGA4(demo_data(seed=7), clock=clock) as fake:
+        client = make_client(fake.credentials_file, fake.url)
+        settled = sessions_total(client)
+        fake.empty_day(DAY, until=DAY + timedelta(days=3))
+        body = {"dimensions": [{"name": "landingPage"}], "metrics": [{"name": "sessions"}],
+                "dateRanges": [{"startDate": f"{DAY}", "endDate": f"{DAY}"}], "returnPropertyQuota": True}
+        empty = raw_report(fake, body)
+        assert "rows" not in empty
+        assert "rowCount" not in empty  # proto3 JSON leaves out an empty list and a zero
+        assert empty["metadata"] == {"currencyCode": "GBP", "timeZone": "Europe/London"}
+        assert empty["propertyQuota"]["tokensPerDay"]["consumed"] == 1
+        assert dates_served(client, f"{DAY}", "today") == ["20240302"]  # the other day is unaffected
+        clock.advance(days=1)
+        assert client.run_report(report(["landingPage"], ["sessions"])).row_count == 0  # still before `until`
+        clock.advance(days=1)
+        assert sessions_total(client) == settled > 0
+
+
+def test_an_empty_day_without_until_stays_empty(fake: FakeGA4, client: BetaAnalyticsDataClient) -> None:
+    fake.inject_rows(DAY, "landingPage", [{"landingPage": "/injected/", "sessions": 5}])
+    fake.empty_day(DAY)
+    batch = client.batch_run_reports(BatchRunReportsRequest(property="properties/123", requests=[
+        report(["landingPage"], ["sessions"]), report(["pagePath"], ["screenPageViews"]),
+        report(["landingPage"], ["sessions"], DAY + timedelta(days=1), DAY + timedelta(days=1))]))
+    assert [r.row_count for r in batch.reports][:2] == [0, 0]
+    assert batch.reports[2].row_count > 0
+
+
+def paged(client: BetaAnalyticsDataClient, dims: list[str], metrics: list[str], limit: int,
+          ) -> list[RunReportResponse]:
+    pages = [client.run_report(report(dims, metrics, limit=limit))]
+    while limit * len(pages) < pages[0].row_count:
+        pages.append(client.run_report(report(dims, metrics, limit=limit, offset=limit * len(pages))))
+    return pages
+
+
+@pytest.mark.parametrize("conflicting", [False, True])
+def test_a_repeated_row_arrives_again_on_a_later_page(fake: FakeGA4, client: BetaAnalyticsDataClient,
+                                                      conflicting: bool) -> None:
+    dims, metrics = ["landingPage", "deviceCategory"], ["sessions", "keyEvents"]
+    unique = table(client.run_report(report(dims, metrics)))
+    fake.repeat_row(DAY, "landingPage", index=1, conflicting=conflicting)
+    limit = len(unique) // 2 + 1
+    pages = paged(client, dims, metrics, limit)
+    assert len(pages) == 2
+    assert [p.row_count for p in pages] == [len(unique) + 1] * 2
+    first, second = table(pages[0]), table(pages[1])
+    assert first + second[:-1] == unique  # every other row exactly once, in order
+    (dimensions, (sessions, key_events)) = second[-1]
+    assert first[1][0] == dimensions  # the page-1 row, served again as the very last one
+    bump = 1 if conflicting else 0
+    assert (sessions, key_events) == (str(int(first[1][1][0]) + bump), first[1][1][1])  # keyEvents is a float
+
+
+def test_a_repeated_row_in_a_batch_touches_only_its_report_and_day(fake: FakeGA4,
+                                                                   client: BetaAnalyticsDataClient) -> None:
+    later = DAY + timedelta(days=1)
+    asks = [report(["date", "pagePath"], ["screenPageViews"], DAY, later), report(["landingPage"], ["sessions"]),
+            report(["pagePath"], ["screenPageViews"], later, later)]
+    before = [table(r) for r in client.batch_run_reports(BatchRunReportsRequest(property="properties/123",
+                                                                                requests=asks)).reports]
+    fake.repeat_row(DAY, "pagePath", conflicting=True)
+    after = [table(r) for r in client.batch_run_reports(BatchRunReportsRequest(property="properties/123",
+                                                                               requests=asks)).reports]
+    assert after[1:] == before[1:]
+    assert after[0][:-1] == before[0]
+    first_of_day = next(row for row in before[0] if row[0][0] == "20240301")
+    assert after[0][-1] == (first_of_day[0], (str(int(first_of_day[1][0]) + 1),))

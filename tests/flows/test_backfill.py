@@ -39,7 +39,7 @@ def test_chunks_are_calendar_weeks_per_source_and_whole_ranges_where_the_api_rea
 
 def test_recent_chunks_are_never_settled_and_chunks_share_their_source_connections() -> None:
     journey_map = load_map(EXAMPLE_MAP)
-    lookback = journey_map.source_settings("ga4").lookback_days
+    lookback = journey_map.source_settings("ga4").settle_days
     as_of = dt.date(2026, 9, 30)
     old = Chunk("ga4", dt.date(2026, 9, 1), as_of - dt.timedelta(days=lookback))
     recent = Chunk("ga4", dt.date(2026, 9, 1), as_of - dt.timedelta(days=lookback - 1))

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import Engine, select
 
+from connectors.pii import EmailHasher
 from models.feedback import nps_by_stage
 from models.mapfile import parse_map
 from models.mapping import map_window
@@ -13,6 +14,8 @@ from models.raw import SURVEY_RESPONSES
 from models.rows import prepare
 from models.store import upsert
 from models.tables import TouchpointDaily
+
+HASHER = EmailHasher("test-salt")  # the project's one email hash, salted
 
 MAP = """\
 business: {name: Shop, timezone: Europe/London, currency: GBP}
@@ -45,7 +48,7 @@ def test_nps_per_stage_places_answers_by_their_own_stage_the_surveys_or_its_touc
                answer("post-purchase", "c", 2, "Card declined"), answer("post-purchase", "d", 5, "Card declined"),
                answer("post-purchase", "e", 6, "Slow page"),
                answer("onboarding", "f", 8), answer("onboarding", "g", 10, stage="advocacy")]
-    prepared = prepare(SURVEY_RESPONSES, answers)
+    prepared = prepare(SURVEY_RESPONSES, answers, HASHER)
     assert not prepared.bad
     with engine.begin() as conn:
         upsert(conn, SURVEY_RESPONSES.table, prepared.rows)
@@ -65,7 +68,7 @@ def test_nps_per_stage_places_answers_by_their_own_stage_the_surveys_or_its_touc
 
 
 def test_a_score_outside_0_to_10_never_lands() -> None:
-    prepared = prepare(SURVEY_RESPONSES, [answer("s", "x", 11), answer("s", "y", -1)])
+    prepared = prepare(SURVEY_RESPONSES, [answer("s", "x", 11), answer("s", "y", -1)], HASHER)
     assert prepared.rows == []
     assert [reason for _, reason, _ in prepared.bad] == ["score 11 is not a score from 0 to 10",
                                                          "score must be a number ≥ 0, got -1"]

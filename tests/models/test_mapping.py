@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, delete, select
 
+from connectors.pii import EmailHasher
 from models.db import make_engine, migrate
 from models.mapfile import parse_map
 from models.mapping import map_window
@@ -23,6 +24,8 @@ from models.raw import (
 from models.rows import prepare
 from models.store import insert_rows, upsert
 from models.tables import StripeCheckoutSession, TouchpointDaily, TouchpointMetricDaily, UnmappedDaily, table_of
+
+HASHER = EmailHasher("test-salt")  # the project's one email hash, salted
 
 MAP = """\
 business: {name: Shop, timezone: Europe/London, currency: GBP}
@@ -86,7 +89,7 @@ def engine(db_url: str) -> Iterator[Engine]:
     with engine.begin() as conn:
         for stream, records in ((GA4_ROWS, rows), (MAILCHIMP_CAMPAIGNS, campaigns), (MAILCHIMP_ACTIVITY, activity),
                                 (STRIPE_CHECKOUTS, sessions)):
-            prepared = prepare(stream, records)
+            prepared = prepare(stream, records, HASHER)
             assert not prepared.bad, prepared.bad
             (insert_rows if stream.cover else upsert)(conn, stream.table, prepared.rows)
     yield engine
@@ -149,7 +152,7 @@ def test_opens_count_for_the_day_their_email_was_sent(engine: Engine) -> None:
     activity = [{"account": "a1", "campaign_id": "c1", "email_hash": f"{9:064x}", "action": a, "timestamp": t}
                 for a, t in (("sent", dt.datetime(2026, 9, 1, 7, tzinfo=UTC)), ("open", later))]
     with engine.begin() as conn:
-        insert_rows(conn, MAILCHIMP_ACTIVITY.table, prepare(MAILCHIMP_ACTIVITY, activity).rows)
+        insert_rows(conn, MAILCHIMP_ACTIVITY.table, prepare(MAILCHIMP_ACTIVITY, activity, HASHER).rows)
         map_window(conn, parse_map(MAP), DAY, DAY + dt.timedelta(days=3))
     got = facts(engine)
     assert got[("welcome", "all")] == (5.0, 4.0, 0.0)
@@ -164,7 +167,7 @@ def test_an_open_whose_send_came_before_the_loaded_history_is_not_a_success_with
     orphan = [{"account": "a1", "campaign_id": "c1", "email_hash": f"{8:064x}", "action": "open",
                "timestamp": dt.datetime(2026, 9, 3, 9, tzinfo=UTC)}]
     with engine.begin() as conn:
-        insert_rows(conn, MAILCHIMP_ACTIVITY.table, prepare(MAILCHIMP_ACTIVITY, orphan).rows)
+        insert_rows(conn, MAILCHIMP_ACTIVITY.table, prepare(MAILCHIMP_ACTIVITY, orphan, HASHER).rows)
         map_window(conn, parse_map(MAP), DAY, DAY + dt.timedelta(days=3))
     got = facts(engine)
     assert got[("welcome", "all")] == (4.0, 3.0, 0.0)  # the seeded sends and opens of 09-01, without the orphan
@@ -189,7 +192,7 @@ def test_cart_abandonment_counts_lapsed_sessions_but_not_a_customer_who_paid_tha
     text = MAP.replace("volume: checkouts, success: completed", "volume: checkouts, success: abandoned")
     with engine.begin() as conn:
         conn.execute(delete(table_of(StripeCheckoutSession)))
-        upsert(conn, STRIPE_CHECKOUTS.table, prepare(STRIPE_CHECKOUTS, sessions).rows)
+        upsert(conn, STRIPE_CHECKOUTS.table, prepare(STRIPE_CHECKOUTS, sessions, HASHER).rows)
         map_window(conn, parse_map(text), DAY, DAY)
     assert facts(engine)[("checkout", "all")][:2] == (5.0, 2.0)  # cs_c and cs_d
 
@@ -204,7 +207,7 @@ def test_subscription_starts_and_cancellations_count_for_their_days(engine: Engi
     text = MAP.replace("volume: checkouts, success: completed",
                        "volume: subscriptions_started, success: subscriptions_canceled")
     with engine.begin() as conn:
-        upsert(conn, STRIPE_SUBSCRIPTIONS.table, prepare(STRIPE_SUBSCRIPTIONS, subs).rows)
+        upsert(conn, STRIPE_SUBSCRIPTIONS.table, prepare(STRIPE_SUBSCRIPTIONS, subs, HASHER).rows)
         map_window(conn, parse_map(text), DAY, DAY)
     assert facts(engine)[("checkout", "all")][:2] == (3.0, 2.0)  # 3 started today, 2 older ones cancelled today
 
@@ -219,8 +222,8 @@ def test_refunds_count_for_the_product_of_the_checkout_they_return(engine: Engin
                for i, (status, pi) in enumerate([("succeeded", "pi_1"), ("failed", "pi_1"), ("succeeded", "pi_x")])]
     text = MAP.replace("volume: checkouts, success: completed", "volume: refunds")
     with engine.begin() as conn:
-        upsert(conn, STRIPE_CHECKOUTS.table, prepare(STRIPE_CHECKOUTS, [session]).rows)
-        upsert(conn, STRIPE_REFUNDS.table, prepare(STRIPE_REFUNDS, refunds).rows)
+        upsert(conn, STRIPE_CHECKOUTS.table, prepare(STRIPE_CHECKOUTS, [session], HASHER).rows)
+        upsert(conn, STRIPE_REFUNDS.table, prepare(STRIPE_REFUNDS, refunds, HASHER).rows)
         map_window(conn, parse_map(text), DAY, DAY)
     assert facts(engine)[("checkout", "all")][0] == 1.0  # the failed one and the one of another payment do not count
 
@@ -243,17 +246,17 @@ def test_failed_and_paid_payments_count_for_the_product_of_their_checkout(engine
                                                                      "card_declined"),
                                         ("pi_gone", "canceled", "card_declined"),
                                         ("pi_invoice", "requires_payment_method", "card_declined")]]
-    prepared = prepare(STRIPE_PAYMENT_INTENTS, intents)
+    prepared = prepare(STRIPE_PAYMENT_INTENTS, intents, HASHER)
     assert not prepared.bad
     with engine.begin() as conn:
         conn.execute(delete(STRIPE_CHECKOUTS.table))
-        upsert(conn, STRIPE_CHECKOUTS.table, prepare(STRIPE_CHECKOUTS, sessions).rows)
+        upsert(conn, STRIPE_CHECKOUTS.table, prepare(STRIPE_CHECKOUTS, sessions, HASHER).rows)
         upsert(conn, STRIPE_PAYMENT_INTENTS.table, prepared.rows)
         map_window(conn, parse_map(MAP), DAY, DAY)
     with engine.connect() as conn:
         rows = {(r.touchpoint_id, r.metric): r.value for r in conn.execute(select(table_of(TouchpointMetricDaily)))}
     assert (rows[("checkout", "payments_succeeded")], rows[("checkout", "payments_failed")]) == (1.0, 2.0)
-    bad = prepare(STRIPE_PAYMENT_INTENTS, [{**intents[0], "currency": "zzz"}, {**intents[0], "amount": None}])
+    bad = prepare(STRIPE_PAYMENT_INTENTS, [{**intents[0], "currency": "zzz"}, {**intents[0], "amount": None}], HASHER)
     assert [reason for _, reason, _ in bad.bad] == [
         "currency 'zzz' is not a currency Stripe charges in (ISO 4217, e.g. gbp)",
         "amount must be a number ≥ 0, got None"]

@@ -10,11 +10,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select
 
+from connectors.pii import EmailHasher
 from models.db import MIGRATIONS, DatabaseConfigError, make_engine, migrate
 from models.raw import GA4_ROWS, MAILCHIMP_ACTIVITY
 from models.rows import prepare
 from models.store import get_cursor, quarantine, replace_window, set_cursor, upsert
 from models.tables import Base, Ga4Row, Quarantine, UnmappedDaily, table_of
+
+HASHER = EmailHasher("test-salt")  # the project's one email hash, salted
 
 D1, D2 = dt.date(2026, 9, 1), dt.date(2026, 9, 2)
 
@@ -36,8 +39,8 @@ def test_migrate_twice_is_a_no_op_and_the_migrations_build_the_models_schema(eng
 
 def test_a_large_upsert_inserts_then_updates_by_natural_key(engine: Engine) -> None:
     """Big pages take PostgreSQL's COPY-then-merge path; the result is the same as row by row."""
-    first = prepare(GA4_ROWS, [ga4(D1, f"/p{i}", i) for i in range(3000)])
-    again = prepare(GA4_ROWS, [ga4(D1, f"/p{i}", i + 1) for i in range(1000, 4000)])
+    first = prepare(GA4_ROWS, [ga4(D1, f"/p{i}", i) for i in range(3000)], HASHER)
+    again = prepare(GA4_ROWS, [ga4(D1, f"/p{i}", i + 1) for i in range(1000, 4000)], HASHER)
     with engine.begin() as conn:
         assert upsert(conn, table_of(Ga4Row), first.rows) == 3000
     with engine.begin() as conn:
@@ -49,8 +52,8 @@ def test_a_large_upsert_inserts_then_updates_by_natural_key(engine: Engine) -> N
 
 
 def test_upsert_inserts_then_updates_by_natural_key(engine: Engine) -> None:
-    first = prepare(GA4_ROWS, [ga4(D1, "/a", 10), ga4(D1, "/b", 5)])
-    again = prepare(GA4_ROWS, [ga4(D1, "/a", 12), ga4(D1, "/a", 13)])  # same key twice: the last wins
+    first = prepare(GA4_ROWS, [ga4(D1, "/a", 10), ga4(D1, "/b", 5)], HASHER)
+    again = prepare(GA4_ROWS, [ga4(D1, "/a", 12), ga4(D1, "/a", 13)], HASHER)  # same key twice: the last wins
     with engine.begin() as conn:
         assert upsert(conn, table_of(Ga4Row), first.rows) == 2
         assert upsert(conn, table_of(Ga4Row), again.rows) == 1
@@ -73,12 +76,12 @@ def test_replace_window_removes_rows_that_no_longer_exist(engine: Engine) -> Non
 
 def test_bad_records_are_quarantined_with_reason_and_payload(engine: Engine) -> None:
     page = [ga4(D1, "/ok", 3), ga4(D1, "/neg", -1), {**ga4(D1, "/r", 1), "report": "funnels"}]
-    prepared = prepare(GA4_ROWS, page)
+    prepared = prepare(GA4_ROWS, page, HASHER)
     assert [r["item"] for r in prepared.rows] == ["/ok"]
     naive = {"account": "a1", "campaign_id": "c1", "email_hash": "a" * 64, "action": "open",
              "timestamp": dt.datetime(2026, 9, 1)}
     bad_activity = prepare(MAILCHIMP_ACTIVITY, [naive, {**naive, "email_hash": "someone@example.com",
-                                                        "timestamp": dt.datetime(2026, 9, 1, tzinfo=dt.UTC)}])
+                                                        "timestamp": dt.datetime(2026, 9, 1, tzinfo=dt.UTC)}], HASHER)
     assert bad_activity.rows == []
     with engine.begin() as conn:
         quarantine(conn, "ga4", "rows", prepared.bad, D1)
