@@ -78,7 +78,9 @@ def observe(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
     emails = pd.read_sql(select(c.c.campaign_id, c.c.title, c.c.kind, c.c.workflow_title, c.c.position,
                                 c.c.send_time), conn)
     r = table_of(MailchimpReport)
-    reports = pd.read_sql(select(r.c.campaign_id, r.c.taken_on, r.c.emails_sent).where(r.c.taken_on <= until), conn)
+    # a run takes its snapshot on its own day, the day after the last day it reads
+    reports = pd.read_sql(select(r.c.campaign_id, r.c.taken_on, r.c.emails_sent)
+                          .where(r.c.taken_on <= until + dt.timedelta(days=1)), conn)
     newest = reports.sort_values("taken_on").drop_duplicates("campaign_id", keep="last")
     emails = emails.merge(newest[["campaign_id", "emails_sent"]].rename(columns={"emails_sent": "reported_sent"}),
                           on="campaign_id", how="left")

@@ -53,7 +53,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -346,6 +346,16 @@ class FakeMailchimp(Serving):
                             out[(campaign_id, ACTIONS[code])] = n
             return out
 
+    def daily_counts(self, campaign_id: str, action: str) -> dict[date, int]:
+        """The truth behind the API, for a test to compare with: a campaign's rows of one action per UTC day,
+        whether the API shows their times or not (it never shows an automation email's send times)."""
+        with self._lock:
+            _, actions, times = self._activity[campaign_id].columns()
+            chosen = times[actions == ACTIONS.index(action)]
+        days = chosen.astype("datetime64[s]").astype("datetime64[D]")
+        values, counts = np.unique(days, return_counts=True)
+        return {date.fromisoformat(str(v)): int(n) for v, n in zip(values, counts, strict=True)}
+
     def add_member(self, list_id: str, email: str, subscribed_at: datetime, *, status: str = "subscribed",
                    unsubscribed_at: datetime | None = None) -> None:
         """Add (or replace) one audience member; see FakeMember."""
@@ -433,6 +443,13 @@ class FakeMailchimp(Serving):
             raise ValueError(f"fail_next needs an error status (400-599), not {status}")
         with self._lock:
             self._faults.fail.extend([(status, retry_after)] * n)
+
+    def clear_faults(self) -> None:
+        """Forget every queued failure, delay and dropped connection (the API is back)."""
+        with self._lock:
+            self._faults.fail.clear()
+            self._faults.slow.clear()
+            self._faults.drop = 0
 
     def slow_next(self, n: int, seconds: float) -> None:
         """Delay the answers to the next `n` requests by `seconds` (on top of `latency`)."""

@@ -128,7 +128,7 @@ def test_429_is_too_many_requests_with_retry_after(fake: FakeGA4, client: BetaAn
     with pytest.raises(gexc.TooManyRequests) as info:
         client.run_report(report(["landingPage"], ["sessions"]))
     assert info.value.response.headers["retry-after"] == "1"  # a requests CaseInsensitiveDict
-    assert "Exhausted property tokens per hour" in info.value.message
+    assert "Exhausted concurrent requests quota" in info.value.message  # the 429 that passes within seconds
     assert client.run_report(report(["landingPage"], ["sessions"])).row_count > 0  # only the next request failed
     assert fake.requests.statuses() == [429, 200]
 

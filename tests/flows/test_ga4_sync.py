@@ -163,11 +163,11 @@ def test_run_sources_ga4_maps_exactly_what_ga4_reported(db_url: str, ga4_map: Pa
     assert "Viewer" in denied.stderr
 
     journey_map = load_map(ga4_map)
-    since = AS_OF - dt.timedelta(days=13)
+    since, until = AS_OF - dt.timedelta(days=14), AS_OF - dt.timedelta(days=1)  # the 14 days before --as-of
     for _, tp in journey_map.touchpoints():
         if tp.source != "ga4":
             continue
-        expected = _fake_total(tp.match, tp.volume, since, AS_OF)
+        expected = _fake_total(tp.match, tp.volume, since, until)
         assert facts[tp.id] == pytest.approx(expected), tp.id
     day = AS_OF - dt.timedelta(days=1)
     cart = {"page_path": "/cart/"}

@@ -61,8 +61,8 @@ def test_demo_run_twice_leaves_every_table_identical_and_shows_the_map(env: dict
     assert len({row[0] for row in once["touchpoint_daily"]}) == 180  # days
     assert len(once["raw_survey_responses"]) > 500  # the demo's NPS answers, shown per stage
     assert "Customer feedback (NPS per stage)" in second.stdout
-    assert "ga4/rows: 2026-04-04..2026-09-30" in first.stderr  # the first run loads the history …
-    assert "ga4/rows: 2026-09-27..2026-09-30" in second.stderr  # … the second re-reads the lookback days
+    assert "ga4/rows: 2026-04-03..2026-09-29" in first.stderr  # the first run loads the 180 days before --as-of …
+    assert "ga4/rows: 2026-09-28..2026-09-29" in second.stderr  # … the second re-reads the days not yet settled
 
     journey_map = load_map(EXAMPLE_MAP)
     for name in [j.name for j in journey_map.journeys] + [s.name for s in journey_map.stages]:

@@ -47,8 +47,9 @@ def fill(fake: FakeStripe) -> None:
                             payment_intent_id=paid["payment_intent"], amount=paid["amount_total"])
     fake.add_refund(created=dt.datetime.combine(AS_OF - dt.timedelta(days=1), dt.time(9), dt.UTC),
                     payment_intent=paid["payment_intent"])
-    fake.add_session(created=dt.datetime.combine(AS_OF, dt.time(8), dt.UTC), amount_total=None)
-    fake.add_session(created=dt.datetime.combine(AS_OF, dt.time(8, 5), dt.UTC), currency="xyz")
+    yesterday = AS_OF - dt.timedelta(days=1)  # the last day a run on AS_OF reads
+    fake.add_session(created=dt.datetime.combine(yesterday, dt.time(23), dt.UTC), amount_total=None)
+    fake.add_session(created=dt.datetime.combine(yesterday, dt.time(23, 5), dt.UTC), currency="xyz")
 
 
 def facts(url: str) -> dict[tuple[str, Any], tuple[float, float]]:
@@ -89,7 +90,8 @@ def test_run_sources_stripe_maps_what_stripe_holds(db_url: str, stripe_map: Path
         assert second.returncode == 0, second.stderr[-3000:]
         assert facts(db_url) == mapped  # a rerun changes nothing
 
-        late = fake.add_session(created=dt.datetime.combine(AS_OF, dt.time(20), dt.UTC), status="open",
+        late = fake.add_session(created=dt.datetime.combine(AS_OF - dt.timedelta(days=1), dt.time(20), dt.UTC),
+                                status="open",
                                 product_id="prod_course", product_name="Sourdough Masterclass")
         third = journeymap("run", "--sources", "stripe", "--as-of", AS_OF.isoformat(), env=env)
         assert third.returncode == 0, third.stderr[-3000:]
