@@ -4,7 +4,6 @@ the audiences' growth, today's report snapshots, and the rebuilt history of auto
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Callable
 
 from prefect import get_run_logger
@@ -24,6 +23,7 @@ from flows.sync import (
     land_covered,
     refused_writes,
     skipped_warning,
+    stored_days,
     sync_stream,
 )
 from models.config import JourneyMap, SourceSettings
@@ -116,22 +116,22 @@ def sync_activity(engine: Engine, reader: Reader, emails: list[EmailCampaign], a
     what is still missing. The stream's days are marked in the ledger once every campaign is in."""
     windows, until = campaign_windows(engine, emails, account, as_of, settings, window)
     result = StreamResult("mailchimp", "activity", min((s for _, s in windows), default=until), until)
-    counts: Counter[dt.date] = Counter()
     settled_through = as_of - dt.timedelta(days=settings.settle_days)
     for read in reader.campaign_reads(windows, until):
         if read.gone:
             source.warnings.append(f"Mailchimp campaign {read.campaign_id}: {read.gone}; its stored activity is kept")
             continue
         with refused_writes(MAILCHIMP_ACTIVITY), engine.begin() as conn:
-            counts.update(land_covered(conn, MAILCHIMP_ACTIVITY, [read.records], account, read.since, until,
-                                       {read.campaign_id}, as_of, result, hasher))
+            land_covered(conn, MAILCHIMP_ACTIVITY, [read.records], account, read.since, until, {read.campaign_id},
+                         as_of, result, hasher)
             if window is None:
                 set_cursor(conn, "mailchimp", CURSOR + read.campaign_id, account, settled_through.isoformat())
         on_campaign(result)
     ledger = Stream("mailchimp", "activity", account)
     with engine.begin() as conn:
         previous = read_marks(conn, ledger, result.since, until)
-        write_marks(conn, ledger, [after_read(previous.get(d), d, counts[d], as_of, settings)
+        stored = stored_days(conn, MAILCHIMP_ACTIVITY, account, result.since, until)
+        write_marks(conn, ledger, [after_read(previous.get(d), d, stored[d], as_of, settings)
                                    for d in days_between(result.since, until)])
     return result
 

@@ -32,7 +32,7 @@ from models.config import JourneyMap
 from models.db import make_engine, migrate
 from models.lock import POLL_SECONDS, warehouse_lock
 from models.mapfile import load_map
-from models.mapping import MappingResult, map_window, persona_segment
+from models.mapping import MappingResult, facts_reach, map_window, persona_segment
 from models.store import get_cursor, save_map, set_cursor
 from reports.incidents import incidents_markdown
 from reports.map_view import MapView
@@ -190,8 +190,9 @@ def _locked_run(settings: Settings, journey_map: JourneyMap, as_of: dt.date, sou
     if window is None:
         for source in used:  # one failing source never stops the others; the run reports it
             _take(result, sync_source(engine, journey_map, source, as_of, demo, window, demo_outage))
-        if result.synced:  # the days the syncs read; today is not over, so never mapped (a snapshot is dated today)
-            to_map = (min(s.since for s in result.synced),
+        if result.synced:  # the days the syncs read (and the email cohorts they reach); today is not over, so never
+            # mapped (a snapshot is dated today)
+            to_map = (min(facts_reach(s.source, s.since) for s in result.synced),
                       min(max(s.until for s in result.synced), as_of - dt.timedelta(days=1)))
     else:
         chunks = result.backfill = run_backfill(engine, settings, journey_map, used, window, as_of, demo,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 
 from connectors import demo
@@ -261,6 +261,18 @@ def land_covered(conn: Connection, stream: RawStream, pages: Iterable[Sequence[A
         if on_page is not None:
             on_page(result)
     return days
+
+
+def stored_days(conn: Connection, stream: RawStream, account: str, since: dt.date,
+                until: dt.date) -> Counter[dt.date]:
+    """Rows per UTC day of a covered stream's window as stored: what the ledger records of a day whose scopes
+    (campaigns) were read at different times."""
+    assert stream.cover is not None
+    column = stream.table.c[stream.cover.time]
+    lo = dt.datetime.combine(since, dt.time())
+    hi = dt.datetime.combine(until + dt.timedelta(days=1), dt.time())
+    stmt = select(column).where(stream.table.c.account == account, column >= lo, column < hi)
+    return Counter(t.date() for t in conn.execute(stmt).scalars())
 
 
 def _land(conn: Connection, stream: RawStream, batch: list[Sequence[Any]], account: str, as_of: dt.date,

@@ -17,11 +17,20 @@ from sqlalchemy import Connection
 from models.config import JourneyMap
 from models.facts import ALL, FACT_COLUMNS, METRIC_COLUMNS, concat, persona_segment, segment_key
 from models.feedback import map_surveys, read_surveys
-from models.mapping_email import map_mailchimp, read_mailchimp
+from models.mapping_email import SEND_LOOKBACK, map_mailchimp, read_mailchimp
 from models.mapping_ga4 import map_ga4, read_ga4
 from models.mapping_sales import map_stripe, read_stripe
 from models.store import replace_window
 from models.tables import TouchpointDaily, TouchpointMetricDaily, UnmappedDaily, table_of
+
+# How far before the first day a sync read its facts may change: an email's opens count for its send day (a
+# cohort), so an open read today changes the facts of the emails sent up to SEND_LOOKBACK before it.
+REACH = {"mailchimp": SEND_LOOKBACK}
+
+
+def facts_reach(source: str, first_read: dt.date) -> dt.date:
+    """The first day whose facts a sync that read from `first_read` on may change."""
+    return first_read - REACH.get(source, dt.timedelta(0))
 
 
 @dataclass

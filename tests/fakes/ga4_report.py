@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -110,8 +111,11 @@ class ReportEngine:
 
     @property
     def today(self) -> date:
-        """The clock's day when there is a clock (read afresh for each request), else the fixed one."""
-        return self.clock.today() if self.clock is not None else self._fixed_today
+        """The clock's day in the property's time zone when there is a clock (read afresh for each request: GA4's
+        days, "today" and "yesterday" are the property's), else the fixed one."""
+        if self.clock is None:
+            return self._fixed_today
+        return self.clock.now().astimezone(ZoneInfo(self.time_zone)).date()
 
     def run(self, req: ReportRequest, enum_ints: bool, today: date | None = None) -> dict[str, Any]:
         """The RunReportResponse JSON (without propertyQuota, which the caller adds once charged).

@@ -2,14 +2,18 @@
 
 Point the real library at it with `stripe.StripeClient(fake.api_key, base_addresses={"api": fake.url})`.
 
-What it serves (GET only, Bearer or Basic auth with `api_key`):
+What it serves (GET only, Bearer or Basic auth with `api_key` or a `restricted_key()`), with the permission a
+restricted key needs for each:
 
-- `/v1/account` (the key's account, `account_id`)
-- `/v1/checkout/sessions`, `/v1/checkout/sessions/{id}`, `/v1/checkout/sessions/{id}/line_items`
-- `/v1/events`, `/v1/events/{id}`
-- `/v1/payment_intents`, `/v1/payment_intents/{id}`
-- `/v1/refunds`, `/v1/refunds/{id}`
-- `/v1/subscriptions`, `/v1/subscriptions/{id}`
+- `/v1/account` (the key's account, `account_id`): `rak_accounts_kyc_basic_read`
+- `/v1/checkout/sessions`, `/v1/checkout/sessions/{id}`, `/v1/checkout/sessions/{id}/line_items`:
+  `rak_checkout_session_read`
+- `/v1/events`, `/v1/events/{id}`: `rak_event_read`
+- `/v1/payment_intents`, `/v1/payment_intents/{id}`: `rak_payment_intent_read`
+- `/v1/refunds`, `/v1/refunds/{id}`: `rak_refund_read`
+- `/v1/subscriptions`, `/v1/subscriptions/{id}`: `rak_subscription_read`
+
+(`/v1/products` is not served: products come expanded on line items and subscription items.)
 
 It behaves like Stripe where a client can tell: lists are newest first (`created` desc, then id desc) with
 `limit` 1–100 (default 10), `starting_after` / `ending_before` cursors and `has_more`; `created[gt|gte|lt|lte]`
@@ -34,6 +38,27 @@ A payment intent records `payment_intent.created` (as it was then: requires_paym
 `payment_intent.payment_failed` when it has a failure, `payment_intent.succeeded` when it succeeded and
 `payment_intent.canceled` at `canceled_at` when canceled.
 
+Access (`stripe_access`): a restricted key lacking an endpoint's permission is answered as Stripe answers it, 403
+"The provided key 'rk_test_***…***abc123' does not have the required permissions for this endpoint on account
+'acct_…'. Having the 'rak_refund_read' permission would allow this request to continue." (the key masked to its
+last 6 characters), which stripe-python raises as `stripe.PermissionError`; a `…_write` permission includes its
+`…_read`, and the secret key may read everything. `disable(resource)` makes a resource's endpoints answer 404
+"Unrecognized request URL (GET: /v1/…)", as Stripe answers a URL it does not route (`stripe.InvalidRequestError`,
+http_status 404) until `enable(resource)`. Checks run in Stripe's order: key (401), version (400), URL (404),
+permission (403), parameters (400).
+
+Time: with a `FakeClock` the fake answers as Stripe would at `clock.now()`. Objects (sessions, refunds, payment
+intents, subscriptions, events) created later do not exist yet: they are not listed, not found (404 "No such …")
+and refused as `starting_after` / `ending_before` cursors (400), while paging, `created[...]` filters and
+`has_more` work on what exists. A session shows the state its last transition at or before now gave it (open
+before any), and an open one whose `expires_at` has passed is `expired`, as Stripe expires open sessions by itself
+(24 h after creation by default), with its `checkout.session.expired` event from `expires_at` on (dropped if
+`set_status` moves the session out of open first). A subscription or payment intent canceled later renders as
+before the cancellation (active / incomplete, or requires_payment_method; `canceled_at` null) until the clock
+reaches `canceled_at`. `set_status` and `event_retention_days` count from the clock's now. The `add_*` methods
+return the object as it is once everything given has happened. Without a clock everything stored is visible, as
+stored.
+
 Payment intents: a complete payment-mode session renders `pi_test_<seq>` (an id, nothing stored behind it) unless
 `add_payment_intent(session_id=...)` attached a stored one. Stored intents default to `pi_test_<n>`, n from the same
 counter that numbers sessions, so the two can never collide.
@@ -41,49 +66,70 @@ counter that numbers sessions, so the two can never collide.
 
 from __future__ import annotations
 
-import base64
-import calendar
 import itertools
 import json
 import random
-import re
 import threading
 import time
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Generic, Protocol, TypeVar
+from datetime import datetime
+from operator import attrgetter
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.clock import FakeClock
 from tests.fakes.serving import LocalHandler, LocalServer, Serving
+from tests.fakes.stripe_access import PERMISSIONS, Access
+from tests.fakes.stripe_store import (
+    CANCELLATION_REASONS,
+    PAYMENT_INTENT_STATUSES,
+    PAYMENT_STATUSES,
+    REFUND_STATUSES,
+    SESSION_STATUSES,
+    SUBSCRIPTION_STATUSES,
+    Event,
+    LoggedRequest,
+    PaymentIntent,
+    Record,
+    Refund,
+    Session,
+    Sorted,
+    Subscription,
+    intent_status,
+    record_transition,
+    session_intent,
+    session_state,
+    subscription_status,
+)
+from tests.fakes.stripe_wire import (
+    BASIL,
+    DAY,
+    DEFAULT_API_VERSION,
+    DOCS,
+    EVENT_LIST,
+    LIST_PARAMS,
+    PAYMENT_INTENT_LIST,
+    PAYMENT_INTENT_RETRIEVE,
+    REFUND_LIST,
+    RETRIEVE,
+    SESSION_LIST,
+    SUBSCRIPTION_LIST,
+    VERSION_RE,
+    Params,
+    StripeError,
+    add_interval,
+    check_expand,
+    fault_error,
+    missing,
+    unix,
+)
 
-__all__ = ["DEFAULT_API_VERSION", "FakeStripe", "LoggedRequest", "StripeError"]
+__all__ = ["DEFAULT_API_VERSION", "PERMISSIONS", "FakeStripe", "LoggedRequest", "StripeError", "fault_error", "unix"]
+R = TypeVar("R", bound=Record)
 
-DEFAULT_API_VERSION = "2026-02-25.clover"  # the version stripe-python 14.4 pins (stripe._api_version)
-_BASIL = "2025-03-31"  # from this version on, current_period_start/end moved from subscriptions to their items
-MAX_LIMIT = 100
-MAX_EXPAND_DEPTH = 4
-_DAY = 86_400
-_VERSION_RE = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z_]+)?")
-_KEY_RE = re.compile(r"([A-Za-z0-9_]+)((?:\[[^\[\]]*\])*)")
-_SUB_RE = re.compile(r"\[([^\[\]]*)\]")
-_DOCS = "https://stripe.com/docs/error-codes/"
-_NO_KEY = ("You did not provide an API key. You need to provide your API key in the Authorization header, using "
-           "Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication "
-           "for details, or we can help at https://support.stripe.com/.")
-_RATE_LIMITED = ("Request rate limit exceeded. Learn more about rate limits here "
-                 "https://stripe.com/docs/rate-limits.")
-SESSION_STATUSES = ("open", "complete", "expired")
-PAYMENT_STATUSES = ("paid", "unpaid", "no_payment_required")
-SUBSCRIPTION_STATUSES = ("active", "canceled", "incomplete", "incomplete_expired", "past_due", "paused",
-                         "trialing", "unpaid")
-REFUND_STATUSES = ("pending", "requires_action", "succeeded", "failed", "canceled")
-PAYMENT_INTENT_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action", "processing",
-                           "requires_capture", "canceled", "succeeded")
-CANCELLATION_REASONS = ("abandoned", "automatic", "duplicate", "expired", "failed_invoice", "fraudulent",
-                        "requested_by_customer", "void_invoice")
 _ATTEMPTED = ("succeeded", "processing", "requires_capture")  # a charge exists for the latest attempt
 _ERROR_SHOWN = ("requires_payment_method", "canceled")  # Stripe clears last_payment_error on the next confirmation
 _DECLINE_MESSAGES = {
@@ -98,451 +144,8 @@ _DECLINE_MESSAGES = {
 }
 
 
-# --- errors -----------------------------------------------------------------------------------------------------
-class StripeError(Exception):
-    """An error answer: HTTP status, the `error` object of Stripe's body, extra response headers."""
-
-    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error", code: str | None = None,
-                 param: str | None = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error: dict[str, Any] = {"message": message, "type": type}
-        if code is not None:
-            self.error["code"] = code
-            self.error["doc_url"] = _DOCS + code.replace("_", "-")
-        if param is not None:
-            self.error["param"] = param
-        self.headers = headers or {}
-
-
-def _missing(kind: str, object_id: str, param: str = "id", status: int = 404) -> StripeError:
-    return StripeError(status, f"No such {kind}: '{object_id}'", code="resource_missing", param=param)
-
-
-def _masked(key: str) -> str:
-    """A key as Stripe echoes it: the prefix and the last four characters, the rest starred."""
-    prefix = key[:8] if key.startswith(("sk_", "rk_", "pk_")) else key[:3]
-    if len(key) <= len(prefix) + 4:
-        return prefix + "*" * max(0, len(key) - len(prefix))
-    return prefix + "*" * (len(key) - len(prefix) - 4) + key[-4:]
-
-
-def fault_error(status: int, retry_after: float | None = None, api_key: str = "sk_test_fake") -> StripeError:
-    """The error Stripe answers with `status` (429 rate limit, 5xx api_error, ...), plus Retry-After if given."""
-    headers = {"Retry-After": _retry_after_value(retry_after)} if retry_after is not None else {}
-    if status == 429:
-        return StripeError(429, _RATE_LIMITED, code="rate_limit", headers=headers)
-    if status >= 500:
-        return StripeError(status, "An unknown error occurred", type="api_error", headers=headers)
-    if status == 401:
-        return StripeError(401, f"Invalid API Key provided: {_masked(api_key)}",
-                           headers={"WWW-Authenticate": 'Basic realm="Stripe"', **headers})
-    if status == 402:
-        return StripeError(402, "Your card was declined.", type="card_error", code="card_declined", headers=headers)
-    if status == 403:
-        return StripeError(403, f"The provided key '{_masked(api_key)}' does not have the required permissions for "
-                                "this endpoint.", headers=headers)
-    if status == 404:
-        return StripeError(404, "The requested resource does not exist.", code="resource_missing", headers=headers)
-    if status == 409:
-        return StripeError(409, "This object cannot be accessed right now because another API request or Stripe "
-                                "process is currently accessing it.", code="lock_timeout", headers=headers)
-    return StripeError(status, "The request could not be processed.", headers=headers)
-
-
-def _retry_after_value(seconds: float) -> str:
-    """HTTP delta-seconds are whole: 1 → "1", 1.5 → "2" (stripe-python reads the header with int())."""
-    whole = int(seconds)
-    return str(whole if whole == seconds else whole + 1)
-
-
-# --- records ------------------------------------------------------------------------------------------------------
-class _Record(Protocol):
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def created(self) -> int: ...
-
-
-R = TypeVar("R", bound=_Record)
-
-
-@dataclass(slots=True, eq=False)
-class _Session:
-    id: str
-    created: int
-    expires_at: int
-    status: str
-    payment_status: str
-    mode: str
-    amount_total: int | None
-    currency: str
-    email: str | None
-    product_id: str
-    product_name: str
-    price_id: str
-    seq: int  # names the session's derived objects: li_<seq>, pi_<seq>, cus_<seq>, sub_<seq>
-    payment_intent: str | None = None  # a stored intent attached by add_payment_intent(session_id=...)
-
-
-def _session_intent(s: _Session) -> str | None:
-    """The session's `payment_intent`: the attached one, else pi_test_<seq> once complete in payment mode."""
-    if s.payment_intent is not None:
-        return s.payment_intent
-    return f"pi_test_{s.seq}" if s.status == "complete" and s.mode == "payment" else None
-
-
-@dataclass(slots=True, eq=False)
-class _Refund:
-    id: str
-    created: int
-    amount: int
-    currency: str
-    charge: str | None
-    payment_intent: str | None
-    status: str
-    reason: str | None
-
-
-@dataclass(slots=True, eq=False)
-class _PaymentIntent:
-    id: str
-    created: int
-    amount: int
-    currency: str
-    status: str
-    customer: str | None
-    failure_code: str | None
-    decline_code: str | None
-    canceled_at: int | None
-    cancellation_reason: str | None
-    charge: str  # the charge of the latest attempt (rendered when status is in _ATTEMPTED)
-    failed_charge: str | None  # the declined attempt's charge (when failure_code is set)
-    payment_method: str
-
-
-@dataclass(slots=True, eq=False)
-class _Subscription:
-    id: str
-    created: int
-    status: str
-    customer: str
-    product_id: str
-    product_name: str
-    price_id: str
-    unit_amount: int
-    currency: str
-    interval: str
-    quantity: int
-    current_period_start: int
-    current_period_end: int
-    canceled_at: int | None
-    seq: int
-
-
-@dataclass(slots=True, eq=False)
-class _Event:
-    id: str
-    created: int
-    type: str
-    obj: _Session | _Refund | _Subscription | _PaymentIntent
-    status: str | None = None  # the object's status (and payment status) when the event happened
-    payment_status: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedRequest:
-    """One request as the fake saw and answered it; header names are lower-case."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    status: int
-
-    @property
-    def stripe_version(self) -> str | None:
-        return self.headers.get("stripe-version")
-
-    @property
-    def params(self) -> dict[str, str]:
-        """The query with single values (the last one when a key repeats)."""
-        return {k: v[-1] for k, v in self.query.items()}
-
-
-class _Sorted(Generic[R]):
-    """Records kept in (created, id) order, found by id; pages are cut newest first, as Stripe cuts them."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind  # the object name used in "No such <kind>" errors
-        self._items: list[R] = []
-        self._by_id: dict[str, R] = {}
-        self._sorted = True
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def add(self, item: R) -> None:
-        if item.id in self._by_id:
-            raise ValueError(f"duplicate {self.kind} id {item.id!r}")
-        if self._items and _key(item) < _key(self._items[-1]):
-            self._sorted = False
-        self._items.append(item)
-        self._by_id[item.id] = item
-
-    def extend(self, items: list[R]) -> None:
-        """Add many records at once (fastest when `items` is already in (created, id) order)."""
-        by_id = {item.id: item for item in items}
-        if len(by_id) != len(items) or not by_id.keys().isdisjoint(self._by_id):
-            raise ValueError(f"duplicate {self.kind} ids")
-        if items and self._items and _key(items[0]) < _key(self._items[-1]):
-            self._sorted = False
-        self._sorted = self._sorted and all(a.created < b.created or (a.created == b.created and a.id <= b.id)
-                                            for a, b in itertools.pairwise(items))
-        self._items.extend(items)
-        self._by_id.update(by_id)
-
-    def get(self, object_id: str) -> R | None:
-        return self._by_id.get(object_id)
-
-    def _ordered(self) -> list[R]:
-        if not self._sorted:
-            self._items.sort(key=_key)
-            self._sorted = True
-        return self._items
-
-    def page(self, lo: int, hi: int, limit: int, *, after: str | None = None, before: str | None = None,
-             match: Callable[[R], bool] | None = None) -> tuple[list[R], bool]:
-        """Up to `limit` records with lo <= created <= hi, newest first, and whether more lie beyond them.
-
-        `after` (starting_after): only records older than that one; `before` (ending_before): only newer ones,
-        the `limit` closest to it (still listed newest first).
-        """
-        items = self._ordered()
-        lo_i = bisect_left(items, lo, key=_created)
-        hi_i = bisect_right(items, hi, key=_created)
-        out: list[R] = []
-        if before is not None:
-            i = max(lo_i, bisect_right(items, _key(self._cursor(before, "ending_before")), key=_key))
-            while i < hi_i and len(out) <= limit:
-                if match is None or match(items[i]):
-                    out.append(items[i])
-                i += 1
-            more = len(out) > limit
-            out = out[:limit]
-            out.reverse()
-            return out, more
-        i = hi_i - 1
-        if after is not None:
-            i = min(i, bisect_left(items, _key(self._cursor(after, "starting_after")), key=_key) - 1)
-        while i >= lo_i and len(out) <= limit:
-            if match is None or match(items[i]):
-                out.append(items[i])
-            i -= 1
-        return out[:limit], len(out) > limit
-
-    def _cursor(self, object_id: str, param: str) -> R:
-        item = self._by_id.get(object_id)
-        if item is None:
-            raise _missing(self.kind, object_id, param=param, status=400)
-        return item
-
-
-def _key(item: _Record) -> tuple[int, str]:
-    return item.created, item.id
-
-
-def _created(item: _Record) -> int:
-    return item.created
-
-
-def unix(moment: datetime) -> int:
-    """Seconds since the epoch; a naive datetime is taken as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return calendar.timegm(moment.utctimetuple())
-
-
-def _add_interval(start: int, interval: str, count: int = 1) -> int:
-    """`start` plus `count` billing intervals (calendar months and years, as Stripe bills them)."""
-    if interval == "day":
-        return start + count * _DAY
-    if interval == "week":
-        return start + count * 7 * _DAY
-    moment = datetime.fromtimestamp(start, UTC)
-    months = count * (12 if interval == "year" else 1)
-    year, month = divmod(moment.month - 1 + months, 12)
-    year += moment.year
-    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
-    return unix(moment.replace(year=year, month=month + 1, day=day))
-
-
-# --- query parameters ---------------------------------------------------------------------------------------------
-_RANGE_OPS = ("gt", "gte", "lt", "lte")
-
-
-class _Params:
-    """A request's form-encoded query, checked against what the endpoint accepts (Stripe refuses the rest).
-
-    `spec` maps each accepted name to its kind: "str", "int", "bool", "range" (`x=1` or `x[gte]=1`),
-    "array" (`x[]=a` or `x[0]=a`), "unsupported" (real Stripe accepts it; the fake does not model it).
-    """
-
-    def __init__(self, query: dict[str, list[str]], spec: dict[str, str]) -> None:
-        self.values: dict[str, Any] = {}
-        arrays: dict[str, list[tuple[int, int, str]]] = {}
-        order = itertools.count()
-        for raw_key, values in query.items():
-            m = _KEY_RE.fullmatch(raw_key)
-            name = m[1] if m else raw_key
-            kind = spec.get(name)
-            if m is None or kind is None:
-                raise StripeError(400, f"Received unknown parameter: {raw_key}", code="parameter_unknown",
-                                  param=raw_key)
-            if kind == "unsupported":
-                raise StripeError(400, f"The fake Stripe API does not implement the `{name}` parameter.",
-                                  param=name)
-            subs = _SUB_RE.findall(m[2])
-            if kind == "array":
-                if len(subs) != 1 or (subs[0] and not subs[0].isdigit()):
-                    raise StripeError(400, f"Invalid array: {raw_key}", param=name)
-                index = int(subs[0]) if subs[0] else -1
-                arrays.setdefault(name, []).extend((index, next(order), v) for v in values)
-            elif kind == "range":
-                bounds = self.values.setdefault(name, {})
-                if not subs:
-                    bounds["eq"] = _int(values[-1], name)
-                elif len(subs) == 1 and subs[0] in _RANGE_OPS:
-                    bounds[subs[0]] = _int(values[-1], raw_key)
-                else:
-                    raise StripeError(400, f"Received unknown parameter: {raw_key}", code="parameter_unknown",
-                                      param=raw_key)
-            elif kind == "email":  # a hash with one key, `x[email]`
-                if subs != ["email"]:
-                    raise StripeError(400, f"Received unknown parameter: {raw_key}", code="parameter_unknown",
-                                      param=raw_key)
-                self.values[name] = values[-1]
-            elif subs:
-                raise StripeError(400, f"Invalid value for {name}: expected a single value, not a hash", param=name)
-            elif kind == "int":
-                self.values[name] = _int(values[-1], name)
-            elif kind == "bool":
-                if values[-1] not in ("true", "false"):
-                    raise StripeError(400, f"Invalid boolean: {values[-1]}", code="parameter_invalid_boolean",
-                                      param=name)
-                self.values[name] = values[-1] == "true"
-            else:
-                self.values[name] = values[-1]
-        for name, entries in arrays.items():
-            self.values[name] = [v for _, _, v in sorted(entries)]
-
-    def get(self, name: str) -> Any:
-        return self.values.get(name)
-
-    def text(self, name: str) -> str | None:
-        value = self.values.get(name)
-        return value if isinstance(value, str) and value != "" else None
-
-    def window(self, name: str = "created") -> tuple[int, int]:
-        """The inclusive [lo, hi] range of `name[...]`; everything when absent."""
-        lo, hi = -(2**63), 2**63
-        for op, value in (self.values.get(name) or {}).items():
-            if op in ("gte", "eq"):
-                lo = max(lo, value)
-            if op == "gt":
-                lo = max(lo, value + 1)
-            if op in ("lte", "eq"):
-                hi = min(hi, value)
-            if op == "lt":
-                hi = min(hi, value - 1)
-        return lo, hi
-
-    def limit(self) -> int:
-        limit = self.values.get("limit", 10)
-        if not 1 <= limit <= MAX_LIMIT:
-            bound = "greater than or equal to 1" if limit < 1 else f"less than or equal to {MAX_LIMIT}"
-            raise StripeError(400, f"This value must be {bound}.", code="parameter_invalid_integer", param="limit")
-        return int(limit)
-
-    def cursors(self) -> tuple[str | None, str | None]:
-        after, before = self.text("starting_after"), self.text("ending_before")
-        if after is not None and before is not None:
-            raise StripeError(400, "You may only specify one of these parameters: ending_before, starting_after.")
-        return after, before
-
-    def enum(self, name: str, allowed: Iterable[str]) -> str | None:
-        value = self.values.get(name)
-        choices = tuple(allowed)
-        if value is not None and value not in choices:
-            listed = ", ".join(choices[:-1]) + f", or {choices[-1]}"
-            raise StripeError(400, f"Invalid {name}: must be one of {listed}", code="parameter_invalid_string",
-                              param=name)
-        return value if isinstance(value, str) else None
-
-
-def _int(value: str, param: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise StripeError(400, f"Invalid integer: {value}", code="parameter_invalid_integer", param=param) from None
-
-
-_LIST_PARAMS = {"ending_before": "str", "expand": "array", "limit": "int", "starting_after": "str"}
-_SESSION_LIST = {**_LIST_PARAMS, "created": "range", "customer": "str", "customer_details": "email",
-                 "payment_intent": "str", "payment_link": "str", "status": "str", "subscription": "str",
-                 "customer_account": "unsupported"}
-_EVENT_LIST = {**_LIST_PARAMS, "created": "range", "delivery_success": "bool", "type": "str", "types": "array"}
-_REFUND_LIST = {**_LIST_PARAMS, "charge": "str", "created": "range", "payment_intent": "str"}
-_PAYMENT_INTENT_LIST = {**_LIST_PARAMS, "created": "range", "customer": "str", "customer_account": "unsupported"}
-_SUBSCRIPTION_LIST = {**_LIST_PARAMS, "collection_method": "str", "created": "range", "current_period_end": "range",
-                      "current_period_start": "range", "customer": "str", "plan": "str", "price": "str",
-                      "status": "str", "automatic_tax": "unsupported", "customer_account": "unsupported",
-                      "test_clock": "unsupported"}
-_RETRIEVE = {"expand": "array"}
-_PAYMENT_INTENT_RETRIEVE = {**_RETRIEVE, "client_secret": "unsupported"}
-
-# --- expansion ----------------------------------------------------------------------------------------------------
-# Each object type's expandable (or walkable) fields and what they hold; "list:x" is a list object of x.
-_EXPANDABLE: dict[str, dict[str, str]] = {
-    "checkout.session": {"line_items": "list:item"},
-    "item": {"price": "price"},
-    "price": {"product": "product"},
-    "subscription": {"items": "list:subscription_item"},
-    "subscription_item": {"price": "price"},
-}
-# Fields Stripe can expand that the fake does not model: refused with a message that says so.
-_NOT_MODELLED: dict[str, frozenset[str]] = {
-    "checkout.session": frozenset({"customer", "invoice", "payment_intent", "payment_link", "setup_intent",
-                                   "subscription", "discounts"}),
-    "payment_intent": frozenset({"application", "customer", "invoice", "latest_charge", "on_behalf_of",
-                                 "payment_method", "review", "source"}),
-    "refund": frozenset({"balance_transaction", "charge", "failure_balance_transaction", "payment_intent",
-                         "source_transfer_reversal", "transfer_reversal"}),
-    "subscription": frozenset({"customer", "default_payment_method", "default_source", "latest_invoice",
-                               "pending_setup_intent", "schedule", "test_clock", "discounts"}),
-}
-
-
-def check_expand(paths: list[str], root: str) -> None:
-    """Refuse what Stripe refuses: paths deeper than 4 levels (a list's `data.` counts) and unexpandable fields."""
-    for path in paths:
-        segments = path.split(".")
-        if len(segments) > MAX_EXPAND_DEPTH:
-            raise StripeError(400, f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property. "
-                                   f"Property: {path}")
-        kind = root
-        for seg in segments:
-            if kind.startswith("list:") and seg == "data":
-                kind = kind[5:]
-            elif seg in _EXPANDABLE.get(kind, {}):
-                kind = _EXPANDABLE[kind][seg]
-            elif seg in _NOT_MODELLED.get(kind, ()):
-                raise StripeError(400, f"The fake Stripe API does not expand `{seg}` on {kind} (Stripe does).",
-                                  param="expand")
-            else:
-                raise StripeError(400, f"This property cannot be expanded ({seg}).", param="expand")
-
+_OBJECT_NAMES = {"events": "event", "payment_intents": "payment_intent", "refunds": "refund",
+                 "subscriptions": "subscription"}  # as Stripe names them in errors and expand paths
 
 # --- the fake -----------------------------------------------------------------------------------------------------
 _CATALOGUE: tuple[tuple[str, str, str, str, dict[str, int], float], ...] = (
@@ -569,26 +172,43 @@ class _Counters:
     request_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
 
+def _transition_event(session: Session, old_status: str, old_payment: str) -> str | None:
+    """The event Stripe sends when a session moves from (old_status, old_payment) to where it is now, if any."""
+    if session.status == "expired" and old_status != "expired":
+        return "checkout.session.expired"
+    if session.status == "complete" and old_status != "complete":
+        return "checkout.session.completed"
+    if session.status == "complete" and old_payment == "unpaid" and session.payment_status == "paid":
+        return "checkout.session.async_payment_succeeded"
+    return None
+
+
 class FakeStripe(Serving):
     """The fake Stripe API on 127.0.0.1 (a free port), in a background thread; use it as a context manager.
 
     Args:
-        api_key: the only secret key accepted (Bearer, or Basic with the key as user name).
+        api_key: the secret key accepted (Bearer, or Basic with the key as user name); it may read everything.
+            `restricted_key()` makes further keys with chosen permissions.
         api_version: the account's default API version, used for requests without `Stripe-Version` and for
             rendering events; defaults to the version the installed stripe-python pins.
+        clock: the shared FakeClock; with it the fake answers as Stripe would at `clock.now()` (see the module
+            docstring). Without it everything stored is visible, as stored.
 
     Attributes:
         url: the base address for `base_addresses={"api": url}` (no trailing slash).
+        account_id: the account the keys belong to (in `/v1/account` and in permission errors).
         requests: every request, in arrival order (appended before the answer is sent).
         max_concurrent: the most requests ever in flight at once.
         latency: seconds added to every answer (to make concurrency observable).
         event_retention_days: when set (Stripe keeps 30), `/v1/events` hides events older than that.
     """
 
-    def __init__(self, api_key: str = "sk_test_fake", *, api_version: str | None = None) -> None:
+    def __init__(self, api_key: str = "sk_test_fake", *, api_version: str | None = None,
+                 clock: FakeClock | None = None) -> None:
         self.api_key = api_key
         self.account_id = "acct_1TestBakery000"
         self.api_version = api_version or DEFAULT_API_VERSION
+        self.clock = clock
         self.latency = 0.0
         self.event_retention_days: int | None = None
         self.requests: list[LoggedRequest] = []
@@ -596,11 +216,13 @@ class FakeStripe(Serving):
         self._ids = itertools.count(1)
         self._faults: deque[_Fault] = deque()
         self._counters = _Counters()
-        self._sessions: _Sorted[_Session] = _Sorted("checkout.session")
-        self._events: _Sorted[_Event] = _Sorted("event")
-        self._refunds: _Sorted[_Refund] = _Sorted("refund")
-        self._payment_intents: _Sorted[_PaymentIntent] = _Sorted("payment_intent")
-        self._subscriptions: _Sorted[_Subscription] = _Sorted("subscription")
+        self._access = Access()
+        self._moment: int | None = None  # the clock reading of the request being answered (None: no clock)
+        self._sessions: Sorted[Session] = Sorted("checkout.session")
+        self._events: Sorted[Event] = Sorted("event")
+        self._refunds: Sorted[Refund] = Sorted("refund")
+        self._payment_intents: Sorted[PaymentIntent] = Sorted("payment_intent")
+        self._subscriptions: Sorted[Subscription] = Sorted("subscription")
         self._products: dict[str, tuple[str, int]] = {}  # id → (name, created)
         self._server = _FakeServer(self, _Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -610,18 +232,45 @@ class FakeStripe(Serving):
         with self._lock:
             return self._counters.max_concurrent
 
+    # --- keys and endpoints (call from the test thread at any time) -----------------------------------------------
+    def restricted_key(self, permissions: Iterable[str]) -> str:
+        """A new restricted key (`rk_test_` and 99 random characters), accepted alongside `api_key`.
+
+        Reproduces Stripe's restricted keys: each endpoint needs one permission (`PERMISSIONS`: e.g.
+        `rak_checkout_session_read` for `/v1/checkout/sessions` and its line items, `rak_refund_read` for
+        `/v1/refunds`); a `…_write` permission includes its `…_read`. A request whose key lacks the permission
+        is answered 403 with Stripe's message naming the masked key, `account_id` and the permission, which
+        stripe-python raises as `stripe.PermissionError`. Names must look like Stripe's (`rak_<resource>_read`
+        or `_write`); ones the fake never asks for are accepted and ignored.
+        """
+        return self._access.restricted_key(permissions)
+
+    def disable(self, resource: str) -> None:
+        """Make a resource's endpoints not there: they answer 404 "Unrecognized request URL (GET: /v1/…)", as
+        Stripe answers a URL it does not route (stripe-python: `stripe.InvalidRequestError`, http_status 404).
+
+        `resource`: "account", "checkout_sessions", "events", "refunds", "payment_intents" or "subscriptions".
+        """
+        self._access.set_enabled(resource, False)
+
+    def enable(self, resource: str) -> None:
+        """Undo `disable(resource)`."""
+        self._access.set_enabled(resource, True)
+
     # --- data (call from the test thread at any time) -------------------------------------------------------------
     def add_session(self, *, created: datetime, status: str = "complete", payment_status: str | None = None,
                     mode: str = "payment", amount_total: int | None = 4900, currency: str = "gbp",
                     customer_email: str | None = "buyer@example.com", product_id: str = "prod_course",
                     product_name: str = "Sourdough Masterclass", price_id: str = "price_course",
                     expires_at: datetime | None = None, session_id: str | None = None) -> dict[str, Any]:
-        """Store a Checkout Session and return it as the API renders it (a copy).
+        """Store a Checkout Session and return it as the API renders it once all this has happened (a copy).
 
         `payment_status` defaults to "paid" when complete, else "unpaid"; `expires_at` to created + 24 h;
         `session_id` to "cs_test_<n>". A complete session records `checkout.session.completed` (at `created`),
         an expired one `checkout.session.expired` (at `expires_at`). Only complete sessions carry
         `customer_details` (the buyer typed them at checkout); `customer_email` is set whatever the status.
+        With a clock, an open session expires by itself at `expires_at`, and its `checkout.session.expired` event
+        is there from then on (unless `set_status` moves it first).
         """
         if status not in SESSION_STATUSES:
             raise ValueError(f"status must be one of {SESSION_STATUSES}, not {status!r}")
@@ -630,9 +279,9 @@ class FakeStripe(Serving):
         start = unix(created)
         with self._lock:
             n = next(self._ids)
-            session = _Session(
+            session = Session(
                 id=session_id or f"cs_test_{n}", created=start,
-                expires_at=unix(expires_at) if expires_at is not None else start + _DAY, status=status,
+                expires_at=unix(expires_at) if expires_at is not None else start + DAY, status=status,
                 payment_status=payment_status or ("paid" if status == "complete" else "unpaid"), mode=mode,
                 amount_total=amount_total, currency=currency.lower(), email=customer_email, product_id=product_id,
                 product_name=product_name, price_id=price_id, seq=n)
@@ -642,6 +291,8 @@ class FakeStripe(Serving):
                 self._session_event(session, "checkout.session.completed", start)
             elif status == "expired":
                 self._session_event(session, "checkout.session.expired", session.expires_at)
+            elif self.clock is not None:  # it expires by itself, as the clock passes expires_at
+                self._expect_expiry(session, f"evt_{next(self._ids)}")
             return self._render_session(session)
 
     def set_status(self, session_id: str, status: str, payment_status: str | None = None, *,
@@ -649,8 +300,9 @@ class FakeStripe(Serving):
         """Move a session to `status` and record the event Stripe would send.
 
         open → expired: `checkout.session.expired`; open → complete: `checkout.session.completed`; complete and
-        unpaid → paid: `checkout.session.async_payment_succeeded`. The event happens `at`, by default now, but
-        never after the session's expiry nor before its creation.
+        unpaid → paid: `checkout.session.async_payment_succeeded`. The event happens `at`, by default now (the
+        clock's now, with a clock), but never after the session's expiry nor before its creation. With a clock,
+        the session is rendered in its earlier state until `at`, and a move away from open cancels its expiry.
         """
         if status not in SESSION_STATUSES:
             raise ValueError(f"status must be one of {SESSION_STATUSES}, not {status!r}")
@@ -664,30 +316,33 @@ class FakeStripe(Serving):
             session.status = status
             session.payment_status = payment_status or (
                 old_payment if status == old_status else "paid" if status == "complete" else "unpaid")
-            when = unix(at) if at is not None else max(session.created, min(int(time.time()), session.expires_at))
-            if status == "expired" and old_status != "expired":
-                self._session_event(session, "checkout.session.expired", when)
-            elif status == "complete" and old_status != "complete":
-                self._session_event(session, "checkout.session.completed", when)
-            elif status == "complete" and old_payment == "unpaid" and session.payment_status == "paid":
-                self._session_event(session, "checkout.session.async_payment_succeeded", when)
+            when = unix(at) if at is not None else max(session.created, min(self._wall(), session.expires_at))
+            if session.expiry_event is not None and status != "open":  # it left open: it will not expire by itself
+                self._events.remove(session.expiry_event)
+                session.expiry_event = None
+            kind = _transition_event(session, old_status, old_payment)
+            if kind is not None:
+                self._session_event(session, kind, when)
+            elif (status, session.payment_status) != (old_status, old_payment):
+                record_transition(session, when)  # no event for it, but the clock shows the change from `when`
 
     def add_sessions_bulk(self, n: int, start: datetime, days: int, seed: int = 0) -> None:
         """`n` sessions spread over `days` days from `start`; deterministic per seed.
 
         Mix: four products (a subscription among them), mostly gbp (≈85 %, then eur, usd), ≈62 % complete
         (a few of them still unpaid), the rest expired; sessions from the last day may still be open. Repeat
-        buyers share an e-mail address; ≈10 % have none. Completed / expired events are recorded too.
+        buyers share an e-mail address; ≈10 % have none. Completed / expired events are recorded too. With a
+        clock, the open ones expire by themselves at their `expires_at` (their expired event appears then).
         """
         rng = random.Random(seed)
         t0 = unix(start)
-        span = max(1, days * _DAY)
+        span = max(1, days * DAY)
         end = t0 + span
         shares = list(itertools.accumulate(entry[5] for entry in _CATALOGUE))
         last = len(_CATALOGUE) - 1
         buyers = max(1, n // 3)
-        sessions: list[_Session] = []
-        events: list[_Event] = []
+        sessions: list[Session] = []
+        events: list[Event] = []
         with self._lock:
             first = next(self._ids)
             self._ids = itertools.count(first + n)
@@ -699,20 +354,25 @@ class FakeStripe(Serving):
                 c = rng.random()
                 currency = "gbp" if c < 0.85 else "eur" if c < 0.95 else "usd"
                 s = rng.random()
-                expires = created + _DAY
+                expires = created + DAY
                 if s < 0.62:
                     status, paid = "complete", "paid" if rng.random() < 0.97 else "unpaid"
                 else:
                     status, paid = ("open" if expires > end and s > 0.9 else "expired"), "unpaid"
                 email = f"customer{int(rng.random() * buyers)}@example.com" if rng.random() < 0.9 else None
-                session = _Session(f"cs_test_{seq}", created, expires, status, paid, mode, amounts[currency],
+                session = Session(f"cs_test_{seq}", created, expires, status, paid, mode, amounts[currency],
                                    currency, email, product_id, name,
                                    price_id if currency == "gbp" else f"{price_id}_{currency}", seq)
                 sessions.append(session)
                 if status == "complete":
-                    events.append(_Event(f"evt_{seq}", created, "checkout.session.completed", session, status, paid))
+                    session.history = ((created, status, paid),)
+                    events.append(Event(f"evt_{seq}", created, "checkout.session.completed", session, status, paid))
                 elif status == "expired":
-                    events.append(_Event(f"evt_{seq}", expires, "checkout.session.expired", session, status, paid))
+                    session.history = ((expires, status, paid),)
+                    events.append(Event(f"evt_{seq}", expires, "checkout.session.expired", session, status, paid))
+                elif self.clock is not None:  # still open: it expires by itself, as the clock passes expires_at
+                    session.expiry_event = f"evt_{seq}"
+                    events.append(Event(f"evt_{seq}", expires, "checkout.session.expired", session, "expired", paid))
             self._sessions.extend(sessions)
             self._events.extend(events)
             for product_id, name, *_ in _CATALOGUE:
@@ -730,10 +390,10 @@ class FakeStripe(Serving):
             raise ValueError(f"status must be one of {REFUND_STATUSES}, not {status!r}")
         with self._lock:
             n = next(self._ids)
-            refund = _Refund(refund_id or f"re_test_{n}", unix(created), amount, currency.lower(),
+            refund = Refund(refund_id or f"re_test_{n}", unix(created), amount, currency.lower(),
                              charge or f"ch_test_{n}", payment_intent, status, reason)
             self._refunds.add(refund)
-            self._events.add(_Event(f"evt_{next(self._ids)}", refund.created, "refund.created", refund, status))
+            self._events.add(Event(f"evt_{next(self._ids)}", refund.created, "refund.created", refund, status))
             return self._render_refund(refund)
 
     def add_payment_intent(self, *, created: datetime, amount: int = 4900, currency: str = "gbp",
@@ -750,7 +410,8 @@ class FakeStripe(Serving):
         canceled; once it succeeded (or moved on to another attempt) Stripe has cleared it, and only the
         `payment_intent.payment_failed` event tells. A canceled intent is canceled at `canceled_at` (default
         `created`). `session_id` (an existing session) makes that session render this intent as its
-        `payment_intent`, whatever its status.
+        `payment_intent`, whatever its status. With a clock, a cancellation dated later has not happened yet:
+        until then the intent renders as requires_payment_method.
         """
         if status not in PAYMENT_INTENT_STATUSES:
             raise ValueError(f"status must be one of {PAYMENT_INTENT_STATUSES}, not {status!r}")
@@ -774,21 +435,21 @@ class FakeStripe(Serving):
             failed_charge = None
             if failure_code is not None:
                 failed_charge = f"ch_test_{n}" if status not in _ATTEMPTED else f"ch_test_{next(self._ids)}"
-            intent = _PaymentIntent(payment_intent_id or f"pi_test_{n}", start, amount, currency.lower(), status,
+            intent = PaymentIntent(payment_intent_id or f"pi_test_{n}", start, amount, currency.lower(), status,
                                     customer, failure_code, decline_code, cancel, cancellation_reason, f"ch_test_{n}",
                                     failed_charge, f"pm_test_{n}")
             self._payment_intents.add(intent)
             if session is not None:
                 session.payment_intent = intent.id
-            self._events.add(_Event(f"evt_{next(self._ids)}", start, "payment_intent.created", intent,
+            self._events.add(Event(f"evt_{next(self._ids)}", start, "payment_intent.created", intent,
                                     "requires_payment_method"))
             if failure_code is not None:
-                self._events.add(_Event(f"evt_{next(self._ids)}", start, "payment_intent.payment_failed", intent,
+                self._events.add(Event(f"evt_{next(self._ids)}", start, "payment_intent.payment_failed", intent,
                                         "requires_payment_method"))
             if status == "succeeded":
-                self._events.add(_Event(f"evt_{next(self._ids)}", start, "payment_intent.succeeded", intent, status))
+                self._events.add(Event(f"evt_{next(self._ids)}", start, "payment_intent.succeeded", intent, status))
             elif cancel is not None:
-                self._events.add(_Event(f"evt_{next(self._ids)}", cancel, "payment_intent.canceled", intent, status))
+                self._events.add(Event(f"evt_{next(self._ids)}", cancel, "payment_intent.canceled", intent, status))
             return self._render_payment_intent(intent)
 
     def add_subscription(self, *, created: datetime, status: str = "active", customer: str = "cus_test_buyer",
@@ -800,7 +461,9 @@ class FakeStripe(Serving):
         """Store a subscription and return it as the API renders it (at the account's API version).
 
         The period defaults to one `interval` from `created`. Records `customer.subscription.created` (at
-        `created`, status active) and, when `canceled_at` is given, `customer.subscription.deleted` then.
+        `created`, status active) and, when `canceled_at` is given, `customer.subscription.deleted` then. With a
+        clock, a cancellation (status canceled or incomplete_expired) dated later has not happened yet: until then
+        the subscription renders as it was (active, or incomplete; `canceled_at` and `ended_at` null).
         """
         if status not in SUBSCRIPTION_STATUSES:
             raise ValueError(f"status must be one of {SUBSCRIPTION_STATUSES}, not {status!r}")
@@ -811,16 +474,16 @@ class FakeStripe(Serving):
             n = next(self._ids)
             period_start = unix(current_period_start) if current_period_start is not None else start
             period_end = (unix(current_period_end) if current_period_end is not None
-                          else _add_interval(period_start, interval))
-            sub = _Subscription(subscription_id or f"sub_test_{n}", start, status, customer, product_id, product_name,
+                          else add_interval(period_start, interval))
+            sub = Subscription(subscription_id or f"sub_test_{n}", start, status, customer, product_id, product_name,
                                 price_id, unit_amount, currency.lower(), interval, quantity, period_start, period_end,
                                 unix(canceled_at) if canceled_at is not None else None, n)
             self._subscriptions.add(sub)
             self._name_product(product_id, product_name, start)
             first = "active" if status == "canceled" else status
-            self._events.add(_Event(f"evt_{next(self._ids)}", start, "customer.subscription.created", sub, first))
+            self._events.add(Event(f"evt_{next(self._ids)}", start, "customer.subscription.created", sub, first))
             if sub.canceled_at is not None:
-                self._events.add(_Event(f"evt_{next(self._ids)}", sub.canceled_at, "customer.subscription.deleted",
+                self._events.add(Event(f"evt_{next(self._ids)}", sub.canceled_at, "customer.subscription.deleted",
                                         sub, "canceled"))
             return self._render_subscription(sub, self.api_version)
 
@@ -851,9 +514,22 @@ class FakeStripe(Serving):
         """The product's current name is the latest one given (line items keep the name they were sold under)."""
         self._products[product_id] = (name, self._products.get(product_id, (name, created))[1])
 
-    def _session_event(self, session: _Session, type: str, when: int) -> None:
-        self._events.add(_Event(f"evt_{next(self._ids)}", when, type, session, session.status,
-                                session.payment_status))
+    def _session_event(self, session: Session, type: str, when: int) -> None:
+        """Record a transition the session just made, with the event Stripe sends for it."""
+        record_transition(session, when)
+        self._events.add(Event(f"evt_{next(self._ids)}", when, type, session, session.status,
+                               session.payment_status))
+
+    def _expect_expiry(self, session: Session, event_id: str) -> None:
+        """Record the `checkout.session.expired` event Stripe sends when an open session reaches `expires_at`
+        (the clock hides it until then); `set_status` drops it if the session leaves open first."""
+        self._events.add(Event(event_id, session.expires_at, "checkout.session.expired", session, "expired",
+                               session.payment_status))
+        session.expiry_event = event_id
+
+    def _wall(self) -> int:
+        """Now, for defaults: the clock's reading with a clock, else the machine's."""
+        return self.clock.timestamp() if self.clock is not None else int(time.time())
 
     def _price(self, price_id: str, product_id: str, unit_amount: int | None, currency: str,
                interval: str | None) -> dict[str, Any]:
@@ -876,7 +552,7 @@ class FakeStripe(Serving):
                 "name": name, "package_dimensions": None, "shippable": None, "statement_descriptor": None,
                 "tax_code": None, "type": "service", "unit_label": None, "updated": created, "url": None}
 
-    def _line_items(self, session: _Session) -> list[dict[str, Any]]:
+    def _line_items(self, session: Session) -> list[dict[str, Any]]:
         if session.mode == "setup" or session.amount_total is None:
             return []
         interval = "month" if session.mode == "subscription" else None
@@ -889,10 +565,12 @@ class FakeStripe(Serving):
             "quantity": 1,
         }]
 
-    def _render_session(self, s: _Session, status: str | None = None,
+    def _render_session(self, s: Session, status: str | None = None,
                         payment_status: str | None = None) -> dict[str, Any]:
-        status = status or s.status
-        payment_status = payment_status or s.payment_status
+        """The session as it is at the request's moment, or (an event's) in `status` / `payment_status`."""
+        now_status, now_payment = session_state(s, self._moment)
+        status = status or now_status
+        payment_status = payment_status or now_payment
         complete = status == "complete"
         customer = f"cus_test_{s.seq}" if complete and s.mode == "subscription" else None
         details: dict[str, Any] | None = None if not complete else {
@@ -912,7 +590,7 @@ class FakeStripe(Serving):
             "customer_details": details, "customer_email": s.email, "discounts": [], "expires_at": s.expires_at,
             "invoice": None, "invoice_creation": None, "livemode": False, "locale": None, "metadata": {},
             "mode": s.mode,
-            "payment_intent": s.payment_intent or (f"pi_test_{s.seq}" if complete and s.mode == "payment" else None),
+            "payment_intent": session_intent(s, status),
             "payment_link": None, "payment_method_collection": "if_required",
             "payment_method_types": ["card"], "payment_status": payment_status,
             "phone_number_collection": {"enabled": False}, "recovered_from": None, "saved_payment_method_options": None,
@@ -924,16 +602,17 @@ class FakeStripe(Serving):
             "ui_mode": "hosted", "url": f"https://checkout.stripe.com/c/pay/{s.id}" if status == "open" else None,
         }
 
-    def _render_refund(self, r: _Refund, status: str | None = None) -> dict[str, Any]:
+    def _render_refund(self, r: Refund, status: str | None = None) -> dict[str, Any]:
         return {"id": r.id, "object": "refund", "amount": r.amount, "balance_transaction": None, "charge": r.charge,
                 "created": r.created, "currency": r.currency, "destination_details": None, "metadata": {},
                 "payment_intent": r.payment_intent, "reason": r.reason, "receipt_number": None,
                 "source_transfer_reversal": None, "status": status or r.status, "transfer_reversal": None}
 
-    def _render_payment_intent(self, p: _PaymentIntent, status: str | None = None, *,
+    def _render_payment_intent(self, p: PaymentIntent, status: str | None = None, *,
                                attempted: bool = True) -> dict[str, Any]:
-        """The intent as it is (or was, in `status`); `attempted=False` renders it before any payment attempt."""
-        status = status or p.status
+        """The intent as it is at the request's moment (or was, in `status`); `attempted=False` renders it before
+        any payment attempt."""
+        status = status or intent_status(p, self._moment)
         charge = None
         if attempted:
             charge = p.charge if status in _ATTEMPTED else p.failed_charge
@@ -943,7 +622,7 @@ class FakeStripe(Serving):
             message = _DECLINE_MESSAGES.get(p.decline_code or "") or _DECLINE_MESSAGES.get(code,
                                                                                            "Your card was declined.")
             error = {"type": "card_error", "code": code, "decline_code": p.decline_code, "message": message,
-                     "doc_url": _DOCS + code.replace("_", "-"), "charge": p.failed_charge,
+                     "doc_url": DOCS + code.replace("_", "-"), "charge": p.failed_charge,
                      "payment_method": {
                          "id": p.payment_method, "object": "payment_method", "allow_redisplay": "unspecified",
                          "billing_details": {"address": None, "email": None, "name": None, "phone": None,
@@ -973,11 +652,12 @@ class FakeStripe(Serving):
             "statement_descriptor_suffix": None, "status": status, "transfer_data": None, "transfer_group": None,
         }
 
-    def _render_subscription(self, sub: _Subscription, version: str, status: str | None = None) -> dict[str, Any]:
-        status = status or sub.status
+    def _render_subscription(self, sub: Subscription, version: str, status: str | None = None) -> dict[str, Any]:
+        """The subscription as it is at the request's moment (or was, in `status`), at API `version`."""
+        status = status or subscription_status(sub, self._moment)
         canceled = sub.canceled_at if status in ("canceled", "incomplete_expired") else None
         period = {"current_period_start": sub.current_period_start, "current_period_end": sub.current_period_end}
-        before_basil = version[:10] < _BASIL
+        before_basil = version[:10] < BASIL
         item = {"id": f"si_test_{sub.seq}", "object": "subscription_item", "created": sub.created,
                 **period, "discounts": [], "metadata": {},
                 "price": self._price(sub.price_id, sub.product_id, sub.unit_amount, sub.currency, sub.interval),
@@ -997,13 +677,13 @@ class FakeStripe(Serving):
             out.update(period)
         return out
 
-    def _render_event(self, e: _Event) -> dict[str, Any]:
+    def _render_event(self, e: Event) -> dict[str, Any]:
         obj: dict[str, Any]
-        if isinstance(e.obj, _Session):
+        if isinstance(e.obj, Session):
             obj = self._render_session(e.obj, e.status, e.payment_status)
-        elif isinstance(e.obj, _Refund):
+        elif isinstance(e.obj, Refund):
             obj = self._render_refund(e.obj, e.status)
-        elif isinstance(e.obj, _PaymentIntent):
+        elif isinstance(e.obj, PaymentIntent):
             obj = self._render_payment_intent(e.obj, e.status, attempted=e.type != "payment_intent.created")
         else:
             obj = self._render_subscription(e.obj, self.api_version, e.status)
@@ -1051,164 +731,170 @@ class FakeStripe(Serving):
         with self._lock:
             self.requests.append(item)
 
-    def _authenticate(self, authorization: str | None) -> None:
-        if not authorization:
-            raise StripeError(401, _NO_KEY, headers={"WWW-Authenticate": 'Basic realm="Stripe"'})
-        scheme, _, credential = authorization.partition(" ")
-        key = credential.strip()
-        if scheme.lower() == "basic":
-            try:
-                key = base64.b64decode(key).decode("utf-8").partition(":")[0]
-            except (ValueError, UnicodeDecodeError):
-                key = ""
-        elif scheme.lower() != "bearer":
-            key = authorization
-        if not key:
-            raise StripeError(401, _NO_KEY, headers={"WWW-Authenticate": 'Basic realm="Stripe"'})
-        if key != self.api_key:
-            raise fault_error(401, api_key=key)
-
     def answer(self, method: str, path: str, query: dict[str, list[str]],
                headers: dict[str, str]) -> tuple[dict[str, Any], str]:
-        """The body of a successful answer and the API version it was rendered at; raises StripeError."""
-        self._authenticate(headers.get("authorization"))
+        """The body of a successful answer and the API version it was rendered at; raises StripeError.
+
+        Checked in Stripe's order: the key (401), the API version (400), the URL (404, also for a disabled
+        resource), the key's permission (403), then the parameters (400).
+        """
+        key, granted = self._access.authenticate(headers.get("authorization"), self.api_key)
         version = headers.get("stripe-version") or self.api_version
-        if not _VERSION_RE.fullmatch(version):
+        if not VERSION_RE.fullmatch(version):
             raise StripeError(400, f"Invalid Stripe API version: {version}")
         parts = path.rstrip("/").split("/")
-        if len(parts) < 3 or parts[:2] != ["", "v1"] or method != "GET":
-            raise StripeError(404, f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs "
-                                   "or we can help at https://support.stripe.com/.")
-        route = parts[2:]
-        if route == ["account"]:
-            return self._account(), version
+        route = parts[2:] if parts[:2] == ["", "v1"] else []
+        self._access.authorize(key, granted, self.account_id, method, path, route)
         with self._lock:
-            if route[0] == "checkout" and len(route) >= 2 and route[1] == "sessions":
-                return self._checkout(route[2:], query, version), version
-            if len(route) <= 2 and route[0] in ("events", "payment_intents", "refunds", "subscriptions"):
-                return self._simple(route[0], route[1] if len(route) == 2 else None, query, version), version
-        raise StripeError(404, f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs "
-                               "or we can help at https://support.stripe.com/.")
+            # one clock reading per answer, so that every object of a page is rendered at the same moment
+            self._moment = None if self.clock is None else self.clock.timestamp()
+            try:
+                return self._route(route, query, version), version
+            finally:
+                self._moment = None
+
+    def _route(self, route: list[str], query: dict[str, list[str]], version: str) -> dict[str, Any]:
+        """Dispatch a route `Access.authorize` accepted (so one of the resources the fake serves)."""
+        if route == ["account"]:
+            return self._account()
+        if route[0] == "checkout":
+            return self._checkout(route[2:], query)
+        if len(route) == 2:
+            return self._retrieve(route[0], route[1], query, version)
+        if route[0] == "events":
+            return self._list_events(query)
+        if route[0] == "refunds":
+            return self._list_refunds(query)
+        if route[0] == "payment_intents":
+            return self._list_payment_intents(query)
+        return self._list_subscriptions(query, version)
 
     def _account(self) -> dict[str, Any]:
         """`GET /v1/account`: the account the key belongs to."""
         return {"id": self.account_id, "object": "account", "business_profile": {"name": "Test bakery"},
                 "country": "GB", "default_currency": "gbp", "charges_enabled": True, "type": "standard"}
 
-    def _checkout(self, route: list[str], query: dict[str, list[str]], version: str) -> dict[str, Any]:
+    def _checkout(self, route: list[str], query: dict[str, list[str]]) -> dict[str, Any]:
+        """`/v1/checkout/sessions`, `/{id}` and `/{id}/line_items` (`route` is what follows `sessions`)."""
         if not route:
-            params = _Params(query, _SESSION_LIST)
-            expand = params.get("expand") or []
-            check_expand(expand, "list:checkout.session")
-            status = params.enum("status", SESSION_STATUSES)
-            filters: list[Callable[[_Session], bool]] = []
-            if status is not None:
-                filters.append(lambda s: s.status == status)
-            if (email := params.text("customer_details")) is not None:
-                filters.append(lambda s: s.status == "complete" and s.email == email)
-            if (customer := params.text("customer")) is not None:
-                filters.append(lambda s: s.status == "complete" and s.mode == "subscription"
-                               and f"cus_test_{s.seq}" == customer)
-            if (pi := params.text("payment_intent")) is not None:
-                filters.append(lambda s: _session_intent(s) == pi)
-            if (sub := params.text("subscription")) is not None:
-                filters.append(lambda s: s.status == "complete" and s.mode == "subscription"
-                               and f"sub_test_{s.seq}" == sub)
-            if params.text("payment_link") is not None:
-                filters.append(lambda s: False)
-            rows, more = self._page(self._sessions, params, filters)
-            return self._list([self._render_session(s) for s in rows], more, "/v1/checkout/sessions",
-                              expand)
-        session = self._sessions.get(route[0])
+            return self._list_sessions(query)
         if len(route) == 1:
-            params = _Params(query, _RETRIEVE)
+            params = Params(query, RETRIEVE)
             expand = params.get("expand") or []
             check_expand(expand, "checkout.session")
-            if session is None:
-                raise _missing("checkout.session", route[0])
-            obj = self._render_session(session)
+            obj = self._render_session(self._session(route[0]))
             for path in expand:
                 self._expand(obj, path.split("."))
             return obj
-        if len(route) == 2 and route[1] == "line_items":
-            params = _Params(query, _LIST_PARAMS)
-            expand = params.get("expand") or []
-            check_expand(expand, "list:item")
-            if session is None:
-                raise _missing("checkout.session", route[0])
-            items = self._line_items(session)
-            limit = params.limit()
-            after, before = params.cursors()
-            for cursor in (after, before):
-                if cursor is not None and cursor not in {i["id"] for i in items}:
-                    raise _missing("line_item", cursor, param="starting_after" if cursor == after else "ending_before",
-                                   status=400)
-            data = [] if after is not None or before is not None else items[:limit]
-            return self._list(data, len(items) > len(data) and not (after or before),
-                              f"/v1/checkout/sessions/{session.id}/line_items", expand)
-        raise StripeError(404, f"Unrecognized request URL (GET: /v1/checkout/sessions/{'/'.join(route)}). "
-                               "Please see https://stripe.com/docs or we can help at https://support.stripe.com/.")
+        return self._list_line_items(route[0], query)
 
-    def _simple(self, name: str, object_id: str | None, query: dict[str, list[str]], version: str) -> dict[str, Any]:
+    def _session(self, session_id: str) -> Session:
+        session = self._sessions.get(session_id, self._moment)
+        if session is None:
+            raise missing("checkout.session", session_id)
+        return session
+
+    def _list_sessions(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        params = Params(query, SESSION_LIST)
+        expand = params.get("expand") or []
+        check_expand(expand, "list:checkout.session")
+        rows, more = self._page(self._sessions, params, self._session_filters(params))
+        return self._list([self._render_session(s) for s in rows], more, "/v1/checkout/sessions", expand)
+
+    def _session_filters(self, params: Params) -> list[Callable[[Session], bool]]:
+        """The list filters, on each session's state at the request's moment (Stripe filters what it shows)."""
+        moment = self._moment
+        status = params.enum("status", SESSION_STATUSES)
+        now: Callable[[Session], str] = attrgetter("status")  # without a clock: as stored (fast on bulk data)
+        if moment is not None:
+            now = lambda s: session_state(s, moment)[0]  # noqa: E731
+
+        filters: list[Callable[[Session], bool]] = []
+        if status is not None:
+            filters.append(lambda s: now(s) == status)
+        if (email := params.text("customer_details")) is not None:
+            filters.append(lambda s: s.email == email and now(s) == "complete")
+        if (customer := params.text("customer")) is not None:
+            filters.append(lambda s: s.mode == "subscription" and f"cus_test_{s.seq}" == customer
+                           and now(s) == "complete")
+        if (pi := params.text("payment_intent")) is not None:
+            filters.append(lambda s: session_intent(s, now(s)) == pi)
+        if (sub := params.text("subscription")) is not None:
+            filters.append(lambda s: s.mode == "subscription" and f"sub_test_{s.seq}" == sub
+                           and now(s) == "complete")
+        if params.text("payment_link") is not None:
+            filters.append(lambda s: False)
+        return filters
+
+    def _list_line_items(self, session_id: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        params = Params(query, LIST_PARAMS)
+        expand = params.get("expand") or []
+        check_expand(expand, "list:item")
+        session = self._session(session_id)
+        items = self._line_items(session)
+        limit = params.limit()
+        after, before = params.cursors()
+        for cursor in (after, before):
+            if cursor is not None and cursor not in {i["id"] for i in items}:
+                raise missing("line_item", cursor, param="starting_after" if cursor == after else "ending_before",
+                              status=400)
+        data = [] if after is not None or before is not None else items[:limit]
+        return self._list(data, len(items) > len(data) and not (after or before),
+                          f"/v1/checkout/sessions/{session.id}/line_items", expand)
+
+    def _retrieve(self, name: str, object_id: str, query: dict[str, list[str]], version: str) -> dict[str, Any]:
+        """`GET /v1/<name>/<id>` for events, payment intents, refunds and subscriptions."""
         if name == "payment_intents" and object_id == "search":
             raise StripeError(400, "The fake Stripe API does not implement /v1/payment_intents/search (Stripe does).")
-        if object_id is not None:
-            params = _Params(query, _PAYMENT_INTENT_RETRIEVE if name == "payment_intents" else _RETRIEVE)
-            expand = params.get("expand") or []
-            root = {"events": "event", "payment_intents": "payment_intent", "refunds": "refund",
-                    "subscriptions": "subscription"}[name]
-            check_expand(expand, root)
-            obj: dict[str, Any]
-            if name == "events":
-                event = self._events.get(object_id)
-                if event is None or not self._retained(event):
-                    raise _missing("event", object_id)
-                obj = self._render_event(event)
-            elif name == "refunds":
-                refund = self._refunds.get(object_id)
-                if refund is None:
-                    raise _missing("refund", object_id)
-                obj = self._render_refund(refund)
-            elif name == "payment_intents":
-                intent = self._payment_intents.get(object_id)
-                if intent is None:
-                    raise _missing("payment_intent", object_id)
-                obj = self._render_payment_intent(intent)
-            else:
-                sub = self._subscriptions.get(object_id)
-                if sub is None:
-                    raise _missing("subscription", object_id)
-                obj = self._render_subscription(sub, version)
-            for path in expand:
-                self._expand(obj, path.split("."))
-            return obj
+        params = Params(query, PAYMENT_INTENT_RETRIEVE if name == "payment_intents" else RETRIEVE)
+        expand = params.get("expand") or []
+        check_expand(expand, _OBJECT_NAMES[name])
+        obj = self._find(name, object_id, version)
+        if obj is None:
+            raise missing(_OBJECT_NAMES[name], object_id)
+        for path in expand:
+            self._expand(obj, path.split("."))
+        return obj
+
+    def _find(self, name: str, object_id: str, version: str) -> dict[str, Any] | None:
+        """The object rendered, if it exists at the request's moment (and, for an event, is still retained)."""
+        until = self._moment
         if name == "events":
-            return self._list_events(query)
+            event = self._events.get(object_id, until)
+            return self._render_event(event) if event is not None and self._retained(event) else None
         if name == "refunds":
-            params = _Params(query, _REFUND_LIST)
-            expand = params.get("expand") or []
-            check_expand(expand, "list:refund")
-            refund_filters: list[Callable[[_Refund], bool]] = []
-            if (charge := params.text("charge")) is not None:
-                refund_filters.append(lambda r: r.charge == charge)
-            if (pi := params.text("payment_intent")) is not None:
-                refund_filters.append(lambda r: r.payment_intent == pi)
-            refunds, more = self._page(self._refunds, params, refund_filters)
-            return self._list([self._render_refund(r) for r in refunds], more, "/v1/refunds", expand)
+            refund = self._refunds.get(object_id, until)
+            return self._render_refund(refund) if refund is not None else None
         if name == "payment_intents":
-            params = _Params(query, _PAYMENT_INTENT_LIST)
-            expand = params.get("expand") or []
-            check_expand(expand, "list:payment_intent")
-            intent_filters: list[Callable[[_PaymentIntent], bool]] = []
-            if (customer := params.text("customer")) is not None:
-                intent_filters.append(lambda p: p.customer == customer)
-            intents, more = self._page(self._payment_intents, params, intent_filters)
-            return self._list([self._render_payment_intent(p) for p in intents], more, "/v1/payment_intents",
-                              expand)
-        return self._list_subscriptions(query, version)
+            intent = self._payment_intents.get(object_id, until)
+            return self._render_payment_intent(intent) if intent is not None else None
+        sub = self._subscriptions.get(object_id, until)
+        return self._render_subscription(sub, version) if sub is not None else None
+
+    def _list_refunds(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        params = Params(query, REFUND_LIST)
+        expand = params.get("expand") or []
+        check_expand(expand, "list:refund")
+        filters: list[Callable[[Refund], bool]] = []
+        if (charge := params.text("charge")) is not None:
+            filters.append(lambda r: r.charge == charge)
+        if (pi := params.text("payment_intent")) is not None:
+            filters.append(lambda r: r.payment_intent == pi)
+        refunds, more = self._page(self._refunds, params, filters)
+        return self._list([self._render_refund(r) for r in refunds], more, "/v1/refunds", expand)
+
+    def _list_payment_intents(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        params = Params(query, PAYMENT_INTENT_LIST)
+        expand = params.get("expand") or []
+        check_expand(expand, "list:payment_intent")
+        filters: list[Callable[[PaymentIntent], bool]] = []
+        if (customer := params.text("customer")) is not None:
+            filters.append(lambda p: p.customer == customer)
+        intents, more = self._page(self._payment_intents, params, filters)
+        return self._list([self._render_payment_intent(p) for p in intents], more, "/v1/payment_intents", expand)
 
     def _list_events(self, query: dict[str, list[str]]) -> dict[str, Any]:
-        params = _Params(query, _EVENT_LIST)
+        params = Params(query, EVENT_LIST)
         expand = params.get("expand") or []
         check_expand(expand, "list:event")
         one, many = params.text("type"), params.get("types")
@@ -1217,7 +903,7 @@ class FakeStripe(Serving):
         if many is not None and len(many) > 20:
             raise StripeError(400, "You may pass at most 20 types.", param="types")
         patterns = [one] if one is not None else list(many or [])
-        filters: list[Callable[[_Event], bool]] = []
+        filters: list[Callable[[Event], bool]] = []
         if patterns:
             exact = {p for p in patterns if not p.endswith("*")}
             prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
@@ -1226,26 +912,40 @@ class FakeStripe(Serving):
             filters.append(lambda e: False)
         lo_bound = None
         if self.event_retention_days is not None:
-            lo_bound = int(time.time()) - self.event_retention_days * _DAY
+            lo_bound = self._now() - self.event_retention_days * DAY
         events, more = self._page(self._events, params, filters, lo_bound)
         return self._list([self._render_event(e) for e in events], more, "/v1/events", expand)
 
-    def _retained(self, event: _Event) -> bool:
+    def _now(self) -> int:
+        """The request's moment: the clock's reading with a clock, else the machine's time."""
+        return self._moment if self._moment is not None else int(time.time())
+
+    def _retained(self, event: Event) -> bool:
         days = self.event_retention_days
-        return days is None or event.created >= int(time.time()) - days * _DAY
+        return days is None or event.created >= self._now() - days * DAY
 
     def _list_subscriptions(self, query: dict[str, list[str]], version: str) -> dict[str, Any]:
-        params = _Params(query, _SUBSCRIPTION_LIST)
+        params = Params(query, SUBSCRIPTION_LIST)
         expand = params.get("expand") or []
         check_expand(expand, "list:subscription")
+        subs, more = self._page(self._subscriptions, params, self._subscription_filters(params))
+        return self._list([self._render_subscription(s, version) for s in subs], more, "/v1/subscriptions", expand)
+
+    def _subscription_filters(self, params: Params) -> list[Callable[[Subscription], bool]]:
+        """The list filters; `status` is each subscription's status at the request's moment."""
+        moment = self._moment
         status = params.enum("status", ("all", "ended", *SUBSCRIPTION_STATUSES))
-        filters: list[Callable[[_Subscription], bool]] = []
-        if status is None:
-            filters.append(lambda s: s.status != "canceled")
+        now: Callable[[Subscription], str] = attrgetter("status")  # without a clock: as stored
+        if moment is not None:
+            now = lambda s: subscription_status(s, moment)  # noqa: E731
+
+        filters: list[Callable[[Subscription], bool]] = []
+        if status is None:  # Stripe lists the canceled ones only when asked
+            filters.append(lambda s: now(s) != "canceled")
         elif status == "ended":
-            filters.append(lambda s: s.status in ("canceled", "incomplete_expired"))
+            filters.append(lambda s: now(s) in ("canceled", "incomplete_expired"))
         elif status != "all":
-            filters.append(lambda s: s.status == status)
+            filters.append(lambda s: now(s) == status)
         if (customer := params.text("customer")) is not None:
             filters.append(lambda s: s.customer == customer)
         price = params.text("price") or params.text("plan")
@@ -1259,12 +959,11 @@ class FakeStripe(Serving):
         if params.get("current_period_end"):
             lo_end, hi_end = params.window("current_period_end")
             filters.append(lambda s: lo_end <= s.current_period_end <= hi_end)
-        subs, more = self._page(self._subscriptions, params, filters)
-        return self._list([self._render_subscription(s, version) for s in subs], more, "/v1/subscriptions", expand)
+        return filters
 
-    @staticmethod
-    def _page(records: _Sorted[R], params: _Params, filters: list[Callable[[R], bool]],
+    def _page(self, records: Sorted[R], params: Params, filters: list[Callable[[R], bool]],
               lo_bound: int | None = None) -> tuple[list[R], bool]:
+        """A page of `records` as the request asks for it; with a clock, of those created by its moment."""
         lo, hi = params.window("created")
         if lo_bound is not None:
             lo = max(lo, lo_bound)
@@ -1275,7 +974,7 @@ class FakeStripe(Serving):
             match = filters[0]
         elif filters:
             match = lambda item: all(f(item) for f in filters)  # noqa: E731
-        return records.page(lo, hi, limit, after=after, before=before, match=match)
+        return records.page(lo, hi, limit, after=after, before=before, match=match, until=self._moment)
 
     def _list(self, data: list[dict[str, Any]], more: bool, url: str, expand: list[str]) -> dict[str, Any]:
         out = {"object": "list", "data": data, "has_more": more, "url": url}
@@ -1310,7 +1009,7 @@ class _Handler(LocalHandler):
             except StripeError as exc:
                 status, extra = exc.status, exc.headers
                 error = dict(exc.error)
-                if status != 401:
+                if exc.log_url:
                     error["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}"
                 payload = {"error": error}
             except Exception as exc:  # a bug in the fake: answer 500 so that the test shows it

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import stripe
 
+from tests.fakes.clock import FakeClock
 from tests.fakes.stripe_api import DEFAULT_API_VERSION, FakeStripe, unix
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -426,3 +427,222 @@ def test_payment_intent_list_refuses_what_stripe_refuses(fake: FakeStripe) -> No
     with pytest.raises(stripe.InvalidRequestError, match=r"No such payment_intent") as cursor:
         c.v1.payment_intents.list(params={"starting_after": "pi_test_gone"})
     assert cursor.value.http_status == 400
+
+
+# --- restricted keys and missing endpoints ----------------------------------------------------------------------
+def stripe_masked(key: str) -> str:
+    """How Stripe names a key lacking a permission: its prefix, stars, its last 6 characters, as long as the key."""
+    return key[:8] + "*" * (len(key) - 14) + key[-6:]
+
+
+def test_restricted_key_reads_only_what_its_permissions_allow(fake: FakeStripe) -> None:
+    sale = fake.add_session(created=T0)
+    key = fake.restricted_key(["rak_checkout_session_read"])
+    c = client(fake, key=key)
+
+    assert key.startswith("rk_test_")
+    assert len(key) >= 40
+    assert key != fake.restricted_key(["rak_checkout_session_read"])
+    assert [s.id for s in c.v1.checkout.sessions.list().data] == [sale["id"]]
+    assert c.v1.checkout.sessions.retrieve(sale["id"]).id == sale["id"]
+    assert len(c.v1.checkout.sessions.line_items.list(sale["id"]).data) == 1
+    refused = {
+        "rak_refund_read": lambda: c.v1.refunds.list(),
+        "rak_payment_intent_read": lambda: c.v1.payment_intents.list(),
+        "rak_subscription_read": lambda: c.v1.subscriptions.retrieve("sub_test_any"),
+        "rak_accounts_kyc_basic_read": lambda: c.v1.accounts.retrieve_current(),
+        "rak_event_read": lambda: c.v1.events.list(),
+    }
+    for permission, call in refused.items():
+        with pytest.raises(stripe.PermissionError) as err:
+            call()
+        message = (f"The provided key '{stripe_masked(key)}' does not have the required permissions for this endpoint "
+                   f"on account '{fake.account_id}'. Having the '{permission}' permission would allow this request "
+                   "to continue.")
+        assert err.value.http_status == 403
+        assert err.value.json_body == {"error": {"message": message, "type": "invalid_request_error"}}
+        assert err.value.user_message == message
+        assert err.value.request_id is not None
+        assert err.value.request_id.startswith("req_")
+        assert err.value.headers is not None
+        assert err.value.headers["Stripe-Version"] == DEFAULT_API_VERSION
+    assert [r.status for r in fake.requests[-5:]] == [403] * 5
+
+
+def test_restricted_key_permissions_write_includes_read_and_unknown_keys_fail(fake: FakeStripe) -> None:
+    fake.add_refund(created=T0)
+    writer = client(fake, key=fake.restricted_key(["rak_refund_write", "rak_accounts_kyc_basic_read"]))
+    assert len(writer.v1.refunds.list().data) == 1
+    assert writer.v1.accounts.retrieve_current().id == fake.account_id
+    with pytest.raises(stripe.PermissionError, match="'rak_subscription_read' permission"):
+        writer.v1.subscriptions.list()
+    nothing = client(fake, key=fake.restricted_key([]))
+    with pytest.raises(stripe.PermissionError, match="'rak_checkout_session_read' permission"):
+        nothing.v1.checkout.sessions.line_items.list("cs_test_any")
+    assert len(client(fake).v1.refunds.list().data) == 1  # the secret key keeps every permission
+
+    stranger = "rk_test_" + "x" * 60 + "abcd"
+    with pytest.raises(stripe.AuthenticationError) as err:
+        client(fake, key=stranger).v1.refunds.list()
+    assert err.value.user_message == f"Invalid API Key provided: rk_test_{'*' * 60}abcd"
+    with pytest.raises(ValueError, match="not a Stripe restricted-key permission"):
+        fake.restricted_key(["refunds"])
+
+
+def test_disabled_endpoint_answers_unrecognized_url_until_enabled(fake: FakeStripe) -> None:
+    sale = fake.add_session(created=T0)
+    fake.add_refund(created=T0)
+    c = client(fake)
+
+    fake.disable("refunds")
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        c.v1.refunds.list(params={"limit": 5})
+    assert err.value.http_status == 404
+    assert err.value.code is None
+    assert err.value.user_message == ("Unrecognized request URL (GET: /v1/refunds). Please see https://stripe.com/docs "
+                                      "or we can help at https://support.stripe.com/.")
+    with pytest.raises(stripe.InvalidRequestError, match=r"\(GET: /v1/refunds/re_test_1\)"):
+        c.v1.refunds.retrieve("re_test_1")
+    rk = client(fake, key=fake.restricted_key([]))
+    with pytest.raises(stripe.InvalidRequestError) as routed_first:  # Stripe routes before it checks permissions
+        rk.v1.refunds.list()
+    assert routed_first.value.http_status == 404
+    assert len(c.v1.checkout.sessions.list().data) == 1  # the others are still there
+
+    fake.disable("checkout_sessions")
+    with pytest.raises(stripe.InvalidRequestError, match=rf"\(GET: /v1/checkout/sessions/{sale['id']}/line_items\)"):
+        c.v1.checkout.sessions.line_items.list(sale["id"])
+    fake.enable("refunds")
+    fake.enable("checkout_sessions")
+    assert len(c.v1.refunds.list().data) == 1
+    assert len(c.v1.checkout.sessions.line_items.list(sale["id"]).data) == 1
+    with pytest.raises(ValueError, match="resource must be one of"):
+        fake.disable("products")
+
+
+# --- the clock ----------------------------------------------------------------------------------------------------
+def test_clock_hides_what_is_created_later_and_pages_what_exists() -> None:
+    clock = FakeClock(T0 + timedelta(hours=1))
+    with FakeStripe(clock=clock) as fake:
+        for i in range(40):  # two sessions a minute over 20 minutes either side of the clock
+            fake.add_session(created=T0 + timedelta(minutes=50 + i // 2), session_id=f"cs_test_{i:02d}")
+        later = fake.add_session(created=T0 + timedelta(days=1))
+        fake.add_refund(created=T0 + timedelta(days=1), refund_id="re_test_later")
+        fake.add_payment_intent(created=T0 + timedelta(days=1), payment_intent_id="pi_test_later")
+        fake.add_subscription(created=T0 + timedelta(days=1), subscription_id="sub_test_later")
+        c = client(fake)
+        window = {"created": {"gte": unix(T0), "lt": unix(T0 + timedelta(days=2))}, "limit": 7}
+
+        got = list(c.v1.checkout.sessions.list(params=window).auto_paging_iter())
+        assert [s.id for s in got] == [f"cs_test_{i:02d}" for i in range(22)][::-1]  # created by 01:00:00
+        assert [r.params.get("starting_after") for r in fake.requests] == [None, "cs_test_15", "cs_test_08",
+                                                                           "cs_test_01"]  # 7 + 7 + 7 + 1
+        top = c.v1.checkout.sessions.list(params={"limit": 5, "ending_before": "cs_test_15"})
+        assert ([s.id for s in top.data], top.has_more) == (["cs_test_20", "cs_test_19", "cs_test_18",
+                                                             "cs_test_17", "cs_test_16"], True)
+        assert c.v1.checkout.sessions.list(params={"limit": 5, "ending_before": "cs_test_18"}).has_more is False
+        for call in (lambda: c.v1.checkout.sessions.retrieve(later["id"]),
+                     lambda: c.v1.refunds.retrieve("re_test_later"),
+                     lambda: c.v1.payment_intents.retrieve("pi_test_later"),
+                     lambda: c.v1.subscriptions.retrieve("sub_test_later")):
+            with pytest.raises(stripe.InvalidRequestError) as err:
+                call()
+            assert (err.value.http_status, err.value.code) == (404, "resource_missing")
+        with pytest.raises(stripe.InvalidRequestError, match=r"No such checkout\.session: 'cs_test_30'") as cursor:
+            c.v1.checkout.sessions.list(params={"starting_after": "cs_test_30"})
+        assert cursor.value.http_status == 400
+        assert (c.v1.refunds.list().data, c.v1.payment_intents.list().data, c.v1.subscriptions.list().data) == (
+            [], [], [])
+        assert c.v1.events.list(params={"created": {"gte": unix(T0 + timedelta(hours=2))}}).data == []
+
+        clock.advance(days=1)
+        assert c.v1.checkout.sessions.list(params={"limit": 1}).data[0].id == later["id"]
+        assert c.v1.refunds.retrieve("re_test_later").id == "re_test_later"
+        assert [p.id for p in c.v1.payment_intents.list().data] == ["pi_test_later"]
+        assert [s.id for s in c.v1.subscriptions.list().data] == ["sub_test_later"]
+        assert {e.type for e in c.v1.events.list(params={"created": {"gte": unix(T0 + timedelta(hours=2))}}).data} \
+            >= {"refund.created", "payment_intent.created", "customer.subscription.created"}
+        assert len(list(c.v1.checkout.sessions.list(params=window).auto_paging_iter())) == 41
+
+
+def test_clock_expires_an_open_session_24_hours_after_creation() -> None:
+    clock = FakeClock(T0 + timedelta(hours=1))
+    with FakeStripe(clock=clock) as fake:
+        opened = fake.add_session(created=T0, status="open", session_id="cs_test_open")
+        paid = fake.add_session(created=T0, status="open", session_id="cs_test_paid")
+        fake.set_status(paid["id"], "complete")  # at the clock's now: 01:00, before it could expire
+        c = client(fake)
+        expired = {"type": "checkout.session.expired"}
+
+        assert opened["expires_at"] == unix(T0 + timedelta(hours=24))
+        assert c.v1.checkout.sessions.retrieve(opened["id"]).status == "open"
+        assert c.v1.events.list(params=expired).data == []
+        clock.set(T0 + timedelta(hours=24) - timedelta(seconds=1))
+        assert [s.id for s in c.v1.checkout.sessions.list(params={"status": "open"}).data] == [opened["id"]]
+
+        clock.advance(seconds=1)
+        session = c.v1.checkout.sessions.retrieve(opened["id"])
+        assert (session.status, session.payment_status, session.url) == ("expired", "unpaid", None)
+        assert [s.id for s in c.v1.checkout.sessions.list(params={"status": "expired"}).data] == [opened["id"]]
+        assert c.v1.checkout.sessions.list(params={"status": "open"}).data == []
+        events = c.v1.events.list(params=expired).data
+        assert [(e.data.object.id, e.data.object.status, e.created) for e in events] == [
+            (opened["id"], "expired", opened["expires_at"])]
+        completed = c.v1.events.list(params={"type": "checkout.session.completed"}).data
+        assert [(e.data.object.id, e.created) for e in completed] == [(paid["id"], unix(T0 + timedelta(hours=1)))]
+        intent = c.v1.checkout.sessions.retrieve(paid["id"]).payment_intent
+        assert intent
+        assert [s.id for s in c.v1.checkout.sessions.list(params={"payment_intent": intent}).data] == [paid["id"]]
+
+        clock.set(T0 + timedelta(minutes=30))  # back before the payment: the session was still open then
+        before = c.v1.checkout.sessions.retrieve(paid["id"])
+        assert (before.status, before.payment_status, before.payment_intent) == ("open", "unpaid", None)
+        assert c.v1.checkout.sessions.list(params={"payment_intent": intent}).data == []
+        assert c.v1.events.list(params={"type": "checkout.session.*"}).data == []
+
+
+def test_clock_delays_a_cancellation_until_canceled_at() -> None:
+    clock = FakeClock(T0 + timedelta(days=5))
+    with FakeStripe(clock=clock) as fake:
+        fake.add_subscription(created=T0, status="canceled", canceled_at=T0 + timedelta(days=10),
+                              subscription_id="sub_test_leaving")
+        fake.add_payment_intent(created=T0, status="canceled", canceled_at=T0 + timedelta(days=10),
+                                cancellation_reason="abandoned", payment_intent_id="pi_test_dropped")
+        c = client(fake)
+
+        sub = c.v1.subscriptions.retrieve("sub_test_leaving")
+        assert (sub.status, sub.canceled_at, sub.ended_at) == ("active", None, None)
+        assert [s.id for s in c.v1.subscriptions.list().data] == ["sub_test_leaving"]
+        assert c.v1.subscriptions.list(params={"status": "canceled"}).data == []
+        assert c.v1.events.list(params={"type": "customer.subscription.deleted"}).data == []
+        pi = c.v1.payment_intents.retrieve("pi_test_dropped")
+        assert (pi.status, pi.canceled_at, pi.cancellation_reason) == ("requires_payment_method", None, None)
+
+        clock.advance(days=5)
+        sub = c.v1.subscriptions.retrieve("sub_test_leaving")
+        assert (sub.status, sub.canceled_at, sub.ended_at) == ("canceled", unix(T0 + timedelta(days=10)),
+                                                               unix(T0 + timedelta(days=10)))
+        assert c.v1.subscriptions.list().data == []  # canceled ones only when asked
+        assert [s.id for s in c.v1.subscriptions.list(params={"status": "ended"}).data] == ["sub_test_leaving"]
+        deleted = c.v1.events.list(params={"type": "customer.subscription.deleted"}).data
+        assert [(e.data.object.status, e.created) for e in deleted] == [("canceled", unix(T0 + timedelta(days=10)))]
+        assert c.v1.payment_intents.retrieve("pi_test_dropped").status == "canceled"
+
+
+def test_clock_expires_bulk_open_sessions_as_it_passes() -> None:
+    start = T0
+    clock = FakeClock(start + timedelta(days=30) - timedelta(hours=2))
+    with FakeStripe(clock=clock) as fake:
+        fake.add_sessions_bulk(3_000, start, 30, seed=3)
+        c = client(fake)
+        last_day = {"created": {"gte": unix(start + timedelta(days=29))}, "limit": 100}
+        opened = list(c.v1.checkout.sessions.list(params={**last_day, "status": "open"}).auto_paging_iter())
+        assert opened
+        assert all(s.created <= clock.timestamp() for s in opened)
+
+        clock.advance(days=2)
+        assert c.v1.checkout.sessions.list(params={**last_day, "status": "open"}).data == []
+        expired_ids = {e.data.object.id for e in c.v1.events.list(params={
+            "type": "checkout.session.expired", "created": {"gte": unix(start + timedelta(days=30))},
+            "limit": 100}).auto_paging_iter()}
+        assert {s.id for s in opened} <= expired_ids

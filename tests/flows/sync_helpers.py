@@ -15,6 +15,8 @@ from prefect import flow
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+import models.backfill
+import models.outbox  # noqa: F401  (and the Slack outbox)
 from flows.pipeline import prepare_database
 from flows.sources import sync_source
 from flows.sync import SourceResult
