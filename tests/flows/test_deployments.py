@@ -85,15 +85,18 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
 
 
 def _run_deployment(env: dict[str, str], name: str, parameters: dict[str, object],
-                    job_env: dict[str, str]) -> tuple[str, str, Any]:
-    """Start a run of the deployment as the UI does and wait for its end; (state, message, flow run id)."""
+                    job_env: dict[str, str], scheduled: Any = None) -> tuple[str, str, Any]:
+    """Start a run of the deployment as the UI does (or as its schedule did, for `scheduled`, an aware datetime)
+    and wait for its end; (state, message, flow run id)."""
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.states import Scheduled
 
     with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name(name)
+        state = Scheduled(scheduled_time=scheduled) if scheduled is not None else None
         run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters,
-                                                     job_variables={"env": job_env})
+                                                     job_variables={"env": job_env}, state=state)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             state = client.read_flow_run(run.id).state
@@ -122,6 +125,34 @@ def test_a_backfill_started_like_the_ui_does_loads_exactly_those_days(deployed: 
     state, message, _ = _run_deployment(deployed, "journey-pipeline/backfill", {"demo": True}, job_env)
     assert state == "FAILED"  # without dates: refused before any work, with the fix
     assert "needs start_date and end_date" in message
+
+
+def test_a_scheduled_run_that_starts_late_reads_the_window_of_its_own_day(deployed: dict[str, str], db_url: str,
+                                                                         tmp_path: Path) -> None:
+    """A worker that was down catches up a daily run scheduled for 06:30 on 2026-09-30: it reads the days before
+    that day, not before the day it finally runs on; an explicit as_of still wins."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    job_env = {"JOURNEY_DATABASE_URL": db_url, "JOURNEY_MAP_FILE": str(ROOT / "journey.yaml"),
+               "JOURNEY_OUTBOX_DIR": str(tmp_path / "outbox")}
+    due = dt.datetime(2026, 9, 30, 6, 30, tzinfo=ZoneInfo("Europe/London"))
+    state, message, _ = _run_deployment(deployed, "journey-pipeline/daily", {"sources": ["stripe"], "demo": True},
+                                        job_env, scheduled=due)
+    assert state == "COMPLETED", message
+    assert _last_stripe_day(db_url) == "2026-09-29"
+    state, message, _ = _run_deployment(deployed, "journey-pipeline/daily", {
+        "sources": ["stripe"], "demo": True, "as_of": "2026-10-05"}, job_env, scheduled=due)
+    assert state == "COMPLETED", message
+    assert _last_stripe_day(db_url) == "2026-10-04"
+
+
+def _last_stripe_day(url: str) -> str:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        day = conn.execute(text("SELECT MAX(created) FROM raw_stripe_checkout_sessions")).scalar()
+    engine.dispose()
+    return str(day)[:10]
 
 
 def test_a_fanned_out_backfill_runs_each_chunk_as_a_deployment_run(deployed: dict[str, str], db_url: str,
