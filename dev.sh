@@ -47,7 +47,7 @@ case "${1:-}" in
     work=$(mktemp -d)
     export JOURNEY_DATABASE_URL="sqlite:///$work/demo.db" JOURNEY_OUTBOX_DIR="$work/outbox"
     "$VENV/bin/journeymap" run --demo --as-of 2026-09-30 >/dev/null
-    "$VENV/bin/journeymap" map --format html --as-of 2026-10-01 --out "$work/journey-map.html"
+    "$VENV/bin/journeymap" map --format html --as-of 2026-09-30 --out "$work/journey-map.html"
     chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1500,1900 \
       --virtual-time-budget=15000 --screenshot="$PWD/reports/journey-map.png" "file://$work/journey-map.html" 2>/dev/null
     rm -rf "$work"

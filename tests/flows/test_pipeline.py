@@ -23,7 +23,7 @@ from tests.conftest import EXAMPLE_MAP, ROOT, journeymap, latest_artifact
 from tests.reports.map_html import check_in_browser, golden, structure
 
 AS_OF = "2026-09-30"
-GOLDEN_MAP = ROOT / "tests" / "fixtures" / "map" / "demo-2026-10-01.json"
+GOLDEN_MAP = ROOT / "tests" / "fixtures" / "map" / "demo-2026-09-30.json"
 pytestmark = pytest.mark.slow
 
 
@@ -158,7 +158,7 @@ def rendered_map_is_the_golden_one_and_reads_in_a_browser(env: dict[str, str], t
     """`journeymap map --format html` on the demo: every persona, journey, stage column and card with its figures
     as in the golden file (the same on both warehouses), offline, and readable in Chromium."""
     page_file = tmp_path / "journey-map.html"
-    done = journeymap("map", "--format", "html", "--as-of", "2026-10-01", "--out", str(page_file), env=env)
+    done = journeymap("map", "--format", "html", "--as-of", "2026-09-30", "--out", str(page_file), env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     html = page_file.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=["']?(https?:)?//|<script|@import|url\(""", html)  # nothing fetched
@@ -169,7 +169,7 @@ def rendered_map_is_the_golden_one_and_reads_in_a_browser(env: dict[str, str], t
     check_in_browser(page_file, {tp.id: tp.name for _, tp in journey_map.touchpoints()},
                      journey_map.personas[0].name, tmp_path / "map.png")
     engine = make_engine(env["JOURNEY_DATABASE_URL"])
-    page = build_page(engine, journey_map, dt.date(2026, 10, 1))
+    page = build_page(engine, journey_map, dt.date(2026, 9, 30))
     engine.dispose()
     for persona in page.personas:  # every persona, every journey, and all journeys at once: a PNG of ≤ 2 MB
         for journey in [None] + [j.id for j in journey_map.journeys]:
