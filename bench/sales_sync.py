@@ -31,10 +31,12 @@ from connectors.stripe import make_client as make_stripe_client
 from connectors.stripe import read_checkout_sessions
 from connectors.stripe.settings import PAGE_SIZE as STRIPE_PAGE
 from connectors.stripe.settings import SESSION_EXPAND
-from flows.sync import sync_stream
+from connectors.pii import EmailHasher
+from flows.mailchimp import sync_activity
+from flows.sync import SourceResult, sync_stream
 from models.config import SourceSettings
 from models.db import make_engine, migrate
-from models.raw import MAILCHIMP_ACTIVITY, STRIPE_CHECKOUTS
+from models.raw import STRIPE_CHECKOUTS
 
 START = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
 DAYS = 20
@@ -100,7 +102,8 @@ def stripe_sync(url: str, key: str, database: str) -> int:
     client = make_stripe_client(key, url)
     days = _days()
     done = sync_stream(engine, STRIPE_CHECKOUTS, lambda s, u: read_checkout_sessions(client, s, u, salt="bench"),
-                       "acct_bench", days[-1], SourceSettings(history_days=3650), window=(days[0], days[-1]))
+                       "acct_bench", days[-1] + dt.timedelta(days=1), SourceSettings(history_days=3650),
+                       hasher=EmailHasher("bench"), window=(days[0], days[-1]))
     engine.dispose()
     return done.rows + done.quarantined
 
@@ -138,10 +141,10 @@ def mailchimp_sync(url: str, key: str, database: str) -> int:
     reader = Reader(make_mailchimp_client(key, url), salt="bench", connections=CONNECTIONS)
     days = _days()
     emails = reader.campaigns(days[0])
-    done = sync_stream(engine, MAILCHIMP_ACTIVITY, lambda s, u: reader.activity(emails, s, u), "bench",
-                       days[-1] + dt.timedelta(days=5), SourceSettings(history_days=3650),
-                       window=(days[0], days[-1] + dt.timedelta(days=5)), in_date_order=False,
-                       scope={e.campaign_id for e in emails})
+    until = days[-1] + dt.timedelta(days=5)
+    done = sync_activity(engine, reader, emails, "bench", until + dt.timedelta(days=1),
+                         SourceSettings(history_days=3650), EmailHasher("bench"), (days[0], until),
+                         SourceResult("mailchimp"), lambda _: None)
     engine.dispose()
     return done.rows + done.quarantined
 

@@ -13,6 +13,7 @@ from checks.incident_store import load_incidents
 from flows.detection import load_series
 from flows.views import PERIOD_DAYS, current_view
 from models.config import JourneyMap
+from models.ledger import unsettled
 from models.mapping import ALL
 from models.queries import facts_all_segments
 from models.tables import Annotation, QualityResultRow, TouchpointDaily, table_of
@@ -107,7 +108,8 @@ def _note(incident: object) -> IncidentNote:
 
 
 def source_status(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> list[SourceStatus]:
-    """Per source the map uses: the newest checks up to `as_of` and the newest day with volume on its touchpoints."""
+    """Per source the map uses: the newest checks up to `as_of`, the newest day with volume on its touchpoints,
+    and the days last read before they settled."""
     table = table_of(QualityResultRow)
     facts = table_of(TouchpointDaily)
     with engine.connect() as conn:
@@ -118,6 +120,9 @@ def source_status(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> li
             select(facts.c.touchpoint_id, func.max(facts.c.date))
             .where(facts.c.segment == ALL, facts.c.volume > 0, facts.c.date < as_of)
             .group_by(facts.c.touchpoint_id)).all()}
+        settling = {source: sorted({d for days in unsettled(conn, source, None, as_of - dt.timedelta(days=SPARK_DAYS),
+                                                            as_of - dt.timedelta(days=1)).values() for d in days})
+                    for source in journey_map.used_sources()}
     if isinstance(day, str):
         day = dt.date.fromisoformat(day)
     out = []
@@ -127,7 +132,7 @@ def source_status(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> li
         mine = [(name, ok) for s, name, ok in checks if s == source]
         mapped = any(tp.source == source for _, tp in journey_map.touchpoints())
         out.append(SourceStatus(source, sum(1 for _, ok in mine if ok), tuple(n for n, ok in mine if not ok),
-                                day if mine else None, max(days) if days else None, mapped))
+                                day if mine else None, max(days) if days else None, mapped, tuple(settling[source])))
     return out
 
 

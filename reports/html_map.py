@@ -69,6 +69,9 @@ def _quality(sources: Sequence[SourceStatus]) -> str:
     chips = []
     for s in sources:
         since = f", data to {s.last_day}" if s.last_day else ", no data yet" if s.mapped else ""
+        if s.settling:
+            first, last = s.settling[0], s.settling[-1]
+            since += f" ({first}{'' if first == last else f' … {last}'} still settling)"
         if s.checked_on is None:
             chips.append(f'<span class="chip" data-source="{s.source}">{s.source}: not checked yet{since}</span>')
         elif s.failed:

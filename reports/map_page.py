@@ -40,6 +40,7 @@ class SourceStatus:
     checked_on: dt.date | None
     last_day: dt.date | None  # None: no volume on its touchpoints yet
     mapped: bool = True  # False: it has no touchpoints of its own (survey answers go to the stages)
+    settling: tuple[dt.date, ...] = ()  # days last read before they settled: late data may change them
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,8 @@ def page() -> MapPage:
                                            5.0, None, None),
                               IncidentNote("checkout", "all", "critical", "resolved", dt.date(2026, 9, 5),
                                            dt.date(2026, 9, 9), 80.0, None, None)],
-                   sources=[SourceStatus("ga4", 7, (), UNTIL, UNTIL),
+                   sources=[SourceStatus("ga4", 7, (), UNTIL, UNTIL,
+                                         settling=(UNTIL - dt.timedelta(days=1), UNTIL)),
                             SourceStatus("stripe", 4, ("stripe has data for every matured day",), UNTIL,
                                          dt.date(2026, 8, 30)),
                             SourceStatus("surveys", 3, (), UNTIL, None, mapped=False)])
@@ -60,6 +61,8 @@ def test_missing_data_reads_as_missing_never_as_zero() -> None:
     assert "n/a for a persona" in html  # the persona's Stripe and Mailchimp cards: the source has no segments
     assert "stripe: 1 check(s) failed on 2026-09-30, data to 2026-08-30" in html
     assert "surveys: 3 checks passed on 2026-09-30<" in html  # no touchpoints of its own: no "no data yet"
+    # days read before they settled say so: late data may still change them
+    assert "ga4: 7 checks passed on 2026-09-30, data to 2026-09-30 (2026-09-29 … 2026-09-30 still settling)" in html
 
 
 def test_the_page_is_self_contained_escaped_and_switches_personas() -> None:
