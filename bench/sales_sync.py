@@ -27,11 +27,11 @@ from typing import Any
 from bench.ga4_sync import postgres_schema, timed
 from connectors.mailchimp import Reader
 from connectors.mailchimp import make_client as make_mailchimp_client
+from connectors.pii import EmailHasher
 from connectors.stripe import make_client as make_stripe_client
 from connectors.stripe import read_checkout_sessions
 from connectors.stripe.settings import PAGE_SIZE as STRIPE_PAGE
 from connectors.stripe.settings import SESSION_EXPAND
-from connectors.pii import EmailHasher
 from flows.mailchimp import sync_activity
 from flows.sync import SourceResult, sync_stream
 from models.config import SourceSettings
