@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
@@ -41,6 +42,10 @@ REGEX_KEYS = {"landing_page", "page_path", "event_name", "channel", "source", "m
               "campaign", "automation", "product", "survey"}
 DIMENSIONS = ("device", "channel", "user_type", "country")
 STAGE_DEFAULTS = ("awareness", "consideration", "purchase", "retention", "advocacy")
+# Who acts on an alert: a Slack member id (U…, W… on Enterprise Grid) or a user group's id (S…).
+SLACK_OWNER = r"^(U|W|S)[A-Z0-9]{6,}$"
+OWNER_FIX = ("a Slack member id (a profile's ⋯ › Copy member ID, e.g. U012AB3CDE) or a user group's id "
+             "(Slack › People › User groups › the group's ⋯ › Copy group ID, e.g. S0123ABCD)")
 
 
 class _Strict(BaseModel):
@@ -53,9 +58,26 @@ class Business(_Strict):
     currency: str = "USD"
 
 
+def _owner(value: str | None) -> str | None:
+    """An owner as journey.yaml names it: a Slack member or user-group id, never a name (Slack cannot mention
+    a name, and a name changes)."""
+    if value is None:
+        return None
+    text = value.strip().removeprefix("<@").removeprefix("<!subteam^").removesuffix(">")
+    if not re.match(SLACK_OWNER, text):
+        raise ValueError(f"owner {value!r} is not a Slack member or user-group id: use {OWNER_FIX}")
+    return text
+
+
 class Stage(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str
+    owner: str | None = Field(default=None, description="who acts on this stage's alerts: " + OWNER_FIX)
+
+    @field_validator("owner")
+    @classmethod
+    def _valid_owner(cls, value: str | None) -> str | None:
+        return _owner(value)
 
 
 class SourceSettings(_Strict):
@@ -115,7 +137,13 @@ class Journey(_Strict):
     goal_touchpoint: str | None = Field(default=None, description="touchpoint whose success is the goal")
     slack_channel: str | None = Field(default=None, description="Slack channel of this journey's alerts and "
                                                                 "summaries (default: SLACK_CHANNEL)")
+    owner: str | None = Field(default=None, description="who acts on this journey's alerts: " + OWNER_FIX)
     touchpoints: list[Touchpoint] = Field(min_length=1)
+
+    @field_validator("owner")
+    @classmethod
+    def _valid_owner(cls, value: str | None) -> str | None:
+        return _owner(value)
 
 
 class Persona(_Strict):
@@ -230,6 +258,12 @@ class JourneyMap(_Strict):
         """A journey's touchpoints by stage order, then file order inside a stage."""
         order = self.stage_order()
         return sorted(journey.touchpoints, key=lambda tp: order[tp.stage])
+
+    def owners(self, journey_id: str, stage_id: str) -> list[str]:
+        """Who acts on an alert of this journey's stage: the stage's owner, then the journey's (each once)."""
+        stage = next((s.owner for s in self.stages if s.id == stage_id), None)
+        journey = next((j.owner for j in self.journeys if j.id == journey_id), None)
+        return list(dict.fromkeys(o for o in (stage, journey) if o))
 
 
 def as_dict(model: BaseModel) -> dict[str, Any]:

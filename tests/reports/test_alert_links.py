@@ -1,0 +1,58 @@
+"""What an alert points at: the touchpoint's own report in its source, and the step's 90-day rate as a picture."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+
+from models.config import Touchpoint
+from reports.rate_chart import rate_png
+from reports.source_links import Accounts, mailchimp_dc, source_link
+
+ACCOUNTS = Accounts(ga4_property="123456789", mailchimp_dc="us6", stripe_account="acct_1Abc")
+
+
+def tp(source: str, **match: str | int) -> Touchpoint:
+    metric = {"ga4": "sessions", "mailchimp": "sent", "stripe": "checkouts"}[source]
+    return Touchpoint(id="t", name="T", stage="purchase", source=source, match=match, volume=metric)
+
+
+@pytest.mark.parametrize(("touchpoint", "label", "url"), [
+    (tp("ga4", landing_page="^/$"), "GA4 report",
+     "https://analytics.google.com/analytics/web/#/p123456789/reports/explorer?r=landing-page"),
+    (tp("ga4", page_path="^/cart$"), "GA4 report",
+     "https://analytics.google.com/analytics/web/#/p123456789/reports/explorer?r=all-pages-and-screens"),
+    (tp("ga4", event_name="purchase"), "GA4 report",
+     "https://analytics.google.com/analytics/web/#/p123456789/reports/explorer?r=top-events"),
+    (tp("mailchimp", automation="Welcome", email=2), "Mailchimp reports", "https://us6.admin.mailchimp.com/customer-journey/"),
+    (tp("mailchimp", campaign="Newsletter.*"), "Mailchimp reports", "https://us6.admin.mailchimp.com/reports/"),
+    (tp("stripe", product="prod_Course1"), "Stripe product", "https://dashboard.stripe.com/acct_1Abc/products/prod_Course1"),
+    (tp("stripe", product="Sourdough course"), "Stripe payments", "https://dashboard.stripe.com/acct_1Abc/payments"),
+])
+def test_each_source_links_to_its_own_report(touchpoint: Touchpoint, label: str, url: str) -> None:
+    assert source_link(touchpoint, ACCOUNTS) == (label, url)
+
+
+def test_no_link_without_the_account_and_the_data_centre_comes_from_the_key() -> None:
+    assert source_link(tp("ga4", page_path="^/$"), Accounts()) is None
+    assert source_link(tp("stripe", product="x"), Accounts(ga4_property="1")) is None
+    assert mailchimp_dc("0123abcd-us21") == "us21"
+    assert mailchimp_dc("nodash") is None
+    assert mailchimp_dc(None) is None
+
+
+def test_the_rate_picture_is_a_small_stable_png_and_days_without_volume_are_not_zero() -> None:
+    from PIL import Image
+
+    days = [dt.date(2026, 7, 1) + dt.timedelta(days=i) for i in range(90)]
+    n = [0.0 if i in (10, 11) else 200.0 for i in range(90)]
+    k = [0.0 if i in (10, 11) else (60.0 if i < 70 else 30.0) for i in range(90)]
+    png = rate_png("Checkout → paid", days, k, n, usual=0.3, since=days[70])
+    assert png == rate_png("Checkout → paid", days, k, n, usual=0.3, since=days[70])  # byte-identical
+    assert Image.open(io.BytesIO(png)).size == (800, 300)
+    assert len(png) < 100_000
+    assert png != rate_png("Checkout → paid", days, [60.0] * 90, [200.0] * 90, usual=0.3)  # it draws the data
+    with pytest.raises(ValueError, match="must match"):
+        rate_png("x", days, k[:-1], n)
