@@ -61,20 +61,27 @@ def test_two_runs_started_together_leave_what_one_run_leaves(db_url: str, prefec
     journey_map = example_map_with(tmp_path, sources={s: short for s in ("ga4", "mailchimp", "stripe", "surveys")})
     alone_url = f"sqlite:///{tmp_path / 'alone.db'}"
 
-    def start(url: str, outbox: str) -> subprocess.Popen[str]:
+    def start(url: str, outbox: str) -> tuple[subprocess.Popen[str], Path]:
         env = {"JOURNEY_DATABASE_URL": url, "JOURNEY_MAP_FILE": str(journey_map), "PREFECT_API_URL": prefect_api_url,
                "JOURNEY_OUTBOX_DIR": str(tmp_path / outbox)}
-        return subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--demo", "--as-of", "2026-09-30"],
-                                env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        err = tmp_path / f"{outbox}.stderr"
+        with err.open("w") as sink:  # a file, so the test can watch it while the run goes on
+            process = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--demo", "--as-of", "2026-09-30"],
+                                       env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=sink,
+                                       text=True)
+        return process, err
+
+    waiting = "waiting for the run that holds the warehouse"
     holder = make_engine(db_url)
     with warehouse_lock(holder):  # both runs start while the warehouse is held, so they surely overlap
         together = [start(db_url, "a"), start(db_url, "b")]
-        time.sleep(20)
+        deadline = time.monotonic() + 300  # however slow the machine, until both are waiting (or one ended)
+        while time.monotonic() < deadline and not all(
+                waiting in err.read_text() or process.poll() is not None for process, err in together):
+            time.sleep(0.5)
     holder.dispose()
     alone = start(alone_url, "c")
-    outputs = [p.communicate(timeout=600) for p in [*together, alone]]
-    for process, (_, err) in zip([*together, alone], outputs, strict=True):
-        assert process.returncode == 0, err[-3000:]
-    assert all("waiting for the run that holds the warehouse" in err for _, err in outputs[:2])
+    for process, err in [*together, alone]:
+        assert process.wait(timeout=600) == 0, err.read_text()[-3000:]
+    assert all(waiting in err.read_text() for _, err in together)
     assert dump(db_url) == dump(alone_url)
