@@ -93,6 +93,12 @@ def latest_artifact(api_url: str, key: str) -> str:
     return str(found[0].data)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow end-to-end tests first (in file order), the quick ones after: the two workers end together
+    instead of one running a long test alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.skipped and "postgresql" in report.nodeid:
         _pg_skips.append(report.nodeid)

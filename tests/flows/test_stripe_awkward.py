@@ -112,6 +112,7 @@ def test_without_any_word_of_the_account_the_rows_keep_one_account_and_the_run_s
     assert not named.warnings
 
 
+@pytest.mark.slow
 def test_six_errors_in_a_row_are_waited_out(db_url: str, stripe_map: Path, prefect_api_url: str,
                                             environ: pytest.MonkeyPatch) -> None:
     with FakeStripe() as fake:
