@@ -43,11 +43,19 @@ def heading(view: MapView) -> str:
     return text
 
 
-def _cells(tp: TouchpointView) -> list[str]:
+def fmt_conversion(tp: TouchpointView) -> str:
+    """The step's rate; a step that counts more conversions than its volume has none (never above 100 %)."""
+    if tp.beyond_volume:
+        return f"n/a ({fmt_volume(tp.conversions)} > volume)"
+    return fmt_rate(tp.conversion)
+
+
+def _cells(tp: TouchpointView, currency: str = "") -> list[str]:
     step = f"→ {tp.step_to}" if tp.step_to else ""
+    others = [f"{m} {fmt_rate(r)}" for m, r in tp.other_rates]
+    others += [f"{m} {currency} {fmt_money(v)}".replace("  ", " ") for m, v in tp.money]
     return [tp.name, tp.source, fmt_volume(tp.volume), fmt_change(tp.volume_change), step,
-            fmt_rate(tp.conversion), fmt_pp(tp.conversion_change),
-            " · ".join(f"{m} {fmt_rate(r)}" for m, r in tp.other_rates)]
+            fmt_conversion(tp), fmt_pp(tp.conversion_change), " · ".join(others)]
 
 
 COLUMNS = ["Touchpoint", "Source", "Volume", "Δ volume", "Step", "Conversion", "Δ conversion", "Other rates"]
@@ -65,7 +73,7 @@ def journey_table(journey: JourneyView, currency: str) -> Table:
         if i:
             table.add_section()
         for j, tp in enumerate(stage.touchpoints):
-            cells = _cells(tp)
+            cells = _cells(tp, currency)
             style = "red" if tp.volume == 0 else None
             table.add_row(stage.name if j == 0 else "", *cells, style=style)
     return table
@@ -105,7 +113,7 @@ def render_markdown(view: MapView) -> str:
         for stage in journey.stages:
             lines += [f"### {stage.name}", "", "| " + " | ".join(COLUMNS) + " |",
                       "|" + "|".join(["---", "---", "---:", "---:", "---", "---:", "---:", "---"]) + "|"]
-            lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(tp)) + " |"
+            lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(tp, view.currency)) + " |"
                       for tp in stage.touchpoints]
             lines.append("")
     if view.feedback:
