@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -117,6 +118,13 @@ class MapView:
     until: dt.date
     journeys: list[JourneyView] = field(default_factory=list)
     feedback: list[FeedbackView] = field(default_factory=list)  # stages with survey answers, in stage order
+    no_data: dict[str, dt.date | None] = field(default_factory=dict)  # source → its last day with data (None:
+    # never), for sources whose data stops before `until`: their cards say so instead of showing zeros
+
+
+def with_gaps(view: MapView, last_days: Mapping[str, dt.date | None]) -> MapView:
+    """The view with each source whose last day with data (`last_days`) is before the view's end marked."""
+    return replace(view, no_data={s: d for s, d in last_days.items() if d is None or d < view.until})
 
 
 def feedback_rows(journey_map: JourneyMap, now: dict[str, StageFeedback],
