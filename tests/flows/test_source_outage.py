@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,21 @@ from models.outbox import OutboxMessage
 from models.tables import table_of
 from reports.render import render_markdown
 from tests.conftest import example_map_with
-from tests.flows.test_daily_operation import START, Business, business, midnight  # noqa: F401 (a fixture)
+from tests.fakes.clock import FakeClock
+from tests.flows.test_daily_operation import START, Business, midnight
 
 pytestmark = pytest.mark.slow
 SOURCES = [Source.ga4, Source.mailchimp, Source.stripe]
+
+
+@pytest.fixture
+def shop() -> Iterator[Business]:
+    """The daily-operation test's small business: GA4, Mailchimp and Stripe fakes on one clock."""
+    made = Business(FakeClock(midnight(START)))
+    try:
+        yield made
+    finally:
+        made.close()
 
 
 def closed_port() -> str:
@@ -41,22 +53,22 @@ def outbox(url: str) -> list[dict[str, object]]:
 
 
 def test_every_source_failing_is_told_in_slack_shown_as_no_data_and_fails_the_run(
-        db_url: str, business: Business, tmp_path: Path, prefect_api_url: str,
+        db_url: str, shop: Business, tmp_path: Path, prefect_api_url: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
     quick = {"history_days": 14, "retry_minutes": 0.05}  # a few seconds of retries, then the source has failed
     map_file = example_map_with(tmp_path, sources={s.value: quick for s in SOURCES}, surveys=[])
     monkeypatch.setenv("JOURNEY_OUTBOX_DIR", str(tmp_path / "outbox"))
-    for name, value in business.env(db_url, map_file).items():
+    for name, value in shop.env(db_url, map_file).items():
         monkeypatch.setenv(name, value)
     day1, day2, day3 = START, START + dt.timedelta(days=1), START + dt.timedelta(days=2)
-    business.clock.set(midnight(day1))
+    shop.clock.set(midnight(day1))
     first = outcome_of(journey_pipeline(as_of=day1, sources=SOURCES, return_state=True))
     assert not first.failed, first.failed
 
-    business.clock.set(midnight(day2))  # every source is down for the whole run
+    shop.clock.set(midnight(day2))  # every source is down for the whole run
     monkeypatch.setenv("GA4_API_ENDPOINT", closed_port())
-    business.mailchimp.fail_next(100_000, 503)
-    business.stripe.fail_next(100_000, 503)
+    shop.mailchimp.fail_next(100_000, 503)
+    shop.stripe.fail_next(100_000, 503)
     state = journey_pipeline(as_of=day2, sources=SOURCES, return_state=True)
     down = outcome_of(state)
     assert state.is_failed()
@@ -83,10 +95,10 @@ def test_every_source_failing_is_told_in_slack_shown_as_no_data_and_fails_the_ru
     assert "no data since" in markdown
     assert "| 0 |" not in markdown  # no zero stands for missing data
 
-    business.clock.set(midnight(day3))  # the sources are back
-    monkeypatch.setenv("GA4_API_ENDPOINT", business.ga4.url)
-    business.mailchimp.clear_faults()
-    business.stripe.clear_faults()
+    shop.clock.set(midnight(day3))  # the sources are back
+    monkeypatch.setenv("GA4_API_ENDPOINT", shop.ga4.url)
+    shop.mailchimp.clear_faults()
+    shop.stripe.clear_faults()
     back = outcome_of(journey_pipeline(as_of=day3, sources=SOURCES, return_state=True))
     assert not back.failed, back.failed
     keys = [str(r["key"]) for r in outbox(db_url)]
