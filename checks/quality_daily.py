@@ -4,6 +4,7 @@ problem only when no chance explains it)."""
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -26,10 +27,27 @@ HISTORY_WEEKS = 5  # the weekday history read before the window (freshness and v
 
 def read_history(conn: Connection, sources: Sequence[str], since: dt.date, until: dt.date,
                  ) -> dict[str, list[tuple[str, int]]]:
-    """Each daily source's rows per day from HISTORY_WEEKS before `since` to `until`."""
-    return {source: [(str(day), int(n)) for day, n in conn.execute(text(daily_history_query(
-        source, since - dt.timedelta(weeks=HISTORY_WEEKS), until, conn.dialect.name)))]
-            for source in DAILY if source in sources}
+    """Each daily source's rows per day from HISTORY_WEEKS before `since` to `until`; for a source that delivered
+    nothing in those weeks before the window, also the HISTORY_WEEKS up to its last day with rows (a gap longer
+    than the weekday history is judged against the weeks before it, not against itself)."""
+    start = since - dt.timedelta(weeks=HISTORY_WEEKS)
+    out = {}
+    for source in (s for s in DAILY if s in sources):
+        rows = _counts(conn, source, start, until)
+        if not any(day < since.isoformat() for day, _ in rows):
+            stream, column = DAILY[source]
+            last = conn.execute(text(f'SELECT MAX("{column}") FROM "{stream.table.name}" '
+                                     f"WHERE \"{column}\" < '{start.isoformat()}'")).scalar()
+            if last is not None:
+                day = dt.date.fromisoformat(str(last)[:10])
+                rows = _counts(conn, source, day - dt.timedelta(weeks=HISTORY_WEEKS), day) + rows
+        out[source] = rows
+    return out
+
+
+def _counts(conn: Connection, source: str, since: dt.date, until: dt.date) -> list[tuple[str, int]]:
+    return [(str(day)[:10], int(n)) for day, n in conn.execute(text(daily_history_query(
+        source, since, until, conn.dialect.name)))]
 
 
 def daily_history_query(source: str, since: dt.date, until: dt.date, dialect: str) -> str:
@@ -85,14 +103,20 @@ def daily_checks(gxe: Any, source: str, table: Table, usual: dict[str, tuple[flo
 def usual_counts(history: list[tuple[str, int]], since: dt.date, last: dt.date) -> dict[str, tuple[float, list[int]]]:
     """Each matured day of the window → (median rows of the same weekday over the 4 weeks before it, those
     counts), for days with at least 3 of those weeks stored (days before the first stored day are unknown,
-    not zero)."""
+    not zero). The weeks are taken up to the source's last day with rows before the day: a day inside a gap is
+    judged against the weeks before the gap, so a gap longer than 4 weeks never becomes its own "usual"."""
     counts = dict(history)
     first = min(counts, default="9999-12-31")
+    delivered = sorted(d for d, n in counts.items() if n > 0)
     out = {}
     for d in window_days(since, last):
-        date = dt.date.fromisoformat(d)
-        known = [(date - dt.timedelta(days=7 * w)).isoformat() for w in range(1, 5)]
-        weeks = [counts.get(k, 0) for k in known if k >= first]
+        i = bisect.bisect_left(delivered, d)
+        if i == 0:
+            continue  # nothing delivered before it: unknown
+        date, before = dt.date.fromisoformat(d), delivered[i - 1]
+        known = [k for k in ((date - dt.timedelta(days=7 * w)).isoformat()
+                             for w in range(1, (date - dt.date.fromisoformat(first)).days // 7 + 1)) if k <= before][:4]
+        weeks = [counts.get(k, 0) for k in known]
         if len(weeks) >= 3:
             out[d] = (float(np.median(weeks)), weeks)
     return out

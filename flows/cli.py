@@ -10,7 +10,7 @@ from flows.cli_alerts import incident_app, report_delivery, summary
 from flows.cli_common import err, fail, load_config, out, parse_date, prefect_api, slack_setup
 from flows.cli_discover import discover_command
 from flows.cli_map import show_map
-from flows.pipeline import MAX_PARALLEL, PipelineResult
+from flows.pipeline import MAX_PARALLEL, PipelineResult, outcome_of
 from flows.settings import Settings, SettingsError
 from flows.setup_prefect import setup_prefect_command
 from flows.sources import Source
@@ -122,7 +122,8 @@ def run(
     from flows.pipeline import journey_pipeline
 
     with prefect_api():
-        result = journey_pipeline(as_of=day, sources=_source_enums(chosen), demo=demo, demo_outage=outage)
+        result = outcome_of(journey_pipeline(as_of=day, sources=_source_enums(chosen), demo=demo,
+                                             demo_outage=outage, return_state=True))
     report(result)
 
 
@@ -149,8 +150,8 @@ def backfill(
     chosen = parse_sources(sources, journey_map)
     preflight(settings, journey_map, chosen, demo)
     with prefect_api():
-        result = journey_pipeline(start_date=first, end_date=last, sources=_source_enums(chosen), demo=demo,
-                                  parallel_chunks=parallel)
+        result = outcome_of(journey_pipeline(start_date=first, end_date=last, sources=_source_enums(chosen),
+                                             demo=demo, parallel_chunks=parallel, return_state=True))
     report(result)
 
 

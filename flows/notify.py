@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from connectors.slack.client import SlackClient
 from flows.detection import DetectionOutcome
 from flows.settings import Settings, load_settings
-from flows.slack import Delivery, LinksFor, alert_outbox, as_body, deliver
+from flows.slack import Delivery, LinksFor, alert_outbox, as_body, deliver, source_outbox
 from models.config import JourneyMap
 from models.db import make_engine, migrate
 from models.outbox import Outgoing, enqueue
@@ -125,13 +125,17 @@ def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
 
 @task(cache_policy=NO_CACHE)
 def tell_slack(engine: Engine, journey_map: JourneyMap, settings: Settings,
-               outcomes: Sequence[DetectionOutcome]) -> Delivery:
-    """Queue each judged day's alerts (in day order) and deliver the outbox; what cannot be sent waits."""
+               outcomes: Sequence[DetectionOutcome], failures: Mapping[str, tuple[str, str]] | None = None,
+               read: Collection[str] = ()) -> Delivery:
+    """Queue each judged day's alerts (in day order) and the sources that could not be read (`failures`: source →
+    (cause, reason); threads of sources `read` again are resolved), and deliver the outbox; what cannot be sent
+    waits."""
     links = run_links(settings)
     channel = settings.slack_channel or ""
     with engine.begin() as conn:
         for outcome in outcomes:
             alert_outbox(conn, journey_map, outcome, links, channel)
+        source_outbox(conn, failures or {}, read, outcomes[-1].as_of, links, channel)
     result = deliver(engine, slack_client(settings), settings.journey_outbox_dir)
     logger = get_run_logger()
     if result.written:

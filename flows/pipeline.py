@@ -14,13 +14,15 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
+from prefect.states import Failed
 from pydantic import Field
 from sqlalchemy import Engine
 
 from checks.quality import as_row, unusable
 from flows.backfill import BackfillResult, run_backfill
 from flows.detection import DetectionOutcome, history_needed, run_detection
-from flows.map_page import publish_rendered_map
+from flows.map_page import publish_rendered_map, source_status
 from flows.notify import notify_failure, tell_slack
 from flows.quality import check_quality
 from flows.settings import Settings, load_settings
@@ -35,7 +37,7 @@ from models.mapfile import load_map
 from models.mapping import MappingResult, facts_reach, map_window, persona_segment
 from models.store import get_cursor, save_map, set_cursor
 from reports.incidents import incidents_markdown
-from reports.map_view import MapView
+from reports.map_view import MapView, with_gaps
 from reports.quality import quality_markdown
 from reports.render import render_markdown, sources_markdown
 
@@ -58,6 +60,24 @@ class PipelineResult:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+    @property
+    def read(self) -> set[str]:
+        """The sources this run read (a source whose input was partly refused was read)."""
+        return {s.source for s in self.synced}
+
+    @property
+    def failures(self) -> dict[str, tuple[str, str]]:
+        """Source → (cause, reason) of each source not read: `setup` when its fix is configuration, else `read`."""
+        return {s: ("setup" if s in self.misconfigured else "read", reason) for s, reason in self.failed.items()
+                if s not in self.read}
+
+    @property
+    def nothing_read(self) -> str | None:
+        """Why the run read no source at all (each source and its failure), or None when one was read."""
+        if self.read or not self.failed:
+            return None
+        return "no source could be read: " + "; ".join(f"{s}: {r}" for s, r in sorted(self.failed.items()))
 
     @property
     def blocked(self) -> bool:
@@ -215,7 +235,8 @@ def _locked_run(settings: Settings, journey_map: JourneyMap, as_of: dt.date, sou
         checked = check_quality(engine, settings.journey_database_url, journey_map, q_since, q_until, as_of,
                                 accounts, {r.source: r.skipped for r in result.synced if r.skipped})
         result.quality = [as_row(r, as_of, q_since, q_until) for r in checked]
-    result.view = current_view(engine, journey_map, as_of)
+    result.view = with_gaps(current_view(engine, journey_map, as_of),
+                            {s.source: s.last_day for s in source_status(engine, journey_map, as_of) if s.mapped})
     markdown = render_markdown(result.view) + sources_markdown(result.synced, result.failed)
     if result.quality:
         markdown += "\n" + quality_markdown(result.quality)
@@ -228,7 +249,7 @@ def _locked_run(settings: Settings, journey_map: JourneyMap, as_of: dt.date, sou
         outcomes = detect_stalls(engine, journey_map, as_of, unusable(checked) if result.quality else None,
                                  replay_from)
         result.detection = outcomes[-1]
-        result.delivery = tell_slack(engine, journey_map, settings, outcomes)
+        result.delivery = tell_slack(engine, journey_map, settings, outcomes, result.failures, result.read)
         markdown += "\n" + incidents_markdown([i.payload for i in result.detection.open],
                                               journey_map.business.currency, "Open incidents")
     rendered = publish_rendered_map(engine, journey_map, as_of, Path(settings.journey_outbox_dir))
@@ -311,4 +332,19 @@ def journey_pipeline(start_date: dt.date | None = None, end_date: dt.date | None
     from prefect.runtime import deployment
 
     window = check_parameters(start_date, end_date, demo, demo_outage, deployment.name)
-    return _run(as_of, sources, demo, window, demo_outage, Chunking(parallel_chunks, fan_out))
+    result = _run(as_of, sources, demo, window, demo_outage, Chunking(parallel_chunks, fan_out))
+    if result.nothing_read:  # everything else is done (alerts queued, map published): the run itself failed
+        get_run_logger().error("%s", result.nothing_read)
+        return Failed(message=result.nothing_read[:1000], data=result)  # type: ignore[return-value]
+    return result
+
+
+def outcome_of(state: State[PipelineResult]) -> PipelineResult:
+    """A pipeline run's result, also of a run that read no source (a Failed run that still holds its result);
+    any other failure is raised."""
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, PipelineResult):
+        return value
+    if isinstance(value, BaseException):
+        raise value
+    raise RuntimeError(f"the pipeline run ended {state.type.value}: {state.message}")

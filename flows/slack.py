@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,15 @@ from models.outbox import (
     thread_rows,
     top_of,
 )
-from reports.slack import Links, alert_message, alert_reply, data_alert_message, data_alert_reply
+from reports.slack import (
+    Links,
+    alert_message,
+    alert_reply,
+    data_alert_message,
+    data_alert_reply,
+    source_alert_message,
+    source_alert_reply,
+)
 
 LOOKBACK_SECONDS = 300  # how far before an unanswered attempt to look for the message it may have posted
 LinksFor = Callable[[str], Links]  # alert key → its buttons
@@ -127,6 +135,48 @@ def _open_data_threads(conn: Connection) -> dict[str, tuple[str, dt.date, str]]:
         _, source, day = thread.split("|", 2)
         text = str(json.loads(rows[0]["body"]).get("text", ""))
         out[source] = (thread, dt.date.fromisoformat(day), text.split(": ", 1)[-1])
+    return out
+
+
+def source_outbox(conn: Connection, failures: Mapping[str, tuple[str, str]], read: Collection[str], as_of: dt.date,
+                  links: LinksFor, channel: str) -> list[str]:
+    """Queue a thread per source and cause that could not be read (`failures`: source → (cause, reason)), unless
+    one is open already; resolve each open one whose source was `read` this run. Returns the keys queued."""
+    keys: list[str] = []
+    open_threads = _open_source_threads(conn)
+    links_now = links(f"data|{as_of}")
+    for source, (cause, reason) in sorted(failures.items()):
+        if (source, cause) in open_threads:
+            continue  # still failing: the open thread says so already
+        thread = f"source|{source}|{cause}|{as_of}"
+        key = f"{thread}|opened"
+        body = source_alert_message(source, cause, reason, status="open", first_day=as_of, as_of=as_of,
+                                    links=links_now, message_key=key)
+        keys += enqueue(conn, [Outgoing(key, thread, "top", channel, as_body(body))])
+    for (source, cause), (thread, first_day, reason) in sorted(open_threads.items()):
+        if source not in read or source in failures:
+            continue
+        key = f"{thread}|resolved"
+        top = source_alert_message(source, cause, reason, status="resolved", first_day=first_day, as_of=as_of,
+                                   links=links_now, message_key=f"{thread}|opened")
+        reply = source_alert_reply(source, cause, as_of=as_of, message_key=key)
+        keys += enqueue(conn, [Outgoing(key, thread, "reply", channel, as_body(reply)),
+                               Outgoing(f"{key}|update", thread, "update", channel, as_body(top))])
+    return keys
+
+
+def _open_source_threads(conn: Connection) -> dict[tuple[str, str], tuple[str, dt.date, str]]:
+    """(source, cause) → (thread, first day, reason) of each unread-source thread not yet resolved."""
+    threads: dict[str, list[RowMapping]] = {}
+    for row in thread_rows(conn, "source|"):
+        threads.setdefault(str(row["thread"]), []).append(row)
+    out = {}
+    for thread, rows in threads.items():
+        if any(str(r["key"]).endswith("|resolved") for r in rows):
+            continue
+        _, source, cause, day = thread.split("|", 3)
+        text = str(json.loads(rows[0]["body"]).get("text", ""))
+        out[(source, cause)] = (thread, dt.date.fromisoformat(day), text.split(": ", 1)[-1])
     return out
 
 

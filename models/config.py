@@ -36,6 +36,9 @@ SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
         "metrics": ("responses", "promoters", "passives", "detractors"),
     },
 }
+# Metrics that are money, not a count of people or events: never a touchpoint's volume or success (a rate of
+# pounds over visits is not a conversion). Each names the count to use instead.
+MONEY_METRICS = {"purchaseRevenue": "keyEvents, or eventCount on the purchase event", "revenue": "completed"}
 # Non-additive metrics that people reach for and that must never be summed over days.
 NON_ADDITIVE = {"totalUsers": "sessions", "activeUsers": "sessions", "bounceRate": "sessions"}
 REGEX_KEYS = {"landing_page", "page_path", "event_name", "channel", "source", "medium",

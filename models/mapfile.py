@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import ValidationError
 
-from models.config import DIMENSIONS, NON_ADDITIVE, REGEX_KEYS, SOURCES, JourneyMap
+from models.config import DIMENSIONS, MONEY_METRICS, NON_ADDITIVE, REGEX_KEYS, SOURCES, JourneyMap
 
 Loc = tuple[str | int, ...]
 
@@ -240,6 +240,12 @@ def _check_rule(tp_id: str, source: str, match: dict[str, str | int], volume: st
             yield where.problem((*loc, "match", key), f"touchpoint '{tp_id}': match.mode must be 'payment' or "
                                                       f"'subscription', not {value!r}")
     for field, metric in (("volume", volume), ("success", success)):
+        if metric in MONEY_METRICS:
+            yield where.problem((*loc, field), f"touchpoint '{tp_id}': {field} '{metric}' is money, not a count, "
+                                               f"so it is neither a conversion nor a volume; count events as the "
+                                               f"{field} instead ({field}: {MONEY_METRICS[metric]}) and let "
+                                               f"{metric} show as revenue: the map shows it beside the step")
+            continue
         if metric is None or metric in metrics:
             continue
         hint = (f"; {metric} is not additive over days, use {NON_ADDITIVE[metric]}" if metric in NON_ADDITIVE

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from models.config import SOURCES, Journey, JourneyMap, Touchpoint
+from models.config import MONEY_METRICS, SOURCES, Journey, JourneyMap, Touchpoint
 from models.feedback import StageFeedback
 
 
@@ -36,7 +37,13 @@ class TouchpointView:
         return [(m, self.metrics[m] / base) for m in sorted(self.metrics, key=lambda m: (m not in order,
                                                                                          order.index(m) if m in order
                                                                                          else 0, m))
-                if m not in (self.volume_metric, self.step_to, "revenue") and self.metrics[m]]
+                if m not in (self.volume_metric, self.step_to, "revenue") and m not in MONEY_METRICS
+                and self.metrics[m] and self.metrics[m] <= base]
+
+    @property
+    def money(self) -> list[tuple[str, float]]:
+        """The source's money metrics over the period (revenue shows as revenue, never as a rate)."""
+        return [(m, v) for m, v in sorted(self.metrics.items()) if m in MONEY_METRICS and v]
 
     @property
     def volume_change(self) -> float | None:
@@ -47,19 +54,31 @@ class TouchpointView:
 
     @property
     def conversion(self) -> float | None:
-        return self.conversions / self.volume if self.conversions is not None and self.volume else None
+        """k / n, or None when it is no rate: nothing to divide, or more conversions than volume (a next page that
+        people also reach from elsewhere; a count of something else)."""
+        return _rate(self.conversions, self.volume)
+
+    @property
+    def beyond_volume(self) -> bool:
+        """The step counts more conversions than its volume: no rate can be shown for it."""
+        return self.conversions is not None and self.volume is not None and self.conversions > self.volume > 0
 
     @property
     def previous_conversion(self) -> float | None:
-        if self.previous_conversions is None or not self.previous_volume:
-            return None
-        return self.previous_conversions / self.previous_volume
+        return _rate(self.previous_conversions, self.previous_volume)
 
     @property
     def conversion_change(self) -> float | None:
         """Change of step conversion in percentage points."""
         now, before = self.conversion, self.previous_conversion
         return None if now is None or before is None else (now - before) * 100
+
+
+def _rate(k: float | None, n: float | None) -> float | None:
+    """k of n as a share within 0–1, or None when it is not one."""
+    if k is None or not n or n <= 0 or k < 0 or k > n:
+        return None
+    return k / n
 
 
 @dataclass(frozen=True)
@@ -99,6 +118,13 @@ class MapView:
     until: dt.date
     journeys: list[JourneyView] = field(default_factory=list)
     feedback: list[FeedbackView] = field(default_factory=list)  # stages with survey answers, in stage order
+    no_data: dict[str, dt.date | None] = field(default_factory=dict)  # source → its last day with data (None:
+    # never), for sources whose data stops before `until`: their cards say so instead of showing zeros
+
+
+def with_gaps(view: MapView, last_days: Mapping[str, dt.date | None]) -> MapView:
+    """The view with each source whose last day with data (`last_days`) is before the view's end marked."""
+    return replace(view, no_data={s: d for s, d in last_days.items() if d is None or d < view.until})
 
 
 def feedback_rows(journey_map: JourneyMap, now: dict[str, StageFeedback],

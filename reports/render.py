@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
@@ -43,17 +44,30 @@ def heading(view: MapView) -> str:
     return text
 
 
-def _cells(tp: TouchpointView) -> list[str]:
+def fmt_conversion(tp: TouchpointView) -> str:
+    """The step's rate; a step that counts more conversions than its volume has none (never above 100 %)."""
+    if tp.beyond_volume:
+        return f"n/a ({fmt_volume(tp.conversions)} > volume)"
+    return fmt_rate(tp.conversion)
+
+
+def _cells(tp: TouchpointView, currency: str = "", no_data: Mapping[str, dt.date | None] | None = None) -> list[str]:
     step = f"→ {tp.step_to}" if tp.step_to else ""
-    return [tp.name, tp.source, fmt_volume(tp.volume), fmt_change(tp.volume_change), step,
-            fmt_rate(tp.conversion), fmt_pp(tp.conversion_change),
-            " · ".join(f"{m} {fmt_rate(r)}" for m, r in tp.other_rates)]
+    others = [f"{m} {fmt_rate(r)}" for m, r in tp.other_rates]
+    others += [f"{m} {currency} {fmt_money(v)}".replace("  ", " ") for m, v in tp.money]
+    volume, rate = fmt_volume(tp.volume), fmt_conversion(tp)
+    if no_data is not None and tp.source in no_data:  # missing data reads as missing, never as zero
+        last = no_data[tp.source]
+        gap = f"no data since {last}" if last else "no data yet"
+        volume, rate = (f"{volume} · {gap}", rate) if tp.volume else (gap, "—")
+    return [tp.name, tp.source, volume, fmt_change(tp.volume_change), step, rate, fmt_pp(tp.conversion_change),
+            " · ".join(others)]
 
 
 COLUMNS = ["Touchpoint", "Source", "Volume", "Δ volume", "Step", "Conversion", "Δ conversion", "Other rates"]
 
 
-def journey_table(journey: JourneyView, currency: str) -> Table:
+def journey_table(journey: JourneyView, currency: str, no_data: Mapping[str, dt.date | None] | None = None) -> Table:
     """One journey: a section per stage, touchpoints in order."""
     table = Table(title=f"{journey.name} — {journey.goal} ({currency} {fmt_money(journey.value)} per conversion)",
                   title_justify="left", show_lines=False, expand=False)
@@ -65,8 +79,8 @@ def journey_table(journey: JourneyView, currency: str) -> Table:
         if i:
             table.add_section()
         for j, tp in enumerate(stage.touchpoints):
-            cells = _cells(tp)
-            style = "red" if tp.volume == 0 else None
+            cells = _cells(tp, currency, no_data)
+            style = "red" if tp.volume == 0 or tp.source in (no_data or {}) else None
             table.add_row(stage.name if j == 0 else "", *cells, style=style)
     return table
 
@@ -74,7 +88,7 @@ def journey_table(journey: JourneyView, currency: str) -> Table:
 def render_table(view: MapView) -> Group:
     """A rich renderable of the whole map."""
     parts: list[Table | Text] = [Text(heading(view), style="bold")]
-    parts += [journey_table(j, view.currency) for j in view.journeys]
+    parts += [journey_table(j, view.currency, view.no_data) for j in view.journeys]
     if not view.journeys:
         parts.append(Text("No journey matches the selection."))
     if view.feedback:
@@ -105,7 +119,7 @@ def render_markdown(view: MapView) -> str:
         for stage in journey.stages:
             lines += [f"### {stage.name}", "", "| " + " | ".join(COLUMNS) + " |",
                       "|" + "|".join(["---", "---", "---:", "---:", "---", "---:", "---:", "---"]) + "|"]
-            lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(tp)) + " |"
+            lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(tp, view.currency, view.no_data)) + " |"
                       for tp in stage.touchpoints]
             lines.append("")
     if view.feedback:

@@ -160,6 +160,46 @@ def data_alert_reply(source: str, *, as_of: dt.date, message_key: str) -> dict[s
     return message(text.replace("*", ""), sections(text), "journey_alert", payload, "see the flow run")
 
 
+SOURCE_CAUSES = {  # why a source was not read, and what to do: one alert per source and cause
+    "setup": ("⚠️ Source needs a fix", "Fix what the error names (a setting or journey.yaml), then check it with "
+                                      "`journeymap check-config`; the next run reads the source again."),
+    "read": ("⚠️ Source not read", "The source's API failed after its retries; the next run tries again and reads "
+                                  "the days it missed."),
+}
+
+
+def source_alert_message(source: str, cause: str, reason: str, *, status: str, first_day: dt.date, as_of: dt.date,
+                         links: Links, message_key: str) -> dict[str, Any]:
+    """A data alert for a source that could not be read (`cause`: setup or read), and its top message edited
+    when the source reads again."""
+    resolved = status == "resolved"
+    opened, advice = SOURCE_CAUSES.get(cause, SOURCE_CAUSES["read"])
+    title = f"✅ Read again · {source}" if resolved else f"{opened} · {source}"
+    state = (f"*Resolved* on {as_of} · alerted on {first_day}" if resolved else
+             f"*Open* · alerted on {first_day} · as of {as_of}")
+    blocks: list[Block] = [header(title), *sections(state),
+                           *sections(f"*{source}* could not be read: {escape(reason)}")]
+    if not resolved:
+        blocks += sections(f"*What to do:* {advice} What was read before stays stored; the map shows *no data "
+                           f"since* its last day for {source}, never zeros, and a gap in its data is not a drop in "
+                           "conversions.")
+    blocks.append(context([f"Source: {source}", f"Alert `data|{source}|{cause}`"]))
+    blocks += buttons([("Open the flow run", links.run, "open_run")])
+    payload = {"alert_key": f"data|{source}|{cause}", "journey": "", "stage": "", "touchpoint": "",
+               "segment": "all", "metric": "read", "status": status, "severity": "critical",
+               "message_key": message_key}
+    return message(f"{title}: {reason}", blocks, "journey_alert", payload, "see the flow run")
+
+
+def source_alert_reply(source: str, cause: str, *, as_of: dt.date, message_key: str) -> dict[str, Any]:
+    """The thread reply when a source that could not be read reads again."""
+    text = f"✅ *Resolved* on {as_of}: {source} was read again."
+    payload = {"alert_key": f"data|{source}|{cause}", "journey": "", "stage": "", "touchpoint": "",
+               "segment": "all", "metric": "read", "status": "resolved", "severity": "critical",
+               "message_key": message_key}
+    return message(text.replace("*", ""), sections(text), "journey_alert", payload, "see the flow run")
+
+
 def failure_message(flow: str, run: str, step: str, reason: str, *, run_url: str | None,
                     message_key: str) -> dict[str, Any]:
     """A flow run that failed after its retries: which flow, which step, why, and where to look."""

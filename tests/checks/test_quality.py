@@ -145,3 +145,21 @@ def test_a_long_gap_keeps_every_missing_day_for_the_baselines(warehouse: Engine)
     fresh = next(r for r in failed(judge(warehouse)).values() if r.check.kind == "freshness")
     assert fresh.unexpected == 12
     assert [s["day"] for s in fresh.sample] == [d.isoformat() for d in gap]
+
+
+@pytest.mark.parametrize("gap_days", [40, 130])
+def test_a_gap_longer_than_the_weekday_history_fails_freshness_for_every_matured_day(engine: Engine,
+                                                                                    gap_days: int) -> None:
+    """GA4 delivered ten rows a day, then nothing for the last `gap_days` days (longer than the 5 weeks read
+    before the window): each matured day of the window is missing, judged against the weeks before the gap."""
+    last = AS_OF - dt.timedelta(days=gap_days + 1)
+    with engine.begin() as conn:
+        conn.execute(insert(table_of(Ga4Row)), [ga4(last - dt.timedelta(days=i), f"/p{j}")
+                                                for i in range(42) for j in range(10)])
+    fresh = next(r for r in judge(engine).values() if r.check.kind == "freshness" and r.check.source == "ga4")
+    matured = [SINCE + dt.timedelta(days=i) for i in range((AS_OF - SINCE).days - MAP.source_settings("ga4").lag_days
+                                                          + 1)]
+    assert not fresh.success
+    assert fresh.unexpected == len(matured)
+    assert [s["day"] for s in fresh.sample] == [d.isoformat() for d in matured]
+    assert {s["usual"] for s in fresh.sample} == {10.0}

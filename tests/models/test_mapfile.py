@@ -61,6 +61,12 @@ BROKEN = [
      ["totalUsers is not additive", "use sessions"]),
     ("unknown field", ("        volume: screenPageViews\n", "        volume: screenPageViews\n        sucess: x\n"), 20,
      ["unknown field 'sucess'", "did you mean 'success'"]),
+    ("money as success", ("volume: screenPageViews\n      - id: cart",
+                          "volume: sessions\n        success: purchaseRevenue\n      - id: cart"), 20,
+     ["success 'purchaseRevenue' is money, not a count", "success: keyEvents", "let purchaseRevenue show as revenue"]),
+    ("money as volume", ("source: ga4\n        match: {page_path: '^/cart$'}\n        volume: screenPageViews",
+                         "source: stripe\n        match: {product: course}\n        volume: revenue"), 25,
+     ["volume 'revenue' is money, not a count", "volume: completed", "let revenue show as revenue"]),
     ("survey on an unknown stage", ("journeys:", SURVEY.replace("stage: purchase", "stage: purchse") + "journeys:"),
      12, ["survey 'nps' references unknown stage 'purchse'", "did you mean 'purchase'"]),
 ]
@@ -100,7 +106,8 @@ def test_example_map_is_valid() -> None:
     assert {tp.stage for _, tp in journey_map.touchpoints()} == {s.id for s in journey_map.stages}
 
 
-CLI_CASES = [(b[0], b[1], b[2]) for b in BROKEN[:5]] + [("missing file", None, 0)]
+CLI_CASES = [(b[0], b[1], b[2]) for b in BROKEN[:5] + [b for b in BROKEN if b[0] == "money as success"]] + [
+    ("missing file", None, 0)]
 
 
 @pytest.mark.parametrize(("name", "change", "line"), CLI_CASES, ids=[c[0] for c in CLI_CASES])

@@ -92,3 +92,42 @@ def test_a_card_shows_its_sources_other_rates_beside_its_step() -> None:
     pay = next(tp for s in view.journeys[0].stages for tp in s.touchpoints if tp.id == "pay")
     assert pay.other_rates == [("expired", 0.6), ("abandoned", 0.5), ("refunds", 0.1)]
     assert "expired 60.0% · abandoned 50.0% · refunds 10.0%" in render_markdown(view)
+
+
+def test_no_surface_shows_a_rate_above_100_percent_nor_money_as_a_rate() -> None:
+    """Cart's next step (Checkout) counts 30 against Cart's 20, and Checkout's revenue is money: neither is shown
+    as a rate; the HTML and PNG cards show no rate and no interval without its rate inside it."""
+    import re
+
+    from reports.html_map import render_html
+    from reports.map_page import MapPage, PersonaPage, wilson
+    from reports.map_png import map_png
+
+    now = frame([("ads", 200, 10), ("landing", 100, None), ("cart", 20, None), ("pay", 30, 4)])
+    metrics = pd.DataFrame([("pay", "checkouts", 30), ("pay", "completed", 4), ("pay", "revenue", 52_341.6),
+                            ("ads", "sessions", 200), ("ads", "purchaseRevenue", 5_234.1)],
+                           columns=["touchpoint_id", "metric", "value"])
+    view = build_map_view(parse_map(MAP), now, now, since=D, until=D, metrics=metrics)
+    cards = {tp.id: tp for s in view.journeys[0].stages for tp in s.touchpoints}
+    assert cards["cart"].conversions == 30
+    assert cards["cart"].volume == 20
+    assert cards["cart"].conversion is None
+    assert cards["cart"].beyond_volume
+    assert cards["cart"].conversion_change is None
+    assert cards["pay"].other_rates == []
+    assert cards["pay"].money == [("revenue", 52_341.6)]
+    assert cards["ads"].other_rates == []
+    assert cards["ads"].money == [("purchaseRevenue", 5_234.1)]
+    markdown = render_markdown(view)
+    assert "| Cart | ga4 | 20 | ±0% | → Checkout | n/a (30 > volume) | — |" in markdown
+    assert "revenue EUR 52,342" in markdown
+    assert "purchaseRevenue EUR 5,234" in markdown
+    html = render_html(MapPage("Shop", "EUR", D + dt.timedelta(days=1), [PersonaPage("", "", view, {})]))
+    shown = [float(x.replace(",", "")) for x in re.findall(r"([\d,.]+)%", html)]
+    assert shown
+    assert max(shown) <= 100.0
+    for tp in cards.values():
+        rate, interval = tp.conversion, wilson(tp.conversions, tp.volume)
+        if rate is not None and interval is not None:
+            assert interval[0] <= rate <= interval[1], tp.id
+    assert map_png(MapPage("Shop", "EUR", D + dt.timedelta(days=1), [PersonaPage("", "", view, {})]))

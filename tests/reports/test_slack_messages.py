@@ -19,7 +19,14 @@ from models.drift import Dead, Drift, NewEmail, Uncovered
 from models.mapfile import load_map
 from reports.blocks import FALLBACK_TEXT, HEADER_TEXT, MAX_BLOCKS, SECTION_TEXT, fit, sections
 from reports.map_view import FeedbackView, JourneyView, MapView, StageView, TouchpointView
-from reports.slack import Links, alert_message, alert_reply, data_alert_message
+from reports.slack import (
+    Links,
+    alert_message,
+    alert_reply,
+    data_alert_message,
+    source_alert_message,
+    source_alert_reply,
+)
 from reports.summary import AnnotationEffect, IncidentLine, Leak, Summary, summary_message
 from tests.conftest import EXAMPLE_MAP
 
@@ -108,6 +115,32 @@ def test_a_data_alert_looks_different_from_a_step_alert() -> None:
     assert message["blocks"][0]["text"]["text"] == "⚠️ Data problem · ga4"
     assert message["metadata"]["event_payload"]["alert_key"] == "data|ga4"
     assert not any(b["type"] == "section" and "fields" in b for b in message["blocks"])  # no rates: no step
+
+
+def test_a_source_not_read_is_a_data_alert_resolved_when_it_reads_again() -> None:
+    reason = "GA4 kept failing after 6 attempts over 10 min: 503 Service Unavailable"
+    first, later = dt.date(2026, 9, 22), dt.date(2026, 9, 24)
+    opened = source_alert_message("ga4", "read", reason, status="open", first_day=first, as_of=first,
+                                  links=Links("http://prefect.example/runs/flow-run/1"),
+                                  message_key="source|ga4|read|2026-09-22|opened")
+    resolved = source_alert_message("ga4", "read", reason, status="resolved", first_day=first, as_of=later,
+                                    links=Links("http://prefect.example/runs/flow-run/3"),
+                                    message_key="source|ga4|read|2026-09-22|opened")
+    reply = source_alert_reply("ga4", "read", as_of=later, message_key="source|ga4|read|2026-09-22|resolved")
+    golden("source_alert", opened)
+    golden("source_alert_resolved", resolved)
+    golden("source_alert_resolved_reply", reply)
+    for message in (opened, resolved, reply):
+        within_limits(message)
+        assert message["metadata"]["event_payload"]["alert_key"] == "data|ga4|read"
+    assert opened["blocks"][0]["text"]["text"] == "⚠️ Source not read · ga4"
+    assert "no data since" in json.dumps(opened["blocks"], ensure_ascii=False)
+    assert resolved["blocks"][0]["text"]["text"] == "✅ Read again · ga4"
+    assert reply["metadata"]["event_payload"]["status"] == "resolved"
+    setup = source_alert_message("stripe", "setup", "STRIPE_API_KEY is not set", status="open", first_day=first,
+                                 as_of=first, links=Links(), message_key="k")
+    assert setup["metadata"]["event_payload"]["alert_key"] == "data|stripe|setup"  # one alert per source and cause
+    assert "check-config" in json.dumps(setup["blocks"])
 
 
 def view(touchpoints: int = 3) -> MapView:
