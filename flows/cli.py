@@ -247,7 +247,7 @@ def check_config() -> None:
         path = folder / survey.file
         if not path.is_file():  # a warning, not an error: the demo generates its answers
             err.print(f"note: survey '{survey.name}' reads {path}, which does not exist yet; a run without --demo "
-                      "will stop with exit 2 until the export is there", highlight=False)
+                      "will stop with exit 2 until the export is there", highlight=False, soft_wrap=True)
 
 
 app.add_typer(incident_app, name="incident")

@@ -138,7 +138,7 @@ def test_check_config_notes_a_survey_export_that_is_not_there_yet(tmp_path: Path
     result = CliRunner().invoke(app, ["check-config"])
     assert result.exit_code == 0, result.output
     assert "survey 'nps' reads" in result.output
-    assert "does not exist yet" in result.output
+    assert "does not exist yet" in result.output  # on one line, however long the path (no wrap inside it)
     (tmp_path / "nps.csv").write_text("Date,Score\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["check-config"])
     assert result.exit_code == 0
