@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from checks.incident_store import load_incidents
+from checks.incidents import Incident, snapshot_of
 from flows.detection import load_series
 from flows.views import PERIOD_DAYS, current_view
 from models.config import JourneyMap
@@ -96,15 +97,12 @@ def _series(daily: pd.DataFrame, segment: str, first_day: dt.date) -> dict[str, 
     return out
 
 
-def _note(incident: object) -> IncidentNote:
-    from checks.incidents import Incident
-
-    assert isinstance(incident, Incident)
-    payload = incident.payload
-    rate, base = payload.get("p_w"), payload.get("p0")
+def _note(incident: Incident) -> IncidentNote:
+    """The incident's stored snapshot on its card: the figures its Slack message shows."""
+    reading = snapshot_of(incident.payload)
     return IncidentNote(incident.step, incident.segment, incident.severity, incident.status, incident.opened_on,
-                        incident.resolved_on, float(payload.get("impact_per_day") or 0),
-                        float(rate) if rate is not None else None, float(base) if base is not None else None)
+                        incident.resolved_on, reading.impact_per_day, reading.rate, reading.baseline, reading.since,
+                        reading.through)
 
 
 def source_status(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> list[SourceStatus]:

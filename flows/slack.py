@@ -83,6 +83,8 @@ def _incident_news(conn: Connection, journey_map: JourneyMap, event: Event, inci
                         resolved_on=incident.resolved_on if incident is not None else None)
     if event.action == "opened" or first is None:  # no thread yet: this news starts one
         return [Outgoing(key, thread, "top", channel, as_body(top))]
+    if event.action == "refreshed":  # the reading left the interval the top message shows: its figures are edited
+        return [Outgoing(f"{key}|update", thread, "update", channel, as_body(top))]
     reply = alert_reply(journey_map, event.key, event.payload, action=event.action, status=event.status,
                         severity=event.severity, as_of=event.as_of, message_key=key)
     return [Outgoing(key, thread, "reply", channel, as_body(reply)),

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from checks.incidents import snapshot_of
 from models.config import JourneyMap, Touchpoint
 from reports.blocks import Block, buttons, context, escape, fields, header, message, sections
 
@@ -70,12 +71,13 @@ def alert_payload(key: str, payload: Mapping[str, Any], status: str, severity: s
 
 def _rate_line(payload: Mapping[str, Any], after: str) -> str:
     kind = str(payload.get("kind") or "drop")
+    reading = snapshot_of(payload)
     happened = WHAT_HAPPENED.get(kind) or f"down {float(payload.get('drop') or 0):.0%}"
     step = f"*{escape(str(payload.get('touchpoint')))}* → *{escape(after)}*" if after else \
         f"*{escape(str(payload.get('touchpoint')))}*"
-    return (f"{step}: *{_pct(payload.get('p_w'))}* now (95 % CI {_pct(payload.get('p_lo'))}–"
-            f"{_pct(payload.get('p_hi'))}) against *{_pct(payload.get('p0'))}* usually: {happened} since "
-            f"*{payload.get('since')}*.")
+    through = f" (matured days through {reading.through})" if reading.through else ""
+    return (f"{step}: *{_pct(reading.rate)}* now (95 % CI {_pct(reading.low)}–{_pct(reading.high)}) against "
+            f"*{_pct(reading.baseline)}* usually: {happened} since *{reading.since}*{through}.")
 
 
 def alert_message(journey_map: JourneyMap, key: str, payload: Mapping[str, Any], *, status: str, severity: str,
@@ -88,14 +90,14 @@ def alert_message(journey_map: JourneyMap, key: str, payload: Mapping[str, Any],
     if status == "resolved":
         emoji, label = "✅", f"Resolved ({label.lower()})"
     stage, name = str(payload.get("stage")), str(payload.get("touchpoint"))
+    reading = snapshot_of(payload)
     currency = journey_map.business.currency
     state = (f"*{STATUS.get(status, status)}* · alerted on {opened_on} · as of {as_of}" if status != "resolved" else
              f"*Resolved* on {resolved_on or as_of} · alerted on {opened_on}")
     blocks: list[Block] = [header(f"{emoji} {label} · {stage} › {name}"), *sections(state),
                            *sections(_rate_line(payload, after)),
-                           *fields([("Lost per day", f"~{float(payload.get('lost_per_day') or 0):,.1f} conversions"),
-                                    ("At stake per day",
-                                     f"{currency} {float(payload.get('impact_per_day') or 0):,.0f}"),
+                           *fields([("Lost per day", f"~{reading.lost_per_day:,.1f} conversions"),
+                                    ("At stake per day", f"{currency} {reading.impact_per_day:,.0f}"),
                                     ("Segment", escape(segment or "all")),
                                     ("Hit hardest", escape(str(payload.get("top_segments") or "—")))])]
     if status != "resolved":
@@ -110,8 +112,7 @@ def alert_message(journey_map: JourneyMap, key: str, payload: Mapping[str, Any],
     if not (links.ack and links.snooze) and status != "resolved":
         blocks.append(context([f"Acknowledge: `journeymap incident ack {escape(key)}`",
                                f"Snooze: `journeymap incident snooze {escape(key)} --days 7`"]))
-    text = f"{label}: {stage} › {name} — {_pct(payload.get('p_w'))} vs {_pct(payload.get('p0'))} since " \
-           f"{payload.get('since')}"
+    text = f"{label}: {stage} › {name} — {_pct(reading.rate)} vs {_pct(reading.baseline)} since {reading.since}"
     metric = (tp.success or f"to {after}") if tp is not None else ""
     return message(text, blocks, "journey_alert", alert_payload(key, payload, status, severity, metric, message_key),
                    "see the flow run")
@@ -123,8 +124,9 @@ def alert_reply(journey_map: JourneyMap, key: str, payload: Mapping[str, Any], *
     journey_id, step, _, _ = [*key.split("|"), "", "", ""][:4]
     _, tp, after = _find(journey_map, journey_id, step)
     if action == "resolved":
+        reading = snapshot_of(payload)
         text = (f"✅ *Resolved* on {as_of}: back within its usual range for two matured days "
-                f"(last bad reading: {_pct(payload.get('p_w'))} against {_pct(payload.get('p0'))}).")
+                f"(last bad reading: {_pct(reading.rate)} against {_pct(reading.baseline)}).")
     elif action == "reopened":
         text = f"🔁 *Reopened* on {as_of}, {severity}: {_rate_line(payload, after)}"
     else:
