@@ -80,7 +80,7 @@ def build_page(engine: Engine, journey_map: JourneyMap, as_of: dt.date, *, perio
     series = load_series(engine, journey_map, since - dt.timedelta(days=period_days + ANNOTATION_DAYS), as_of)
     return MapPage(journey_map.business.name, journey_map.business.currency, as_of, personas,
                    questions={tp.id: tuple(tp.questions) for _, tp in journey_map.touchpoints() if tp.questions},
-                   incidents=[_note(i) for i in incidents.values()
+                   incidents=[incident_note(i) for i in incidents.values()
                               if i.status != "resolved" or (i.resolved_on is not None and i.resolved_on >= since)],
                    changes=annotation_effects(notes, series, journey_map),
                    sources=source_status(engine, journey_map, as_of))
@@ -97,7 +97,7 @@ def _series(daily: pd.DataFrame, segment: str, first_day: dt.date) -> dict[str, 
     return out
 
 
-def _note(incident: Incident) -> IncidentNote:
+def incident_note(incident: Incident) -> IncidentNote:
     """The incident's stored snapshot on its card: the figures its Slack message shows."""
     reading = snapshot_of(incident.payload)
     return IncidentNote(incident.step, incident.segment, incident.severity, incident.status, incident.opened_on,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from reports.chart import GREEN, GREY, INK, LIGHT, RED, delta_label, segment_label, shorten
 from reports.html_map import SEVERITY_COLOURS, shown_in
 from reports.incidents import reading_line
-from reports.map_page import MapPage, PersonaPage, largest_leak, lost, wilson
+from reports.map_page import IncidentNote, MapPage, PersonaPage, largest_leak, lost, wilson
 from reports.map_view import JourneyView, TouchpointView
 from reports.render import fmt_change, fmt_money, fmt_rate, fmt_volume
 
@@ -123,9 +123,13 @@ def _draw_card(ax: Axes, page: MapPage, persona: PersonaPage, card: TouchpointVi
     elif not card.step_to:
         ax.text(x + 0.14, y + 0.76, "the last step", fontsize=8, color=LIGHT, va="center")
     if incidents:
-        i = incidents[0]
-        ax.text(x + 0.14, y + 0.95, shorten(f"{i.severity.capitalize()}: {reading_line(i.reading, page.currency)}",
-                                            62), fontsize=7, weight="bold", color=edge, va="center")
+        ax.text(x + 0.14, y + 0.95, incident_caption(incidents[0], page.currency), fontsize=7, weight="bold",
+                color=edge, va="center")
     elif leak:
         ax.text(x + 0.14, y + 0.95, f"largest leak: {fmt_volume(lost(card))} lost", fontsize=7.5, color=LEAK,
                 va="center")
+
+
+def incident_caption(incident: IncidentNote, currency: str) -> str:
+    """The card's incident line: the incident's snapshot, as the HTML map and Slack show it."""
+    return shorten(f"{incident.severity.capitalize()}: {reading_line(incident.reading, currency)}", 62)

@@ -72,7 +72,9 @@ def alert_payload(key: str, payload: Mapping[str, Any], status: str, severity: s
 def _rate_line(payload: Mapping[str, Any], after: str) -> str:
     kind = str(payload.get("kind") or "drop")
     reading = snapshot_of(payload)
-    happened = WHAT_HAPPENED.get(kind) or f"down {float(payload.get('drop') or 0):.0%}"
+    drop = 1 - reading.rate / reading.baseline if reading.rate is not None and reading.baseline else \
+        float(payload.get("drop") or 0)
+    happened = WHAT_HAPPENED.get(kind) or f"down {drop:.0%}"
     step = f"*{escape(str(payload.get('touchpoint')))}* → *{escape(after)}*" if after else \
         f"*{escape(str(payload.get('touchpoint')))}*"
     through = f" (matured days through {reading.through})" if reading.through else ""

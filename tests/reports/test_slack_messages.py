@@ -129,8 +129,9 @@ def summary(touchpoints: int = 3) -> Summary:
     done = IncidentLine("course|blog|all|drop", "Awareness", "Blog", "warning", dt.date(2026, 9, 5),
                         dt.date(2026, 9, 12), 480.0, "2026-09-03")
     return Summary("month", view(touchpoints), [Leak("Purchase", "Stripe Checkout", 181.0, 0.43, 3.1)],
-                   [small, line], [done], [older], 36, [], [AnnotationEffect("Purchase", "Stripe Checkout", dt.date(2026, 9, 24),
-                                                 "payment methods fixed", 0.12, 0.6)],
+                   [small, line], [done], [older], 36, [],
+                   [AnnotationEffect("Purchase", "Stripe Checkout", dt.date(2026, 9, 24), "payment methods fixed", 0.12,
+                                     0.6)],
                    Drift([Uncovered("page", "/recipes/… (4 pages)", 18505.0, 0.23)],
                          [Dead("course", "lead-magnet-page", "Free starter guide", "page_path: /free-starter-guide/",
                                "/free-sourdough-starter-guide/")],
