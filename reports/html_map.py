@@ -90,7 +90,7 @@ def _persona(page: MapPage, persona: PersonaPage, html_id: str) -> str:
     head = (f'<p class="muted">{escape(persona.description)}</p>' if persona.description else "")
     out = [f'<section class="persona" id="{html_id}-map" data-persona="{escape(persona.name or "all")}">{head}']
     for journey in view.journeys:
-        out.append(_journey(page, persona, journey, view.feedback))
+        out.append(_journey(page, persona, journey, view.feedback_for(journey.id)))
     out.append("</section>")
     return "".join(out)
 
@@ -202,7 +202,21 @@ def _feedback(row: FeedbackView | None) -> str:
     previous = f" (was {row.previous_nps:+.0f})" if row.previous_nps is not None else ""
     pains = "".join(f"<li>{escape(p)}</li>" for p in row.pain_points)
     return (f'<div data-figure="feedback"><b>NPS {row.nps:+.0f}</b>{previous} · {row.answers} answers'
-            f'{_scores(row.scores)}' + (f"<ul>{pains}</ul>" if pains else "") + "</div>")
+            f'{_scores(row.scores)}' + (f"<ul>{pains}</ul>" if pains else "") + _stage_only(row) + "</div>")
+
+
+def stage_only_note(row: FeedbackView) -> str:
+    """The mark of answers that name only a stage: they are shown under that stage of every journey."""
+    if not row.stage_only:
+        return ""
+    if row.stage_only == row.answers:
+        return "all about the stage in general, not this journey"
+    return f"{row.stage_only} of them about the stage in general, not this journey"
+
+
+def _stage_only(row: FeedbackView) -> str:
+    note = stage_only_note(row)
+    return f'<div class="muted small" data-figure="stage-only">{escape(note)}</div>' if note else ""
 
 
 def _scores(scores: tuple[int, ...], width: int = 200, height: int = 24) -> str:

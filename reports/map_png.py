@@ -71,7 +71,7 @@ def _draw_journey(ax: Axes, page: MapPage, persona: PersonaPage, journey: Journe
     ax.text(MARGIN, y + 0.52, shorten(f"{journey.goal} · {page.currency} {fmt_money(journey.value)} per "
                                       "conversion", 140), fontsize=9, color=GREY, va="center")
     top = y + HEAD_H
-    feedback = {f.stage: f for f in persona.view.feedback}
+    feedback = {f.stage: f for f in persona.view.feedback_for(journey.id)}
     bottom = top + STAGE_H + max(len(s.touchpoints) for s in journey.stages) * (CARD_H + GAP)
     for i, stage in enumerate(journey.stages):
         x = MARGIN + i * (CARD_W + GAP)
@@ -82,7 +82,8 @@ def _draw_journey(ax: Axes, page: MapPage, persona: PersonaPage, journey: Journe
         row = feedback.get(stage.name)
         if row is not None and row.answers and row.nps is not None and not persona.name:
             pains = f" · {shorten(row.pain_points[0], 34)}" if row.pain_points else ""
-            ax.text(x, bottom + 0.15, f"NPS {row.nps:+.0f} ({row.answers} answers){pains}", fontsize=8,
+            general = f", {row.stage_only} general" if row.stage_only else ""
+            ax.text(x, bottom + 0.15, f"NPS {row.nps:+.0f} ({row.answers} answers{general}){pains}", fontsize=8,
                     color=INK, va="center")
     return bottom + FEEDBACK_H
 

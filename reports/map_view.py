@@ -88,6 +88,7 @@ class FeedbackView:
     previous_nps: float | None
     pain_points: tuple[str, ...]
     scores: tuple[int, ...] = ()  # answers per score 0..10 over the period
+    stage_only: int = 0  # of the answers, those with only a stage: shown under this stage in every journey
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,12 @@ class MapView:
     until: dt.date
     journeys: list[JourneyView] = field(default_factory=list)
     feedback: list[FeedbackView] = field(default_factory=list)  # stages with survey answers, in stage order
+    journey_feedback: dict[str, list[FeedbackView]] = field(default_factory=dict)  # the same, per journey
+
+    def feedback_for(self, journey_id: str) -> list[FeedbackView]:
+        """The feedback row of one journey: its own answers and those with only a stage (the whole map's rows
+        when the view was built without per-journey feedback)."""
+        return self.journey_feedback.get(journey_id, []) if self.journey_feedback else self.feedback
 
 
 def feedback_rows(journey_map: JourneyMap, now: dict[str, StageFeedback],
@@ -106,7 +113,8 @@ def feedback_rows(journey_map: JourneyMap, now: dict[str, StageFeedback],
     """FeedbackView per stage that had answers in either period, in the map's stage order."""
     return [FeedbackView(s.name, now[s.id].responses if s.id in now else 0,
                          now[s.id].nps if s.id in now else None, before[s.id].nps if s.id in before else None,
-                         now[s.id].pain_points if s.id in now else (), now[s.id].scores if s.id in now else ())
+                         now[s.id].pain_points if s.id in now else (), now[s.id].scores if s.id in now else (),
+                         now[s.id].stage_only if s.id in now else 0)
             for s in journey_map.stages if s.id in now or s.id in before]
 
 
