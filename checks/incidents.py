@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from models.config import AlertPolicy
+from models.config import AlertPolicy, JourneyMap
 
 REOPEN_DAYS = 7
 FLAPS_TO_DIGEST = 3
@@ -135,6 +135,17 @@ class Event:
     severity: str
     message: bool
     payload: dict[str, Any]
+
+
+def cause_of(journey_map: JourneyMap, journey_id: str, step: str) -> str:
+    """What a touchpoint's numbers come from: its page (GA4 page_path or landing_page) or else its source rule.
+    Incidents opened the same day on touchpoints of one cause are one alert (the same page's traffic and its
+    sessions are one leak, not two)."""
+    for journey, tp in journey_map.touchpoints():
+        if journey.id == journey_id and tp.id == step:
+            page = tp.match.get("page_path") or tp.match.get("landing_page") if tp.source == "ga4" else None
+            return f"page:{page}" if page else f"rule:{tp.source}:{sorted(tp.match.items())}"
+    return f"step:{journey_id}|{step}"
 
 
 def incident_key(journey: str, step: str, segment: str, kind: str) -> str:

@@ -7,7 +7,7 @@ Messages hold aggregates only (rates, counts, money): no secrets, email addresse
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,10 +82,29 @@ def _rate_line(payload: Mapping[str, Any], after: str) -> str:
             f"*{_pct(reading.baseline)}* usually: {happened} since *{reading.since}*{through}.")
 
 
+def _related_lines(journey_map: JourneyMap, related: Sequence[tuple[str, Mapping[str, Any], str]]) -> list[str]:
+    if not related:
+        return []
+    currency = journey_map.business.currency
+    lines = []
+    for key, payload, status in related:
+        reading = snapshot_of(payload)
+        segment = [*key.split("|"), "", ""][2]
+        where = f"{escape(str(payload.get('stage')))} › {escape(str(payload.get('touchpoint')))}" + \
+            ("" if segment in ("", "all") else f" ({escape(segment)})")
+        state = "resolved" if status == "resolved" else f"{_pct(reading.rate)} vs {_pct(reading.baseline)} " \
+            f"since {reading.since} · {currency} {reading.impact_per_day:,.0f}/day"
+        lines.append(f"• {where}: {state} · `{escape(key)}`")
+    return ["*Same cause, alerted the same day* (the same page or source rule; updates in this thread):\n"
+            + "\n".join(lines)]
+
+
 def alert_message(journey_map: JourneyMap, key: str, payload: Mapping[str, Any], *, status: str, severity: str,
                   opened_on: dt.date, as_of: dt.date, links: Links, message_key: str,
-                  resolved_on: dt.date | None = None) -> dict[str, Any]:
-    """The top-level message of a step alert (posted when it opens, edited as its status changes)."""
+                  resolved_on: dt.date | None = None,
+                  related: Sequence[tuple[str, Mapping[str, Any], str]] = ()) -> dict[str, Any]:
+    """The top-level message of a step alert (posted when it opens, edited as its status changes). `related`:
+    (key, payload, status) of the incidents of the same cause opened the same day, told in this one message."""
     journey_id, step, segment, _ = [*key.split("|"), "", "", ""][:4]
     journey, tp, after = _find(journey_map, journey_id, step)
     emoji, label = SEVERITY.get(severity, ("⚪", severity.title()))
@@ -101,7 +120,8 @@ def alert_message(journey_map: JourneyMap, key: str, payload: Mapping[str, Any],
                            *fields([("Lost per day", f"~{reading.lost_per_day:,.1f} conversions"),
                                     ("At stake per day", f"{currency} {reading.impact_per_day:,.0f}"),
                                     ("Segment", escape(segment or "all")),
-                                    ("Hit hardest", escape(str(payload.get("top_segments") or "—")))])]
+                                    ("Hit hardest", escape(str(payload.get("top_segments") or "—")))]),
+                           *(block for line in _related_lines(journey_map, related) for block in sections(line))]
     if status != "resolved":
         blocks += sections(f"*What to do:* {NEXT_STEP.get(str(payload.get('source')), NEXT_STEP['ga4'])} Once it is "
                            f"fixed, record it: `journeymap annotate --touchpoint {step} --date <day> --note …`.")
@@ -114,10 +134,13 @@ def alert_message(journey_map: JourneyMap, key: str, payload: Mapping[str, Any],
     if not (links.ack and links.snooze) and status != "resolved":
         blocks.append(context([f"Acknowledge: `journeymap incident ack {escape(key)}`",
                                f"Snooze: `journeymap incident snooze {escape(key)} --days 7`"]))
-    text = f"{label}: {stage} › {name} — {_pct(reading.rate)} vs {_pct(reading.baseline)} since {reading.since}"
+    text = f"{label}: {stage} › {name} — {_pct(reading.rate)} vs {_pct(reading.baseline)} since {reading.since}" \
+        + (f" (+{len(related)} of the same cause)" if related else "")
     metric = (tp.success or f"to {after}") if tp is not None else ""
-    return message(text, blocks, "journey_alert", alert_payload(key, payload, status, severity, metric, message_key),
-                   "see the flow run")
+    meta = alert_payload(key, payload, status, severity, metric, message_key)
+    if related:
+        meta["related_keys"] = ",".join(k for k, _, _ in related)
+    return message(text, blocks, "journey_alert", meta, "see the flow run")
 
 
 def alert_reply(journey_map: JourneyMap, key: str, payload: Mapping[str, Any], *, action: str, status: str,
