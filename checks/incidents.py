@@ -256,10 +256,18 @@ def _update(current: Incident, row: pd.Series, payload: dict[str, Any],
                           updated.payload)
 
 
+WORTH_ALERTING = 0.5  # money at stake per day below this rounds to "0 lost per day"
+
+
 def _worthless(row: pd.Series) -> bool:
-    """A step whose goal has no value: its alert would say "0 lost per day", so it goes to the digest."""
+    """A step worth nothing — its goal has no value, or (short of a stall) what it loses rounds to nothing a day:
+    its alert would say "0 lost per day", so it goes to the digest."""
     value, share = _number(row.get("value")), _number(row.get("goal_share"))
-    return value is not None and value * (1.0 if share is None else share) <= 0
+    if value is None:
+        return False
+    if value * (1.0 if share is None else share) <= 0:
+        return True
+    return not bool(row.get("stall")) and (_number(row.get("impact_per_day")) or 0.0) < WORTH_ALERTING
 
 
 def _quiet(incident: Incident, as_of: dt.date) -> bool:

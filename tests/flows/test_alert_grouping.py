@@ -113,3 +113,13 @@ def test_a_step_worth_nothing_goes_to_the_digest_not_to_an_alert(engine: Engine)
     assert incidents[CHECKOUT].digest_only  # kept, for the digest and the map
     assert incidents[CHECKOUT].status == "open"
     assert not incidents[REVIEWS].digest_only
+
+
+def test_a_drop_that_rounds_to_nothing_a_day_is_digest_only_but_a_cheap_stall_alerts(engine: Engine) -> None:
+    pins = flagged("affiliate", "pinterest-pins", "Awareness", "Recipe pins on Pinterest", "ga4", 0.3, value=0.45)
+    stalled = {**flagged("affiliate", "recipe-pages", "Consideration", "Recipe pages", "ga4", 0.2, value=0.45),
+               "stall": True, "kind": "flatline"}
+    queued = judge(engine, [[pins, stalled]])
+    assert queued == [f"alert|affiliate|recipe-pages|all|stall|{D}|{D}|opened"]  # tracking gone is news at any price
+    with engine.connect() as conn:
+        assert load_incidents(conn, D + dt.timedelta(days=1))["affiliate|pinterest-pins|all|drop"].digest_only
