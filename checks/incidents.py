@@ -3,20 +3,19 @@
 `advance` is pure: today's findings and yesterday's incidents in, today's incidents and events out.
 One incident per key = journey | step | segment | type, where type is "stall" or "drop".
 
-Each day an incident is flagged its reading is taken once (`Snapshot`: rate now with its interval, the usual rate,
-since = its first bad day, money per day, through which matured day) and stored in its payload; Slack, the HTML
-map, the PNG, the summaries and the incident tables all render that one snapshot.
+Each day an incident is flagged its reading is taken once and stored in its payload (`checks.incident_snapshot`);
+Slack, the HTML map, the PNG, the summaries and the incident tables all render that one snapshot.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
+from checks.incident_snapshot import number, published, reading_of_row, snapshot_of, with_snapshot
 from models.config import AlertPolicy, JourneyMap
 
 REOPEN_DAYS = 7
@@ -24,80 +23,6 @@ FLAPS_TO_DIGEST = 3
 GOOD_DAYS_TO_RESOLVE = 2
 PAYLOAD = ["journey", "stage", "touchpoint", "source", "segment", "kind", "severity", "p_w", "p_lo", "p_hi", "p0",
            "z", "q", "window", "drop", "lost", "lost_per_day", "impact_per_day", "top_segments", "since"]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """An incident's reading on one judged day: what every surface shows of it.
-
-    `since` is the incident's first bad day: the first day of the window that opened it, kept while the
-    incident stays open (a reopened incident starts a new one). `through` is the newest matured day read.
-    """
-
-    rate: float | None
-    low: float | None
-    high: float | None
-    baseline: float | None
-    since: str | None  # ISO dates, as stored
-    through: str | None
-    lost_per_day: float
-    impact_per_day: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    def moved_beyond(self, shown: Snapshot) -> bool:
-        """True when this reading's rate left the interval of the reading `shown`."""
-        if self.rate is None or shown.low is None or shown.high is None:
-            return False
-        return not shown.low <= self.rate <= shown.high
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None or (isinstance(value, float) and pd.isna(value)) else float(value)
-
-
-def snapshot_of(payload: Mapping[str, Any]) -> Snapshot:
-    """The reading every surface shows of an incident (or an event): the one published last — at opening, on a
-    severity change, or when a day's reading left its interval. Payloads stored before snapshots existed are
-    read from the finding's own fields."""
-    for name in ("shown", "snapshot"):
-        stored = payload.get(name)
-        if isinstance(stored, Mapping):
-            return _stored(stored)
-    return Snapshot(_number(payload.get("p_w")), _number(payload.get("p_lo")), _number(payload.get("p_hi")),
-                    _number(payload.get("p0")), payload.get("since"), payload.get("through"),
-                    float(payload.get("lost_per_day") or 0), float(payload.get("impact_per_day") or 0))
-
-
-def latest_of(payload: Mapping[str, Any]) -> Snapshot:
-    """The newest day's reading of an incident, published or not."""
-    stored = payload.get("snapshot")
-    return _stored(stored) if isinstance(stored, Mapping) else snapshot_of(payload)
-
-
-def _stored(values: Mapping[str, Any]) -> Snapshot:
-    return Snapshot(_number(values.get("rate")), _number(values.get("low")), _number(values.get("high")),
-                    _number(values.get("baseline")), values.get("since"), values.get("through"),
-                    float(values.get("lost_per_day") or 0), float(values.get("impact_per_day") or 0))
-
-
-def _reading(row: pd.Series, as_of: dt.date, first_bad_day: str | None) -> Snapshot:
-    lag = row.get("lag_days")
-    through = (as_of - dt.timedelta(days=int(lag))).isoformat() if lag is not None and pd.notna(lag) else None
-    since = row.get("since")
-    since = since.isoformat() if isinstance(since, dt.date) else since
-    return Snapshot(_number(row.get("p_w")), _number(row.get("p_lo")), _number(row.get("p_hi")),
-                    _number(row.get("p0")), first_bad_day or since, through,
-                    float(_number(row.get("lost_per_day")) or 0), float(_number(row.get("impact_per_day")) or 0))
-
-
-def _with_snapshot(payload: dict[str, Any], snapshot: Snapshot, shown: Snapshot) -> dict[str, Any]:
-    return {**payload, "snapshot": snapshot.as_dict(), "shown": shown.as_dict()}
-
-
-def _published(payload: dict[str, Any], snapshot: Snapshot) -> dict[str, Any]:
-    return _with_snapshot(payload, snapshot, snapshot)
 
 
 @dataclass(frozen=True)
@@ -205,12 +130,12 @@ def advance(findings: pd.DataFrame, incidents: dict[str, Incident], recent: dict
             reopened = replace(current, status="open", severity=row["severity"], last_seen_on=as_of,
                                resolved_on=None, good_days=0, flaps=flaps,
                                digest_only=current.digest_only or flaps >= FLAPS_TO_DIGEST or _worthless(row),
-                               payload=_published(payload, _reading(row, as_of, None)))
+                               payload=published(payload, reading_of_row(row, as_of, None)))
             openings.append((float(row["impact_per_day"] or 0), reopened, "reopened"))
             continue
         fresh = Incident(key, row["journey"], row["step"], row["segment"], key.rsplit("|", 1)[1], "open",
                          row["severity"], as_of, as_of, digest_only=_worthless(row),
-                         payload=_published(payload, _reading(row, as_of, None)))
+                         payload=published(payload, reading_of_row(row, as_of, None)))
         openings.append((float(row["impact_per_day"] or 0), fresh, "opened"))
     for rank, (_, incident, action) in enumerate(sorted(openings, key=lambda o: -o[0])):
         capped = rank >= policy.max_new_alerts_per_day
@@ -240,7 +165,7 @@ def _update(current: Incident, row: pd.Series, payload: dict[str, Any],
     message edited) on a severity change — news, with a reply — or when its rate left the interval of the reading
     published before; otherwise every surface keeps showing that one."""
     shown = snapshot_of(current.payload)
-    snapshot = _reading(row, as_of, shown.since)
+    snapshot = reading_of_row(row, as_of, shown.since)
     severity = str(row["severity"])
     if current.severity != severity:
         action = "updated"
@@ -248,10 +173,10 @@ def _update(current: Incident, row: pd.Series, payload: dict[str, Any],
         action = "refreshed"
     else:
         kept = replace(current, status="ongoing", last_seen_on=as_of, good_days=0,
-                       payload=_with_snapshot(payload, snapshot, shown))
+                       payload=with_snapshot(payload, snapshot, shown))
         return kept, Event(current.key, as_of, "updated", "ongoing", severity, False, kept.payload)
     updated = replace(current, status="ongoing", severity=severity, last_seen_on=as_of, good_days=0,
-                      payload=_with_snapshot(payload, snapshot, snapshot))
+                      payload=with_snapshot(payload, snapshot, snapshot))
     return updated, Event(current.key, as_of, action, "ongoing", severity, not _quiet(updated, as_of),
                           updated.payload)
 
@@ -262,12 +187,12 @@ WORTH_ALERTING = 0.5  # money at stake per day below this rounds to "0 lost per 
 def _worthless(row: pd.Series) -> bool:
     """A step worth nothing — its goal has no value, or (short of a stall) what it loses rounds to nothing a day:
     its alert would say "0 lost per day", so it goes to the digest."""
-    value, share = _number(row.get("value")), _number(row.get("goal_share"))
+    value, share = number(row.get("value")), number(row.get("goal_share"))
     if value is None:
         return False
     if value * (1.0 if share is None else share) <= 0:
         return True
-    return not bool(row.get("stall")) and (_number(row.get("impact_per_day")) or 0.0) < WORTH_ALERTING
+    return not bool(row.get("stall")) and (number(row.get("impact_per_day")) or 0.0) < WORTH_ALERTING
 
 
 def _quiet(incident: Incident, as_of: dt.date) -> bool:

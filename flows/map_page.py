@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
+from checks.incident_snapshot import snapshot_of
 from checks.incident_store import load_incidents
-from checks.incidents import Incident, snapshot_of
+from checks.incidents import Incident
 from flows.detection import load_series
 from flows.views import PERIOD_DAYS, current_view
 from models.config import JourneyMap

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping
 
-from checks.incidents import Event, Incident, cause_of, snapshot_of
+from checks.incident_snapshot import snapshot_of
+from checks.incidents import Event, Incident, cause_of
 from connectors.errors import PermanentError, TransientError
 from connectors.slack.client import MessageRejected, SlackClient
 from flows.detection import DetectionOutcome

@@ -13,8 +13,8 @@ import pandas as pd
 from prefect import flow, get_run_logger
 from sqlalchemy import Engine, select
 
+from checks.incident_snapshot import snapshot_of
 from checks.incident_store import load_incidents
-from checks.incidents import snapshot_of
 from checks.leaks import static_leaks
 from flows.detection import load_series
 from flows.map_page import ANNOTATION_DAYS, annotation_effects, build_page, read_annotations, touchpoint_names

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
-from checks.incidents import Snapshot, snapshot_of
+from checks.incident_snapshot import Snapshot, snapshot_of
 from reports.render import fmt_rate
 
 COLUMNS = ["Severity", "Stage › Touchpoint", "Segment", "Kind", "Rate now (95 % CI)", "Baseline", "Since",

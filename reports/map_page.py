@@ -8,7 +8,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
-from checks.incidents import Snapshot
+from checks.incident_snapshot import Snapshot
 from reports.map_view import MapView, StageView, TouchpointView
 from reports.summary import AnnotationEffect
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from checks.incidents import snapshot_of
+from checks.incident_snapshot import snapshot_of
 from models.config import JourneyMap, Touchpoint
 from reports.blocks import Block, buttons, context, escape, fields, header, message, sections
 

@@ -11,8 +11,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from checks.incident_snapshot import snapshot_of
 from checks.incident_store import load_incidents, save_day
-from checks.incidents import Incident, advance, snapshot_of
+from checks.incidents import Incident, advance
 from flows.detection import DetectionOutcome
 from flows.map_page import incident_note
 from flows.slack import alert_outbox
