@@ -124,7 +124,9 @@ def _draw_card(ax: Axes, page: MapPage, persona: PersonaPage, card: TouchpointVi
     elif not card.step_to:
         ax.text(x + 0.14, y + 0.76, "the last step", fontsize=8, color=LIGHT, va="center")
     if incidents:
-        ax.text(x + 0.14, y + 0.95, incident_caption(incidents[0], page.currency), fontsize=7, weight="bold",
+        ax.text(x + CARD_W - 0.1, y + 0.17, incidents[0].severity.upper(), fontsize=7, weight="bold", ha="right",
+                color=edge, va="center")
+        ax.text(x + 0.14, y + 0.95, incident_caption(incidents[0], page.currency), fontsize=6.5, weight="bold",
                 color=edge, va="center")
     elif leak:
         ax.text(x + 0.14, y + 0.95, f"largest leak: {fmt_volume(lost(card))} lost", fontsize=7.5, color=LEAK,
@@ -132,5 +134,6 @@ def _draw_card(ax: Axes, page: MapPage, persona: PersonaPage, card: TouchpointVi
 
 
 def incident_caption(incident: IncidentNote, currency: str) -> str:
-    """The card's incident line: the incident's snapshot, as the HTML map and Slack show it."""
-    return shorten(f"{incident.severity.capitalize()}: {reading_line(incident.reading, currency)}", 62)
+    """The card's incident line: the incident's snapshot, as the HTML map and Slack show it (its severity is on the
+    card's title line)."""
+    return shorten(reading_line(incident.reading, currency), 58)
