@@ -2,6 +2,9 @@
 
 `advance` is pure: today's findings and yesterday's incidents in, today's incidents and events out.
 One incident per key = journey | step | segment | type, where type is "stall" or "drop".
+
+Each day an incident is flagged its reading is taken once and stored in its payload (`checks.incident_snapshot`);
+Slack, the HTML map, the PNG, the summaries and the incident tables all render that one snapshot.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from models.config import AlertPolicy
+from checks.incident_snapshot import number, published, reading_of_row, snapshot_of, with_snapshot
+from models.config import AlertPolicy, JourneyMap
 
 REOPEN_DAYS = 7
 FLAPS_TO_DIGEST = 3
@@ -58,6 +62,17 @@ class Event:
     payload: dict[str, Any]
 
 
+def cause_of(journey_map: JourneyMap, journey_id: str, step: str) -> str:
+    """What a touchpoint's numbers come from: its page (GA4 page_path or landing_page) or else its source rule.
+    Incidents opened the same day on touchpoints of one cause are one alert (the same page's traffic and its
+    sessions are one leak, not two)."""
+    for journey, tp in journey_map.touchpoints():
+        if journey.id == journey_id and tp.id == step:
+            page = tp.match.get("page_path") or tp.match.get("landing_page") if tp.source == "ga4" else None
+            return f"page:{page}" if page else f"rule:{tp.source}:{sorted(tp.match.items())}"
+    return f"step:{journey_id}|{step}"
+
+
 def incident_key(journey: str, step: str, segment: str, kind: str) -> str:
     return f"{journey}|{step}|{segment}|{'stall' if kind in ('flatline', 'collapse') else 'drop'}"
 
@@ -101,11 +116,9 @@ def advance(findings: pd.DataFrame, incidents: dict[str, Incident], recent: dict
         payload = _payload(row)
         current = today.get(key)
         if current is not None and current.status in ("open", "ongoing"):
-            changed = current.severity != row["severity"]
-            today[key] = replace(current, status="ongoing", severity=row["severity"], last_seen_on=as_of,
-                                 good_days=0, payload=payload)
-            events.append(Event(key, as_of, "updated", "ongoing", row["severity"],
-                                changed and not _quiet(today[key], as_of), payload))
+            today[key], event = _update(current, row, payload, as_of)
+            if event is not None:
+                events.append(event)
             continue
         earlier = sum(recent.get(key, []))
         opens = bool(row["stall"]) or float(row["z"] if pd.notna(row["z"]) else 0) <= -5 or earlier >= 1
@@ -116,18 +129,20 @@ def advance(findings: pd.DataFrame, incidents: dict[str, Incident], recent: dict
             flaps = current.flaps + 1
             reopened = replace(current, status="open", severity=row["severity"], last_seen_on=as_of,
                                resolved_on=None, good_days=0, flaps=flaps,
-                               digest_only=current.digest_only or flaps >= FLAPS_TO_DIGEST, payload=payload)
+                               digest_only=current.digest_only or flaps >= FLAPS_TO_DIGEST or _worthless(row),
+                               payload=published(payload, reading_of_row(row, as_of, None)))
             openings.append((float(row["impact_per_day"] or 0), reopened, "reopened"))
             continue
         fresh = Incident(key, row["journey"], row["step"], row["segment"], key.rsplit("|", 1)[1], "open",
-                         row["severity"], as_of, as_of, payload=payload)
+                         row["severity"], as_of, as_of, digest_only=_worthless(row),
+                         payload=published(payload, reading_of_row(row, as_of, None)))
         openings.append((float(row["impact_per_day"] or 0), fresh, "opened"))
     for rank, (_, incident, action) in enumerate(sorted(openings, key=lambda o: -o[0])):
         capped = rank >= policy.max_new_alerts_per_day
         incident = replace(incident, digest_only=incident.digest_only or capped) if capped else incident
         today[incident.key] = incident
-        events.append(Event(incident.key, as_of, action, "open", incident.severity,
-                            not _quiet(incident, as_of), incident.payload))
+        events.append(Event(incident.key, as_of, action, "open", incident.severity, not _quiet(incident, as_of),
+                            incident.payload))
     judged = _judged(findings)
     for key, incident in list(today.items()):
         if key in seen or incident.status == "resolved":
@@ -142,6 +157,42 @@ def advance(findings: pd.DataFrame, incidents: dict[str, Incident], recent: dict
         else:
             today[key] = replace(incident, good_days=days)
     return today, events
+
+
+def _update(current: Incident, row: pd.Series, payload: dict[str, Any],
+            as_of: dt.date) -> tuple[Incident, Event]:
+    """An open incident flagged again: today's reading, keeping its first bad day. It is published (and the top
+    message edited) on a severity change — news, with a reply — or when its rate left the interval of the reading
+    published before; otherwise every surface keeps showing that one."""
+    shown = snapshot_of(current.payload)
+    snapshot = reading_of_row(row, as_of, shown.since)
+    severity = str(row["severity"])
+    if current.severity != severity:
+        action = "updated"
+    elif snapshot.moved_beyond(shown):
+        action = "refreshed"
+    else:
+        kept = replace(current, status="ongoing", last_seen_on=as_of, good_days=0,
+                       payload=with_snapshot(payload, snapshot, shown))
+        return kept, Event(current.key, as_of, "updated", "ongoing", severity, False, kept.payload)
+    updated = replace(current, status="ongoing", severity=severity, last_seen_on=as_of, good_days=0,
+                      payload=with_snapshot(payload, snapshot, snapshot))
+    return updated, Event(current.key, as_of, action, "ongoing", severity, not _quiet(updated, as_of),
+                          updated.payload)
+
+
+WORTH_ALERTING = 0.5  # money at stake per day below this rounds to "0 lost per day"
+
+
+def _worthless(row: pd.Series) -> bool:
+    """A step worth nothing — its goal has no value, or (short of a stall) what it loses rounds to nothing a day:
+    its alert would say "0 lost per day", so it goes to the digest."""
+    value, share = number(row.get("value")), number(row.get("goal_share"))
+    if value is None:
+        return False
+    if value * (1.0 if share is None else share) <= 0:
+        return True
+    return not bool(row.get("stall")) and (number(row.get("impact_per_day")) or 0.0) < WORTH_ALERTING
 
 
 def _quiet(incident: Incident, as_of: dt.date) -> bool:

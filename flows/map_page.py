@@ -9,7 +9,9 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
+from checks.incident_snapshot import snapshot_of
 from checks.incident_store import load_incidents
+from checks.incidents import Incident
 from flows.detection import load_series
 from flows.views import PERIOD_DAYS, current_view
 from models.config import JourneyMap
@@ -79,7 +81,7 @@ def build_page(engine: Engine, journey_map: JourneyMap, as_of: dt.date, *, perio
     series = load_series(engine, journey_map, since - dt.timedelta(days=period_days + ANNOTATION_DAYS), as_of)
     return MapPage(journey_map.business.name, journey_map.business.currency, as_of, personas,
                    questions={tp.id: tuple(tp.questions) for _, tp in journey_map.touchpoints() if tp.questions},
-                   incidents=[_note(i) for i in incidents.values()
+                   incidents=[incident_note(i) for i in incidents.values()
                               if i.status != "resolved" or (i.resolved_on is not None and i.resolved_on >= since)],
                    changes=annotation_effects(notes, series, journey_map),
                    sources=source_status(engine, journey_map, as_of))
@@ -96,15 +98,12 @@ def _series(daily: pd.DataFrame, segment: str, first_day: dt.date) -> dict[str, 
     return out
 
 
-def _note(incident: object) -> IncidentNote:
-    from checks.incidents import Incident
-
-    assert isinstance(incident, Incident)
-    payload = incident.payload
-    rate, base = payload.get("p_w"), payload.get("p0")
+def incident_note(incident: Incident) -> IncidentNote:
+    """The incident's stored snapshot on its card: the figures its Slack message shows."""
+    reading = snapshot_of(incident.payload)
     return IncidentNote(incident.step, incident.segment, incident.severity, incident.status, incident.opened_on,
-                        incident.resolved_on, float(payload.get("impact_per_day") or 0),
-                        float(rate) if rate is not None else None, float(base) if base is not None else None)
+                        incident.resolved_on, reading.impact_per_day, reading.rate, reading.baseline, reading.since,
+                        reading.through)
 
 
 def source_status(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> list[SourceStatus]:

@@ -6,14 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping
 
-from checks.incidents import Event, Incident
+from checks.incident_snapshot import snapshot_of
+from checks.incidents import Event, Incident, cause_of
 from connectors.errors import PermanentError, TransientError
 from connectors.slack.client import MessageRejected, SlackClient
 from flows.detection import DetectionOutcome
@@ -67,34 +68,99 @@ def as_body(message: Mapping[str, Any]) -> str:
 def alert_outbox(conn: Connection, journey_map: JourneyMap, outcome: DetectionOutcome, links: LinksFor,
                  channel: str) -> list[str]:
     """Queue the day's news: a thread per incident (opened → top message; reopened, severity change, resolved →
-    a reply and the top message edited), and a thread per source whose data cannot be judged. Returns the
-    keys queued (none when the day was queued before)."""
+    a reply and the top message edited; a reading outside the interval shown → the top message edited), and a
+    thread per source whose data cannot be judged. Incidents opened the same day on touchpoints of one cause (a
+    page, a source rule) share one top message and its thread, the most money at stake leading. Returns the keys
+    queued (none when the day was queued before)."""
+    told = [e for e in outcome.events if e.message]
+    leaders = _leaders(journey_map, outcome, told)
     queued: list[Outgoing] = []
-    for event in outcome.events:
-        if event.message:
-            incident = outcome.incidents.get(event.key)
-            queued += _incident_news(conn, journey_map, event, incident, links(event.key), channel)
+    for event in sorted(told, key=lambda e: leaders.get(e.key, e.key) != e.key):  # each group's top first
+        if leaders.get(event.key, event.key) != event.key:
+            continue  # told in its leader's top message
+        queued += _incident_news(conn, journey_map, event, outcome, links(event.key), channel,
+                                 [k for k, lead in leaders.items() if lead == event.key and k != event.key])
     added = enqueue(conn, queued)
     return added + _data_news(conn, outcome, links, channel)
 
 
-def _incident_news(conn: Connection, journey_map: JourneyMap, event: Event, incident: Incident | None,
-                   links: Links, default: str) -> list[Outgoing]:
+def _leaders(journey_map: JourneyMap, outcome: DetectionOutcome, told: list[Event]) -> dict[str, str]:
+    """Key → the key whose top message tells it, for the incidents opened today that share a cause with another."""
+    opened = sorted((e for e in told if e.action == "opened"), key=lambda e: -snapshot_of(e.payload).impact_per_day)
+    leaders: dict[str, str] = {}
+    by_cause: dict[str, str] = {}
+    for event in opened:
+        incident = outcome.incidents.get(event.key)
+        if incident is None:
+            continue
+        leader = by_cause.setdefault(cause_of(journey_map, incident.journey, incident.step), event.key)
+        leaders[event.key] = leader
+    return leaders
+
+
+def _related(journey_map: JourneyMap, incidents: Mapping[str, Incident], key: str) -> list[Incident]:
+    """The other incidents opened on the same day as `key`'s on a touchpoint of the same cause (not digest-only)."""
+    me = incidents.get(key)
+    if me is None:
+        return []
+    cause = cause_of(journey_map, me.journey, me.step)
+    return sorted((i for k, i in incidents.items() if k != key and i.opened_on == me.opened_on and not i.digest_only
+                   and cause_of(journey_map, i.journey, i.step) == cause), key=lambda i: i.key)
+
+
+def _incident_news(conn: Connection, journey_map: JourneyMap, event: Event, outcome: DetectionOutcome,
+                   links: Links, default: str, members: list[str]) -> list[Outgoing]:
+    incident = outcome.incidents.get(event.key)
     opened_on = incident.opened_on if incident is not None else event.as_of
     thread = f"alert|{event.key}|{opened_on}"
     key = f"{thread}|{event.as_of}|{event.action}"
     channel = _channel(journey_map, event.key.split("|")[0], default)
     first = top_of(conn, thread)
-    top = alert_message(journey_map, event.key, event.payload, status=event.status, severity=event.severity,
-                        opened_on=opened_on, as_of=event.as_of, links=links,
-                        message_key=key if first is None else str(first["key"]),  # an edit keeps the top's key
-                        resolved_on=incident.resolved_on if incident is not None else None)
-    if event.action == "opened" or first is None:  # no thread yet: this news starts one
+    if event.action == "opened" or first is None:
+        group = None if event.action == "opened" else next(
+            (f"alert|{i.key}|{i.opened_on}" for i in _related(journey_map, outcome.incidents, event.key)
+             if top_of(conn, f"alert|{i.key}|{i.opened_on}") is not None), None)
+        if group is not None:  # told in the top message of its cause: its news goes to that thread
+            return _group_news(conn, journey_map, event, outcome, group, key, links)
+        top = _top(journey_map, event.key, event.payload, event.status, event.severity, opened_on, event.as_of,
+                   links, key, incident.resolved_on if incident is not None else None,
+                   [(k, outcome.incidents[k].payload, outcome.incidents[k].status) for k in members])
         return [Outgoing(key, thread, "top", channel, as_body(top))]
+    related = [(i.key, i.payload, i.status) for i in _related(journey_map, outcome.incidents, event.key)]
+    top = _top(journey_map, event.key, event.payload, event.status, event.severity, opened_on, event.as_of, links,
+               str(first["key"]), incident.resolved_on if incident is not None else None, related)
+    if event.action == "refreshed":  # the reading left the interval the top message shows: its figures are edited
+        return [Outgoing(f"{key}|update", thread, "update", channel, as_body(top))]
     reply = alert_reply(journey_map, event.key, event.payload, action=event.action, status=event.status,
                         severity=event.severity, as_of=event.as_of, message_key=key)
     return [Outgoing(key, thread, "reply", channel, as_body(reply)),
             Outgoing(f"{key}|update", thread, "update", channel, as_body(top))]
+
+
+def _group_news(conn: Connection, journey_map: JourneyMap, event: Event, outcome: DetectionOutcome, group: str,
+                key: str, links: Links) -> list[Outgoing]:
+    """News of an incident told in another's top message: a reply in that thread, and that top message edited."""
+    first = top_of(conn, group)
+    assert first is not None
+    channel = str(first["channel"])
+    out = [] if event.action == "refreshed" else [Outgoing(key, group, "reply", channel, as_body(alert_reply(
+        journey_map, event.key, event.payload, action=event.action, status=event.status, severity=event.severity,
+        as_of=event.as_of, message_key=key)))]
+    leader_key = group.split("|", 1)[1].rsplit("|", 1)[0]
+    leader = outcome.incidents.get(leader_key)
+    if leader is not None:
+        related = [(i.key, i.payload, i.status) for i in _related(journey_map, outcome.incidents, leader_key)]
+        top = _top(journey_map, leader_key, leader.payload, leader.status, leader.severity, leader.opened_on,
+                   event.as_of, links, str(first["key"]), leader.resolved_on, related)
+        out.append(Outgoing(f"{key}|update", group, "update", channel, as_body(top)))
+    return out
+
+
+def _top(journey_map: JourneyMap, key: str, payload: Mapping[str, Any], status: str, severity: str,
+         opened_on: dt.date, as_of: dt.date, links: Links, message_key: str, resolved_on: dt.date | None,
+         related: Sequence[tuple[str, Mapping[str, Any], str]]) -> dict[str, Any]:
+    return alert_message(journey_map, key, payload, status=status, severity=severity, opened_on=opened_on,
+                         as_of=as_of, links=links, message_key=message_key, resolved_on=resolved_on, related=related)
 
 
 def _data_news(conn: Connection, outcome: DetectionOutcome, links: LinksFor, channel: str) -> list[str]:

@@ -13,6 +13,7 @@ import pandas as pd
 from prefect import flow, get_run_logger
 from sqlalchemy import Engine, select
 
+from checks.incident_snapshot import snapshot_of
 from checks.incident_store import load_incidents
 from checks.leaks import static_leaks
 from flows.detection import load_series
@@ -58,9 +59,9 @@ def _incidents(engine: Engine, since: dt.date, until: dt.date, journey_map: Jour
     def line(key: str) -> IncidentLine:
         i = state[key]
         stage, name = names.get(i.step, ("", i.step))
+        reading = snapshot_of(i.payload)
         return IncidentLine(key, stage, name, i.severity, i.opened_on,
-                            i.resolved_on if i.status == "resolved" else None,
-                            float(i.payload.get("impact_per_day") or 0))
+                            i.resolved_on if i.status == "resolved" else None, reading.impact_per_day, reading.since)
     opened = [line(k) for k in sorted(opened_keys) if k in state]
     resolved = [line(k) for k in sorted(resolved_keys - opened_keys) if k in state]
     still = [line(k) for k, i in sorted(state.items()) if i.status != "resolved" and k not in opened_keys]

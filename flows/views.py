@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from models.config import JourneyMap
-from models.feedback import nps_by_stage
+from models.feedback import nps_by_journey, nps_by_stage
 from models.mapping import ALL
 from models.queries import facts, metric_totals
-from reports.map_view import MapView, build_map_view, feedback_rows
+from reports.map_view import FeedbackView, MapView, build_map_view, feedback_rows
 
 PERIOD_DAYS = 28
 
@@ -30,6 +30,16 @@ def current_view(engine: Engine, journey_map: JourneyMap, as_of: dt.date, *, per
         metrics = metric_totals(conn, since, until)
         feedback = feedback_rows(journey_map, nps_by_stage(conn, journey_map, since, until),
                                  nps_by_stage(conn, journey_map, prev_since, prev_until)) if segment == ALL else []
+        by_journey = _journey_feedback(conn, journey_map, (since, until), (prev_since, prev_until)) \
+            if segment == ALL else {}
     view = build_map_view(journey_map, now, before, since=since, until=until, segment=segment,
                           journey_id=journey_id, metrics=metrics)
-    return replace(view, feedback=feedback)
+    return replace(view, feedback=feedback, journey_feedback=by_journey)
+
+
+def _journey_feedback(conn: Connection, journey_map: JourneyMap, period: tuple[dt.date, dt.date],
+                      previous: tuple[dt.date, dt.date]) -> dict[str, list[FeedbackView]]:
+    """Each journey's feedback row: the answers that belong to it and those with only a stage."""
+    now, before = nps_by_journey(conn, journey_map, *period), nps_by_journey(conn, journey_map, *previous)
+    rows = {j.id: feedback_rows(journey_map, now.get(j.id, {}), before.get(j.id, {})) for j in journey_map.journeys}
+    return {journey: shown for journey, shown in rows.items() if shown}

@@ -84,12 +84,17 @@ class StageFeedback:
     nps: float | None  # −100 … 100; None without answers
     scores: tuple[int, ...]  # count of each score 0..10
     pain_points: tuple[str, ...]  # comments of detractors, most frequent first
+    stage_only: int = 0  # of the responses, those with only a stage (they show under that stage of every journey)
 
 
 def nps_by_stage(conn: Connection, journey_map: JourneyMap, since: dt.date, until: dt.date,
                  top: int = 3) -> dict[str, StageFeedback]:
     """NPS per stage (answers with no stage are left out), in stage order; stages without answers are absent."""
     raw = read_surveys(conn, since, until, ZoneInfo(journey_map.business.timezone), None, journey_map)
+    return _per_stage(raw, journey_map, top)
+
+
+def _per_stage(raw: pd.DataFrame, journey_map: JourneyMap, top: int) -> dict[str, StageFeedback]:
     out: dict[str, StageFeedback] = {}
     for stage in (s.id for s in journey_map.stages):
         rows = raw[raw["stage"] == stage]
@@ -100,5 +105,44 @@ def nps_by_stage(conn: Connection, journey_map: JourneyMap, since: dt.date, unti
         comments = rows.loc[(scores <= DETRACTOR) & (rows["comment"].str.strip() != ""), "comment"].str.strip()
         pains = tuple(comments.value_counts(sort=True).index[:top])
         counts = tuple(int(c) for c in np.bincount(scores.clip(0, 10), minlength=11))
-        out[stage] = StageFeedback(stage, len(rows), round(nps, 1), counts, pains)
+        stage_only = int((rows["journey"] == "").sum()) if "journey" in rows else 0
+        out[stage] = StageFeedback(stage, len(rows), round(nps, 1), counts, pains, stage_only)
+    return out
+
+
+def answer_journeys(raw: pd.DataFrame, journey_map: JourneyMap) -> pd.DataFrame:
+    """The resolved answers with the journey each belongs to (`journey`; "" = only a stage): the journey of the
+    answer's touchpoint, else of each journey's `source: surveys` touchpoint that takes it. An answer that two
+    journeys' survey touchpoints take appears once for each."""
+    journey_of = {tp.id: journey.id for journey, tp in journey_map.touchpoints()}
+    own = raw["touchpoint"].map(journey_of).fillna("")
+    parts = [raw.assign(journey=own)[own != ""]]
+    rest = raw[own == ""]
+    taken = pd.Series(False, index=rest.index)
+    for journey, tp in journey_map.touchpoints():
+        if tp.source != "surveys" or not len(rest):
+            continue
+        mask = pd.Series(True, index=rest.index)
+        for key, value in tp.match.items():
+            mask &= rest[key].astype(str).str.fullmatch(str(value), flags=re.IGNORECASE).fillna(False)
+        taken |= mask
+        parts.append(rest[mask].assign(journey=journey.id))
+    parts.append(rest[~taken].assign(journey=""))
+    return pd.concat(parts, ignore_index=True).drop_duplicates(["survey", "response_id", "journey"])
+
+
+def nps_by_journey(conn: Connection, journey_map: JourneyMap, since: dt.date, until: dt.date,
+                   top: int = 3) -> dict[str, dict[str, StageFeedback]]:
+    """Journey → NPS per stage of the answers that belong to it, and of the answers with only a stage (counted in
+    `stage_only`, under that stage of every journey). Journeys without answers are absent."""
+    raw = read_surveys(conn, since, until, ZoneInfo(journey_map.business.timezone), None, journey_map)
+    if raw.empty:
+        return {}
+    placed = answer_journeys(raw, journey_map)
+    out = {}
+    for journey in journey_map.journeys:
+        mine = placed[placed["journey"].isin([journey.id, ""])]
+        stages = _per_stage(mine, journey_map, top)
+        if stages:
+            out[journey.id] = stages
     return out

@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 from html import escape
 
+from reports.incidents import reading_line
 from reports.map_page import MapPage, PersonaPage, SourceStatus, largest_leak, lost, wilson
 from reports.map_view import FeedbackView, JourneyView, TouchpointView
 from reports.render import fmt_change, fmt_money, fmt_pp, fmt_rate, fmt_volume
@@ -89,7 +90,7 @@ def _persona(page: MapPage, persona: PersonaPage, html_id: str) -> str:
     head = (f'<p class="muted">{escape(persona.description)}</p>' if persona.description else "")
     out = [f'<section class="persona" id="{html_id}-map" data-persona="{escape(persona.name or "all")}">{head}']
     for journey in view.journeys:
-        out.append(_journey(page, persona, journey, view.feedback))
+        out.append(_journey(page, persona, journey, view.feedback_for(journey.id)))
     out.append("</section>")
     return "".join(out)
 
@@ -140,11 +141,10 @@ def _card(page: MapPage, persona: PersonaPage, card: TouchpointView, leak: bool)
     for incident in (i for i in page.incidents if i.touchpoint == card.id and i.status != "resolved"
                      and shown_in(i.segment, persona.name)):
         colour = SEVERITY_COLOURS.get(incident.severity, "#57606a")
-        rate = (f" · {fmt_rate(incident.rate)} vs {fmt_rate(incident.baseline)}"
-                if incident.rate is not None and incident.baseline is not None else "")
-        out.append(f'<div class="incident" data-figure="incident" style="background:{colour}">'
-                   f'{escape(incident.severity.capitalize())} since {incident.opened_on}{rate} · '
-                   f'{page.currency} {fmt_money(incident.impact_per_day)} lost per day</div>')
+        through = f' title="matured days through {incident.through}"' if incident.through else ""
+        out.append(f'<div class="incident" data-figure="incident" style="background:{colour}"{through}>'
+                   f'{escape(incident.severity.capitalize())}: {escape(reading_line(incident.reading, page.currency))}'
+                   '</div>')
     for change_note in (c for c in page.changes if c.touchpoint_id == card.id):
         out.append(f'<div class="note" data-figure="annotation">✎ {change_note.day}: {escape(change_note.note)} — '
                    f'{fmt_rate(change_note.before)} before, {fmt_rate(change_note.after)} since</div>')
@@ -202,7 +202,21 @@ def _feedback(row: FeedbackView | None) -> str:
     previous = f" (was {row.previous_nps:+.0f})" if row.previous_nps is not None else ""
     pains = "".join(f"<li>{escape(p)}</li>" for p in row.pain_points)
     return (f'<div data-figure="feedback"><b>NPS {row.nps:+.0f}</b>{previous} · {row.answers} answers'
-            f'{_scores(row.scores)}' + (f"<ul>{pains}</ul>" if pains else "") + "</div>")
+            f'{_scores(row.scores)}' + (f"<ul>{pains}</ul>" if pains else "") + _stage_only(row) + "</div>")
+
+
+def stage_only_note(row: FeedbackView) -> str:
+    """The mark of answers that name only a stage: they are shown under that stage of every journey."""
+    if not row.stage_only:
+        return ""
+    if row.stage_only == row.answers:
+        return "all about the stage in general, not this journey"
+    return f"{row.stage_only} of them about the stage in general, not this journey"
+
+
+def _stage_only(row: FeedbackView) -> str:
+    note = stage_only_note(row)
+    return f'<div class="muted small" data-figure="stage-only">{escape(note)}</div>' if note else ""
 
 
 def _scores(scores: tuple[int, ...], width: int = 200, height: int = 24) -> str:
@@ -224,6 +238,7 @@ def _resolved(page: MapPage) -> str:
     if not done:
         return ""
     names = {c.id: c.name for j in page.personas[0].view.journeys for s in j.stages for c in s.touchpoints}
+    done.sort(key=lambda i: (-i.impact_per_day, i.opened_on))  # the most money at stake first
     items = "".join(f"<li>{escape(names.get(i.touchpoint, i.touchpoint))} ({escape(i.segment)}): {i.severity}, "
-                    f"{i.opened_on} – {i.resolved_on}</li>" for i in sorted(done, key=lambda i: i.opened_on))
+                    f"{i.opened_on} – {i.resolved_on}</li>" for i in done)
     return f'<section class="resolved"><h3>Resolved incidents</h3><ul>{items}</ul></section>'

@@ -8,6 +8,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
+from checks.incident_snapshot import Snapshot
 from reports.map_view import MapView, StageView, TouchpointView
 from reports.summary import AnnotationEffect
 
@@ -28,6 +29,14 @@ class IncidentNote:
     impact_per_day: float  # money lost per day, in the business currency
     rate: float | None  # the step's conversion while it was bad, and its baseline
     baseline: float | None
+    since: str | None = None  # its first bad day (ISO), as in Slack
+    through: str | None = None  # the newest matured day of the reading
+
+    @property
+    def reading(self) -> Snapshot:
+        """The incident's stored snapshot, as every surface renders it."""
+        return Snapshot(self.rate, None, None, self.baseline, self.since or self.opened_on.isoformat(), self.through,
+                        0.0, self.impact_per_day)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from reports.chart import GREEN, GREY, INK, LIGHT, RED, delta_label, segment_label, shorten
 from reports.html_map import SEVERITY_COLOURS, shown_in
-from reports.map_page import MapPage, PersonaPage, largest_leak, lost, wilson
+from reports.incidents import reading_line
+from reports.map_page import IncidentNote, MapPage, PersonaPage, largest_leak, lost, wilson
 from reports.map_view import JourneyView, TouchpointView
 from reports.render import fmt_change, fmt_money, fmt_rate, fmt_volume
 
@@ -70,7 +71,7 @@ def _draw_journey(ax: Axes, page: MapPage, persona: PersonaPage, journey: Journe
     ax.text(MARGIN, y + 0.52, shorten(f"{journey.goal} · {page.currency} {fmt_money(journey.value)} per "
                                       "conversion", 140), fontsize=9, color=GREY, va="center")
     top = y + HEAD_H
-    feedback = {f.stage: f for f in persona.view.feedback}
+    feedback = {f.stage: f for f in persona.view.feedback_for(journey.id)}
     bottom = top + STAGE_H + max(len(s.touchpoints) for s in journey.stages) * (CARD_H + GAP)
     for i, stage in enumerate(journey.stages):
         x = MARGIN + i * (CARD_W + GAP)
@@ -81,7 +82,8 @@ def _draw_journey(ax: Axes, page: MapPage, persona: PersonaPage, journey: Journe
         row = feedback.get(stage.name)
         if row is not None and row.answers and row.nps is not None and not persona.name:
             pains = f" · {shorten(row.pain_points[0], 34)}" if row.pain_points else ""
-            ax.text(x, bottom + 0.15, f"NPS {row.nps:+.0f} ({row.answers} answers){pains}", fontsize=8,
+            general = f", {row.stage_only} general" if row.stage_only else ""
+            ax.text(x, bottom + 0.15, f"NPS {row.nps:+.0f} ({row.answers} answers{general}){pains}", fontsize=8,
                     color=INK, va="center")
     return bottom + FEEDBACK_H
 
@@ -122,9 +124,16 @@ def _draw_card(ax: Axes, page: MapPage, persona: PersonaPage, card: TouchpointVi
     elif not card.step_to:
         ax.text(x + 0.14, y + 0.76, "the last step", fontsize=8, color=LIGHT, va="center")
     if incidents:
-        i = incidents[0]
-        ax.text(x + 0.14, y + 0.95, f"{i.severity.capitalize()} since {i.opened_on} · {page.currency} "
-                f"{fmt_money(i.impact_per_day)}/day", fontsize=7.5, weight="bold", color=edge, va="center")
+        ax.text(x + CARD_W - 0.1, y + 0.17, incidents[0].severity.upper(), fontsize=7, weight="bold", ha="right",
+                color=edge, va="center")
+        ax.text(x + 0.14, y + 0.95, incident_caption(incidents[0], page.currency), fontsize=6.5, weight="bold",
+                color=edge, va="center")
     elif leak:
         ax.text(x + 0.14, y + 0.95, f"largest leak: {fmt_volume(lost(card))} lost", fontsize=7.5, color=LEAK,
                 va="center")
+
+
+def incident_caption(incident: IncidentNote, currency: str) -> str:
+    """The card's incident line: the incident's snapshot, as the HTML map and Slack show it (its severity is on the
+    card's title line)."""
+    return shorten(reading_line(incident.reading, currency), 58)

@@ -107,6 +107,7 @@ class FeedbackView:
     previous_nps: float | None
     pain_points: tuple[str, ...]
     scores: tuple[int, ...] = ()  # answers per score 0..10 over the period
+    stage_only: int = 0  # of the answers, those with only a stage: shown under this stage in every journey
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,12 @@ class MapView:
     feedback: list[FeedbackView] = field(default_factory=list)  # stages with survey answers, in stage order
     no_data: dict[str, dt.date | None] = field(default_factory=dict)  # source → its last day with data (None:
     # never), for sources whose data stops before `until`: their cards say so instead of showing zeros
+    journey_feedback: dict[str, list[FeedbackView]] = field(default_factory=dict)  # the same, per journey
+
+    def feedback_for(self, journey_id: str) -> list[FeedbackView]:
+        """The feedback row of one journey: its own answers and those with only a stage (the whole map's rows
+        when the view was built without per-journey feedback)."""
+        return self.journey_feedback.get(journey_id, []) if self.journey_feedback else self.feedback
 
 
 def with_gaps(view: MapView, last_days: Mapping[str, dt.date | None]) -> MapView:
@@ -132,7 +139,8 @@ def feedback_rows(journey_map: JourneyMap, now: dict[str, StageFeedback],
     """FeedbackView per stage that had answers in either period, in the map's stage order."""
     return [FeedbackView(s.name, now[s.id].responses if s.id in now else 0,
                          now[s.id].nps if s.id in now else None, before[s.id].nps if s.id in before else None,
-                         now[s.id].pain_points if s.id in now else (), now[s.id].scores if s.id in now else ())
+                         now[s.id].pain_points if s.id in now else (), now[s.id].scores if s.id in now else (),
+                         now[s.id].stage_only if s.id in now else 0)
             for s in journey_map.stages if s.id in now or s.id in before]
 
 

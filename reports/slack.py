@@ -7,10 +7,11 @@ Messages hold aggregates only (rates, counts, money): no secrets, email addresse
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from checks.incident_snapshot import snapshot_of
 from models.config import JourneyMap, Touchpoint
 from reports.blocks import Block, buttons, context, escape, fields, header, message, sections
 
@@ -70,34 +71,57 @@ def alert_payload(key: str, payload: Mapping[str, Any], status: str, severity: s
 
 def _rate_line(payload: Mapping[str, Any], after: str) -> str:
     kind = str(payload.get("kind") or "drop")
-    happened = WHAT_HAPPENED.get(kind) or f"down {float(payload.get('drop') or 0):.0%}"
+    reading = snapshot_of(payload)
+    drop = 1 - reading.rate / reading.baseline if reading.rate is not None and reading.baseline else \
+        float(payload.get("drop") or 0)
+    happened = WHAT_HAPPENED.get(kind) or f"down {drop:.0%}"
     step = f"*{escape(str(payload.get('touchpoint')))}* → *{escape(after)}*" if after else \
         f"*{escape(str(payload.get('touchpoint')))}*"
-    return (f"{step}: *{_pct(payload.get('p_w'))}* now (95 % CI {_pct(payload.get('p_lo'))}–"
-            f"{_pct(payload.get('p_hi'))}) against *{_pct(payload.get('p0'))}* usually: {happened} since "
-            f"*{payload.get('since')}*.")
+    through = f" (matured days through {reading.through})" if reading.through else ""
+    return (f"{step}: *{_pct(reading.rate)}* now (95 % CI {_pct(reading.low)}–{_pct(reading.high)}) against "
+            f"*{_pct(reading.baseline)}* usually: {happened} since *{reading.since}*{through}.")
+
+
+def _related_lines(journey_map: JourneyMap, related: Sequence[tuple[str, Mapping[str, Any], str]]) -> list[str]:
+    if not related:
+        return []
+    currency = journey_map.business.currency
+    lines = []
+    for key, payload, status in related:
+        reading = snapshot_of(payload)
+        segment = [*key.split("|"), "", ""][2]
+        where = f"{escape(str(payload.get('stage')))} › {escape(str(payload.get('touchpoint')))}" + \
+            ("" if segment in ("", "all") else f" ({escape(segment)})")
+        state = "resolved" if status == "resolved" else f"{_pct(reading.rate)} vs {_pct(reading.baseline)} " \
+            f"since {reading.since} · {currency} {reading.impact_per_day:,.0f}/day"
+        lines.append(f"• {where}: {state} · `{escape(key)}`")
+    return ["*Same cause, alerted the same day* (the same page or source rule; updates in this thread):\n"
+            + "\n".join(lines)]
 
 
 def alert_message(journey_map: JourneyMap, key: str, payload: Mapping[str, Any], *, status: str, severity: str,
                   opened_on: dt.date, as_of: dt.date, links: Links, message_key: str,
-                  resolved_on: dt.date | None = None) -> dict[str, Any]:
-    """The top-level message of a step alert (posted when it opens, edited as its status changes)."""
+                  resolved_on: dt.date | None = None,
+                  related: Sequence[tuple[str, Mapping[str, Any], str]] = ()) -> dict[str, Any]:
+    """The top-level message of a step alert (posted when it opens, edited as its status changes). `related`:
+    (key, payload, status) of the incidents of the same cause opened the same day, told in this one message."""
     journey_id, step, segment, _ = [*key.split("|"), "", "", ""][:4]
     journey, tp, after = _find(journey_map, journey_id, step)
     emoji, label = SEVERITY.get(severity, ("⚪", severity.title()))
     if status == "resolved":
         emoji, label = "✅", f"Resolved ({label.lower()})"
     stage, name = str(payload.get("stage")), str(payload.get("touchpoint"))
+    reading = snapshot_of(payload)
     currency = journey_map.business.currency
     state = (f"*{STATUS.get(status, status)}* · alerted on {opened_on} · as of {as_of}" if status != "resolved" else
              f"*Resolved* on {resolved_on or as_of} · alerted on {opened_on}")
     blocks: list[Block] = [header(f"{emoji} {label} · {stage} › {name}"), *sections(state),
                            *sections(_rate_line(payload, after)),
-                           *fields([("Lost per day", f"~{float(payload.get('lost_per_day') or 0):,.1f} conversions"),
-                                    ("At stake per day",
-                                     f"{currency} {float(payload.get('impact_per_day') or 0):,.0f}"),
+                           *fields([("Lost per day", f"~{reading.lost_per_day:,.1f} conversions"),
+                                    ("At stake per day", f"{currency} {reading.impact_per_day:,.0f}"),
                                     ("Segment", escape(segment or "all")),
-                                    ("Hit hardest", escape(str(payload.get("top_segments") or "—")))])]
+                                    ("Hit hardest", escape(str(payload.get("top_segments") or "—")))]),
+                           *(block for line in _related_lines(journey_map, related) for block in sections(line))]
     if status != "resolved":
         blocks += sections(f"*What to do:* {NEXT_STEP.get(str(payload.get('source')), NEXT_STEP['ga4'])} Once it is "
                            f"fixed, record it: `journeymap annotate --touchpoint {step} --date <day> --note …`.")
@@ -110,11 +134,13 @@ def alert_message(journey_map: JourneyMap, key: str, payload: Mapping[str, Any],
     if not (links.ack and links.snooze) and status != "resolved":
         blocks.append(context([f"Acknowledge: `journeymap incident ack {escape(key)}`",
                                f"Snooze: `journeymap incident snooze {escape(key)} --days 7`"]))
-    text = f"{label}: {stage} › {name} — {_pct(payload.get('p_w'))} vs {_pct(payload.get('p0'))} since " \
-           f"{payload.get('since')}"
+    text = f"{label}: {stage} › {name} — {_pct(reading.rate)} vs {_pct(reading.baseline)} since {reading.since}" \
+        + (f" (+{len(related)} of the same cause)" if related else "")
     metric = (tp.success or f"to {after}") if tp is not None else ""
-    return message(text, blocks, "journey_alert", alert_payload(key, payload, status, severity, metric, message_key),
-                   "see the flow run")
+    meta = alert_payload(key, payload, status, severity, metric, message_key)
+    if related:
+        meta["related_keys"] = ",".join(k for k, _, _ in related)
+    return message(text, blocks, "journey_alert", meta, "see the flow run")
 
 
 def alert_reply(journey_map: JourneyMap, key: str, payload: Mapping[str, Any], *, action: str, status: str,
@@ -123,8 +149,9 @@ def alert_reply(journey_map: JourneyMap, key: str, payload: Mapping[str, Any], *
     journey_id, step, _, _ = [*key.split("|"), "", "", ""][:4]
     _, tp, after = _find(journey_map, journey_id, step)
     if action == "resolved":
+        reading = snapshot_of(payload)
         text = (f"✅ *Resolved* on {as_of}: back within its usual range for two matured days "
-                f"(last bad reading: {_pct(payload.get('p_w'))} against {_pct(payload.get('p0'))}).")
+                f"(last bad reading: {_pct(reading.rate)} against {_pct(reading.baseline)}).")
     elif action == "reopened":
         text = f"🔁 *Reopened* on {as_of}, {severity}: {_rate_line(payload, after)}"
     else:

@@ -11,6 +11,7 @@ from typing import Any
 from models.drift import Drift
 from reports.blocks import Block, context, divider, escape, header, message, sections
 from reports.drift import MAX_LINES, drift_lines
+from reports.incidents import money_per_day
 from reports.map_view import JourneyView, MapView
 from reports.render import fmt_change, fmt_pp, fmt_rate
 
@@ -25,7 +26,8 @@ class IncidentLine:
     severity: str
     opened_on: dt.date
     resolved_on: dt.date | None
-    impact_per_day: float
+    impact_per_day: float  # the incident's snapshot: money at stake per day …
+    since: str | None = None  # … and its first bad day
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,18 @@ def _stage_lines(journey: JourneyView) -> list[str]:
 
 
 def _incident(line: IncidentLine, currency: str) -> str:
-    state = (f"resolved {line.resolved_on}" if line.resolved_on else f"open since {line.opened_on}")
-    return (f"• {line.severity}: {escape(line.stage)} › {escape(line.touchpoint)} — {state}"
-            + (f", {currency} {line.impact_per_day:,.0f}/day at stake" if not line.resolved_on else ""))
+    since = line.since or line.opened_on.isoformat()
+    state = (f"bad since {since}, resolved {line.resolved_on}" if line.resolved_on else
+             f"bad since {since}, alerted {line.opened_on}")
+    money = money_per_day(line.impact_per_day, currency)
+    return (f"• {line.severity}: {escape(line.stage)} › {escape(line.touchpoint)} — {state}, "
+            + (f"{money}/day at stake" if not line.resolved_on else f"was {money}/day"))
+
+
+def incident_order(summary: Summary) -> list[IncidentLine]:
+    """Every incident of the summary, the most money at stake per day first (open before resolved on a tie)."""
+    lines = [*summary.opened, *summary.resolved, *summary.still_open]
+    return sorted(lines, key=lambda i: (-i.impact_per_day, i.resolved_on is not None, i.key))
 
 
 def summary_lines(summary: Summary) -> list[tuple[str, list[str]]]:
@@ -98,8 +109,7 @@ def summary_lines(summary: Summary) -> list[tuple[str, list[str]]]:
             f"{i}. {escape(leak.stage)} › {escape(leak.touchpoint)}: {leak.lost:,.0f} did not take the step "
             f"({leak.drop_off:.0%} drop-off{'' if leak.change_pp is None else ', ' + fmt_pp(-leak.change_pp)})"
             for i, leak in enumerate(summary.leaks, 1)]))
-    incidents = ([_incident(i, currency) for i in summary.opened] + [_incident(i, currency) for i in summary.resolved]
-                 + [_incident(i, currency) for i in summary.still_open])
+    incidents = [_incident(i, currency) for i in incident_order(summary)]
     parts.append(("Incidents", [f"{len(summary.opened)} opened, {len(summary.resolved)} resolved, "
                                 f"{len(summary.still_open)} still open from before", *incidents]))
     failed = summary.checks_failed

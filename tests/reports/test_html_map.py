@@ -41,7 +41,7 @@ def page() -> MapPage:
                    [PersonaPage("", "", everyone, series), PersonaPage("mobile", "Phone readers", persona, {})],
                    questions={"blog": ("Which posts lead to the guide?",)},
                    incidents=[IncidentNote("blog", "all", "critical", "open", dt.date(2026, 9, 20), None, 123.4,
-                                           0.02, 0.05),
+                                           0.02, 0.05, "2026-09-17", "2026-09-28"),
                               IncidentNote("ads", "persona=mobile", "warning", "ongoing", dt.date(2026, 9, 25), None,
                                            5.0, None, None),
                               IncidentNote("checkout", "all", "critical", "resolved", dt.date(2026, 9, 5),
@@ -85,11 +85,12 @@ def test_cards_carry_their_figures_incidents_questions_and_the_stage_leak() -> N
     assert blog["conversion"] == ["2.0%"]
     assert blog["interval"] == ["(1.6%–2.4%)"]
     assert blog["leak"] == ["largest leak of the stage: 4,900 lost"]  # 4 900 lost against the ads' 800
-    assert blog["incident"] == ["Critical since 2026-09-20 · 2.0% vs 5.0% · GBP 123 lost per day"]
+    # the incident's snapshot: rate now vs usual, since its first bad day (not the day it was alerted), money
+    assert blog["incident"] == ["Critical: 2.0% vs 5.0% since 2026-09-17 · GBP 123/day"]
     assert blog["question"] == ["? Which posts lead to the guide?"]
     assert "incident" not in found["all"]["course"]["awareness"]["ads"]  # the persona's incident …
     assert found["mobile"]["course"]["awareness"]["ads"]["incident"] == [  # … shows on the persona's map
-        "Warning since 2026-09-25 · GBP 5 lost per day"]
+        "Warning: since 2026-09-25 · GBP 5/day"]
     assert "incident" not in found["mobile"]["course"]["awareness"]["blog"]
 
 

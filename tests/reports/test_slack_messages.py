@@ -27,7 +27,7 @@ from reports.slack import (
     source_alert_message,
     source_alert_reply,
 )
-from reports.summary import AnnotationEffect, IncidentLine, Leak, Summary, summary_message
+from reports.summary import AnnotationEffect, IncidentLine, Leak, Summary, summary_lines, summary_message
 from tests.conftest import EXAMPLE_MAP
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
@@ -154,10 +154,17 @@ def view(touchpoints: int = 3) -> MapView:
 
 
 def summary(touchpoints: int = 3) -> Summary:
-    line = IncidentLine(KEY, "Purchase", "Stripe Checkout", "critical", OPENED, None, 1410.4)
-    return Summary("month", view(touchpoints), [Leak("Purchase", "Stripe Checkout", 181.0, 0.43, 3.1)], [line], [],
-                   [], 36, [], [AnnotationEffect("Purchase", "Stripe Checkout", dt.date(2026, 9, 24),
-                                                 "payment methods fixed", 0.12, 0.6)],
+    line = IncidentLine(KEY, "Purchase", "Stripe Checkout", "critical", OPENED, None, 1410.4, "2026-09-20")
+    small = IncidentLine("course|cart|all|drop", "Purchase", "Cart", "warning", OPENED + dt.timedelta(days=3), None,
+                         166.0, "2026-09-24")
+    older = IncidentLine("course|sales-page|all|drop", "Consideration", "Sales page", "critical",
+                         dt.date(2026, 8, 30), None, 2210.0, "2026-08-27")
+    done = IncidentLine("course|blog|all|drop", "Awareness", "Blog", "warning", dt.date(2026, 9, 5),
+                        dt.date(2026, 9, 12), 480.0, "2026-09-03")
+    return Summary("month", view(touchpoints), [Leak("Purchase", "Stripe Checkout", 181.0, 0.43, 3.1)],
+                   [small, line], [done], [older], 36, [],
+                   [AnnotationEffect("Purchase", "Stripe Checkout", dt.date(2026, 9, 24), "payment methods fixed", 0.12,
+                                     0.6)],
                    Drift([Uncovered("page", "/recipes/… (4 pages)", 18505.0, 0.23)],
                          [Dead("course", "lead-magnet-page", "Free starter guide", "page_path: /free-starter-guide/",
                                "/free-sourdough-starter-guide/")],
@@ -176,6 +183,18 @@ def test_the_summary_message() -> None:
         assert part in text
     assert "Checkout asked for my address twice" not in text  # no survey verbatims
     assert message["metadata"]["event_type"] == "journey_summary"
+
+
+def test_the_summary_lists_incidents_by_money_at_stake_the_biggest_first() -> None:
+    """Opened newest first in the data (cart, then the checkout) and an older one still open: the list reads by
+    money per day, and each line's "since" is the incident's first bad day, as in its alert."""
+    incidents = dict(summary_lines(summary()))["Incidents"]
+    assert incidents == [
+        "2 opened, 1 resolved, 1 still open from before",
+        "• critical: Consideration › Sales page — bad since 2026-08-27, alerted 2026-08-30, GBP 2,210/day at stake",
+        "• critical: Purchase › Stripe Checkout — bad since 2026-09-20, alerted 2026-09-23, GBP 1,410/day at stake",
+        "• warning: Awareness › Blog — bad since 2026-09-03, resolved 2026-09-12, was GBP 480/day",
+        "• warning: Purchase › Cart — bad since 2026-09-24, alerted 2026-09-26, GBP 166/day at stake"]
 
 
 def test_a_long_summary_is_split_and_cut_to_slacks_limits_never_rejected() -> None:
