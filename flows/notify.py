@@ -3,6 +3,7 @@ notice of a flow run."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Collection, Mapping, Sequence
@@ -13,16 +14,18 @@ from uuid import UUID
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from connectors.slack.client import SlackClient
-from flows.detection import DetectionOutcome
+from flows.detection import DetectionOutcome, load_series
 from flows.settings import Settings, load_settings
-from flows.slack import Delivery, LinksFor, alert_outbox, as_body, deliver, source_outbox
+from flows.slack import RATE_DAYS, Delivery, LinksFor, alert_outbox, as_body, chart_outbox, deliver, source_outbox
 from models.config import JourneyMap
 from models.db import make_engine, migrate
 from models.outbox import Outgoing, enqueue
+from models.tables import StripeCheckoutSession, table_of
 from reports.slack import Links, failure_message
+from reports.source_links import Accounts, mailchimp_dc
 
 ACTION_DEPLOYMENT = "incident-action/incident-action"
 SNOOZE_DAYS = 7
@@ -52,26 +55,44 @@ def _form(ui: str, deployment_id: str, parameters: dict[str, object]) -> str:
     return f"{ui}/deployments/deployment/{deployment_id}/run?parameters={encoded}"
 
 
-def links_for(ui_url: str | None, flow_run_id: str | None, deployment_id: str | None) -> LinksFor:
-    """Alert key → its buttons: the flow run, and acknowledge / snooze through the incident-action form."""
+def links_for(ui_url: str | None, flow_run_id: str | None, deployment_id: str | None, *,
+              map_url: str | None = None, accounts: Accounts | None = None) -> LinksFor:
+    """Alert key → its buttons: the flow run, acknowledge / snooze through the incident-action form, the rendered
+    map (`map_url`, else the run's artifacts in the UI) and the touchpoint's own report in its source."""
     ui = ui_url.rstrip("/") if ui_url else None
     run = f"{ui}/runs/flow-run/{flow_run_id}" if ui and flow_run_id else None
+    the_map = map_url or (f"{run}?tab=Artifacts" if run else None)
 
     def of(key: str) -> Links:
         if ui is None or deployment_id is None or key.startswith("data|"):
-            return Links(run)
+            return Links(run, map=the_map, accounts=accounts)
         return Links(run, _form(ui, deployment_id, {"key": key, "action": "ack"}),
-                     _form(ui, deployment_id, {"key": key, "action": "snooze", "days": SNOOZE_DAYS}))
+                     _form(ui, deployment_id, {"key": key, "action": "snooze", "days": SNOOZE_DAYS}),
+                     the_map, accounts)
     return of
 
 
-def run_links(settings: Settings) -> LinksFor:
-    """Links for this flow run (buttons only when PREFECT_UI_URL is set)."""
+def alert_accounts(engine: Engine, settings: Settings) -> Accounts:
+    """The accounts behind the map, for links to each source's own reports: the GA4 property and the Mailchimp
+    data centre from the settings, the Stripe account from the setting or the warehouse's checkouts."""
+    stripe_account = settings.stripe_account_id
+    if stripe_account is None:
+        table = table_of(StripeCheckoutSession)
+        with engine.connect() as conn:
+            stripe_account = conn.execute(select(table.c.account).where(table.c.account.like("acct_%"))
+                                          .order_by(table.c.account).limit(1)).scalar()
+    key = settings.mailchimp_api_key.get_secret_value() if settings.mailchimp_api_key else None
+    return Accounts(settings.ga4_property_id, mailchimp_dc(key), stripe_account)
+
+
+def run_links(settings: Settings, accounts: Accounts | None = None) -> LinksFor:
+    """Links for this flow run (the run's and the actions' buttons only when PREFECT_UI_URL is set)."""
     from prefect.runtime import flow_run
 
     if not settings.prefect_ui_url:
-        return links_for(None, None, None)
-    return links_for(settings.prefect_ui_url, str(flow_run.id) if flow_run.id else None, _action_deployment_id())
+        return links_for(None, None, None, map_url=settings.journey_map_url, accounts=accounts)
+    return links_for(settings.prefect_ui_url, str(flow_run.id) if flow_run.id else None, _action_deployment_id(),
+                     map_url=settings.journey_map_url, accounts=accounts)
 
 
 def _failed_step(flow_run_id: UUID) -> str:
@@ -130,11 +151,17 @@ def tell_slack(engine: Engine, journey_map: JourneyMap, settings: Settings,
     """Queue each judged day's alerts (in day order) and the sources that could not be read (`failures`: source →
     (cause, reason); threads of sources `read` again are resolved), and deliver the outbox; what cannot be sent
     waits."""
-    links = run_links(settings)
+    links = run_links(settings, alert_accounts(engine, settings))
     channel = settings.slack_channel or ""
     with engine.begin() as conn:
         for outcome in outcomes:
             alert_outbox(conn, journey_map, outcome, links, channel)
+        opened = [o for o in outcomes if any(e.message and e.action == "opened" for e in o.events)]
+        if opened:  # each new alert's thread gets the step's rate of the last RATE_DAYS days as a picture
+            series = load_series(engine, journey_map, opened[0].as_of - dt.timedelta(days=RATE_DAYS),
+                                 outcomes[-1].as_of)
+            for outcome in opened:
+                chart_outbox(conn, journey_map, outcome, series)
         source_outbox(conn, failures or {}, read, outcomes[-1].as_of, links, channel)
     result = deliver(engine, slack_client(settings), settings.journey_outbox_dir)
     logger = get_run_logger()

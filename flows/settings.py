@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     slack_channel: str | None = None
     slack_api_url: str | None = None
     prefect_ui_url: str | None = None  # links in Slack messages to the flow run and the incident-action form
+    journey_map_url: str | None = None  # where the rendered map is published (an alert's "Open the map" button)
     journey_outbox_dir: Path = Path("outbox")  # where messages go as Block Kit JSON when there is no Slack token
 
 

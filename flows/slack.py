@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, RowMapping
 
 from checks.incident_snapshot import snapshot_of
@@ -31,16 +32,19 @@ from models.outbox import (
     thread_rows,
     top_of,
 )
+from reports.rate_chart import rate_png
 from reports.slack import (
     Links,
     alert_message,
     alert_reply,
     data_alert_message,
     data_alert_reply,
+    find_step,
     source_alert_message,
     source_alert_reply,
 )
 
+RATE_DAYS = 90  # the days of a step's rate pictured in its alert's thread
 LOOKBACK_SECONDS = 300  # how far before an unanswered attempt to look for the message it may have posted
 LinksFor = Callable[[str], Links]  # alert key → its buttons
 
@@ -82,6 +86,38 @@ def alert_outbox(conn: Connection, journey_map: JourneyMap, outcome: DetectionOu
                                  [k for k, lead in leaders.items() if lead == event.key and k != event.key])
     added = enqueue(conn, queued)
     return added + _data_news(conn, outcome, links, channel)
+
+
+def chart_outbox(conn: Connection, journey_map: JourneyMap, outcome: DetectionOutcome,
+                 series: pd.DataFrame) -> list[str]:
+    """Queue, in the thread of each incident opened that day with a top message of its own, the step's rate over
+    the last RATE_DAYS days as a small picture (`series`: the step series, date × step × segment → n, k)."""
+    files: list[Outgoing] = []
+    for event in outcome.events:
+        incident = outcome.incidents.get(event.key)
+        if not event.message or event.action != "opened" or incident is None:
+            continue
+        thread = f"alert|{event.key}|{incident.opened_on}"
+        top = top_of(conn, thread)
+        if top is None:  # told in another incident's top message (one cause): that thread has its picture
+            continue
+        first = event.as_of - dt.timedelta(days=RATE_DAYS)
+        days = [first + dt.timedelta(days=i) for i in range(RATE_DAYS)]
+        mine = series[(series["step"] == incident.step) & (series["segment"] == incident.segment)] \
+            if len(series) else series
+        by_day = {pd.Timestamp(d).date(): (float(k), float(n)) for d, n, k in
+                  zip(mine.get("date", []), mine.get("n", []), mine.get("k", []), strict=True)}
+        reading = snapshot_of(event.payload)
+        _, tp, after = find_step(journey_map, incident.journey, incident.step)
+        name = f"{tp.name if tp else incident.step}{f' → {after}' if after else ''}"
+        png = rate_png(f"{name} ({incident.segment}), the last {RATE_DAYS} days", days,
+                       [by_day.get(d, (0.0, 0.0))[0] for d in days], [by_day.get(d, (0.0, 0.0))[1] for d in days],
+                       usual=reading.baseline, since=dt.date.fromisoformat(reading.since) if reading.since else None)
+        filename = re.sub(r"[^A-Za-z0-9._-]+", "-", f"rate-{incident.step}-{incident.segment}-{event.as_of}.png")
+        body = {"filename": filename, "title": f"{name}: the rate of the last {RATE_DAYS} days",
+                "comment": "", "in_thread": True}
+        files.append(Outgoing(f"{thread}|chart", thread, "file", str(top["channel"]), as_body(body), png))
+    return enqueue(conn, files)
 
 
 def _leaders(journey_map: JourneyMap, outcome: DetectionOutcome, told: list[Event]) -> dict[str, str]:

@@ -82,3 +82,8 @@ def message(text: str, blocks: list[Block], event_type: str, payload: dict[str, 
     """A chat.postMessage / chat.update body: notification text, blocks, and the message metadata."""
     return {"text": shorten(text, FALLBACK_TEXT), "blocks": fit(blocks, overflow),
             "metadata": {"event_type": event_type, "event_payload": payload}}
+
+
+def mention(owner: str) -> str:
+    """A Slack mention of a member (U…/W…) or a user group (S…) by id."""
+    return f"<!subteam^{owner}>" if owner.startswith("S") else f"<@{owner}>"

@@ -13,7 +13,8 @@ from typing import Any
 
 from checks.incident_snapshot import snapshot_of
 from models.config import JourneyMap, Touchpoint
-from reports.blocks import Block, buttons, context, escape, fields, header, message, sections
+from reports.blocks import Block, buttons, context, escape, fields, header, mention, message, sections
+from reports.source_links import Accounts, source_link
 
 SEVERITY = {"critical": ("🔴", "Critical"), "warning": ("🟠", "Warning")}
 STATUS = {"open": "Open", "ongoing": "Ongoing", "resolved": "Resolved"}
@@ -31,18 +32,21 @@ NEXT_STEP = {
 
 @dataclass(frozen=True)
 class Links:
-    """Where the buttons go: the run in the Prefect UI, and the incident-action deployment's run form."""
+    """Where the buttons go: the run in the Prefect UI, the incident-action deployment's run form, the rendered
+    map, and (through the accounts behind the map) each touchpoint's own report in its source."""
 
     run: str | None = None
     ack: str | None = None
     snooze: str | None = None
+    map: str | None = None
+    accounts: Accounts | None = None
 
 
 def _pct(value: Any) -> str:
     return "—" if value is None else f"{max(0.0, float(value)):.1%}"
 
 
-def _find(journey_map: JourneyMap, journey_id: str, step: str) -> tuple[str, Touchpoint | None, str]:
+def find_step(journey_map: JourneyMap, journey_id: str, step: str) -> tuple[str, Touchpoint | None, str]:
     """(journey name, touchpoint, what its step converts to) as journey.yaml names them."""
     for journey in journey_map.journeys:
         if journey.id != journey_id:
@@ -106,7 +110,7 @@ def alert_message(journey_map: JourneyMap, key: str, payload: Mapping[str, Any],
     """The top-level message of a step alert (posted when it opens, edited as its status changes). `related`:
     (key, payload, status) of the incidents of the same cause opened the same day, told in this one message."""
     journey_id, step, segment, _ = [*key.split("|"), "", "", ""][:4]
-    journey, tp, after = _find(journey_map, journey_id, step)
+    journey, tp, after = find_step(journey_map, journey_id, step)
     emoji, label = SEVERITY.get(severity, ("⚪", severity.title()))
     if status == "resolved":
         emoji, label = "✅", f"Resolved ({label.lower()})"
@@ -125,12 +129,18 @@ def alert_message(journey_map: JourneyMap, key: str, payload: Mapping[str, Any],
     if status != "resolved":
         blocks += sections(f"*What to do:* {NEXT_STEP.get(str(payload.get('source')), NEXT_STEP['ga4'])} Once it is "
                            f"fixed, record it: `journeymap annotate --touchpoint {step} --date <day> --note …`.")
+        owners = journey_map.owners(journey_id, tp.stage if tp is not None else "")
+        if owners:
+            blocks += sections("*Who acts:* " + " ".join(mention(o) for o in owners))
     blocks.append(context([f"Journey: {escape(journey)}", f"Persona: {escape(_persona(segment))}",
                            f"Source: {payload.get('source')}", f"Alert `{escape(key)}`"]))
     done = status == "resolved"  # nothing left to acknowledge
+    where = source_link(tp, links.accounts) if tp is not None and links.accounts is not None else None
     blocks += buttons([("Open the flow run", links.run, "open_run"),
                        ("Acknowledge", None if done else links.ack, "acknowledge"),
-                       ("Snooze 7 days", None if done else links.snooze, "snooze")])
+                       ("Snooze 7 days", None if done else links.snooze, "snooze"),
+                       ("Open the map", links.map, "open_map"),
+                       *([(where[0], where[1], "open_source")] if where else [])])
     if not (links.ack and links.snooze) and status != "resolved":
         blocks.append(context([f"Acknowledge: `journeymap incident ack {escape(key)}`",
                                f"Snooze: `journeymap incident snooze {escape(key)} --days 7`"]))
@@ -147,7 +157,7 @@ def alert_reply(journey_map: JourneyMap, key: str, payload: Mapping[str, Any], *
                 severity: str, as_of: dt.date, message_key: str) -> dict[str, Any]:
     """A thread reply: reopened, severity changed, or resolved."""
     journey_id, step, _, _ = [*key.split("|"), "", "", ""][:4]
-    _, tp, after = _find(journey_map, journey_id, step)
+    _, tp, after = find_step(journey_map, journey_id, step)
     if action == "resolved":
         reading = snapshot_of(payload)
         text = (f"✅ *Resolved* on {as_of}: back within its usual range for two matured days "

@@ -47,8 +47,13 @@ def test_demo_alerts_reach_slack_in_threads_and_survive_a_slack_outage(db_url: s
         assert resolved, "a demo incident resolves: its top message is edited to say so"
         for message in resolved:
             assert message["blocks"][0]["text"]["text"].startswith("✅")
-            answers = slack.replies(slack.channel_id, message["ts"])
+            answers = [m for m in slack.replies(slack.channel_id, message["ts"]) if "metadata" in m]
             assert answers[-1]["metadata"]["event_payload"]["status"] == "resolved"
+        # each alert's thread holds the step's rate of the last 90 days as a picture, uploaded once
+        pictures = [f for f in slack.files.values() if f.name.startswith("rate-")]
+        alert_tops = {m["ts"] for k, m in threads.items() if k.startswith("alert|")}
+        assert sorted(f.thread_ts for f in pictures) == sorted(alert_tops)
+        assert all(f.data is not None and f.data.startswith(b"\x89PNG") for f in pictures)
         checkout = [m for k, m in threads.items() if k.startswith("alert|course|checkout|")]
         assert checkout, "the demo's checkout collapse (2026-09-20) is alerted"
         assert "Purchase › Stripe Checkout" in checkout[0]["blocks"][0]["text"]["text"]
@@ -57,7 +62,7 @@ def test_demo_alerts_reach_slack_in_threads_and_survive_a_slack_outage(db_url: s
         assert summary.returncode == 0, summary.stderr[-3000:]
         posted = [m for m in slack.messages() if (m.get("metadata") or {}).get("event_type") == "journey_summary"]
         assert len(posted) == 1
-        charts = sorted((f for f in slack.files.values() if f.name.endswith(".png")), key=lambda f: f.name)
+        charts = sorted((f for f in slack.files.values() if f.name.startswith("journey-map")), key=lambda f: f.name)
         assert [f.name for f in charts] == ["journey-map-month-2026-09-02-2026-09-29-cards.png",  # the map …
                                             "journey-map-month-2026-09-02-2026-09-29.png"]  # … and the funnels
         assert all(f.data.startswith(b"\x89PNG") for f in charts)
