@@ -8,17 +8,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from checks.bottlenecks import detect
 from checks.health import health_gate, held_back
 from checks.incident_store import load_incidents, recent_candidates, save_day
 from checks.incidents import Event, Incident, advance, incident_days, incident_key
-from checks.steps import step_series, steps_of
+from checks.steps import PAGE_DIMENSION, page_cells, step_series, steps_of
 from models.config import JourneyMap
 from models.queries import facts_all_segments
 from models.store import get_cursor, set_cursor
-from models.tables import Annotation, QualityResultRow, table_of
+from models.tables import Annotation, Ga4Row, QualityResultRow, table_of
 
 EXTRA_DAYS = 7  # beyond the longest lag, window and baseline
 CATCH_UP_DAYS = 31  # missed days a run judges before its own (older ones: `journeymap backtest`)
@@ -43,9 +43,29 @@ def history_needed(journey_map: JourneyMap) -> int:
     return max(lags, default=0) + max(policy.windows) + policy.baseline_days + EXTRA_DAYS
 
 
-def load_series(engine: Engine, journey_map: JourneyMap, since: dt.date, until: dt.date) -> pd.DataFrame:
+def load_series(engine: Engine, journey_map: JourneyMap, since: dt.date, until: dt.date,
+                accounts: Mapping[str, str | None] | None = None) -> pd.DataFrame:
+    """Every step's (date, segment) counts, and the page cells of the GA4 steps that have them (their mix)."""
     with engine.connect() as conn:
-        return step_series(facts_all_segments(conn, since, until), journey_map)
+        series = step_series(facts_all_segments(conn, since, until), journey_map)
+        raw = _page_rows(conn, since, until, (accounts or {}).get("ga4")) if any(
+            tp.source == "ga4" for _, tp in journey_map.touchpoints()) else pd.DataFrame()
+    cells = page_cells(raw, journey_map)
+    return pd.concat([series, cells], ignore_index=True) if len(cells) else series
+
+
+def _page_rows(conn: Connection, since: dt.date, until: dt.date, account: str | None) -> pd.DataFrame:
+    """GA4's traffic and pages report rows of since..until (of the map's property when known)."""
+    t = table_of(Ga4Row)
+    stmt = select(t.c.report, t.c.date, t.c.item, t.c.channel, t.c.source, t.c.medium, t.c.sessions,
+                  t.c.screen_page_views, t.c.event_count, t.c.key_events, t.c.purchase_revenue).where(
+        t.c.date >= since, t.c.date <= until, t.c.report.in_(list(PAGE_DIMENSION)))
+    if account is not None:
+        stmt = stmt.where(t.c.property_id == account)
+    raw = pd.read_sql(stmt, conn)
+    for column in ("report", "item", "channel", "source", "medium"):
+        raw[column] = raw[column].astype("category")
+    return raw
 
 
 def _excluded(series: pd.DataFrame, annotations: pd.DataFrame, incidents: dict[str, Incident],
@@ -152,13 +172,15 @@ def _whole_source(engine: Engine, as_of: dt.date, unusable: Mapping[str, str] | 
 
 def run_detection(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
                   unusable: Mapping[str, str] | None = None, replay_from: dt.date | None = None,
-                  ) -> list[DetectionOutcome]:
+                  accounts: Mapping[str, str | None] | None = None) -> list[DetectionOutcome]:
     """Judge each of `judged_days` on the stored facts and store the incidents' new state, day after day.
     `unusable` (sources whose data failed a blocking check of this run) applies to `as_of`: a failure that names
     its days (freshness, volume) leaves those days out and holds back only the steps judged on them; any other
-    holds back the whole source."""
+    holds back the whole source. `accounts`: per source, the account whose raw rows are the map's (the GA4
+    property whose pages make the steps' page mix; None: every account)."""
     days = judged_days(engine, as_of, replay_from)
-    series = load_series(engine, journey_map, days[0] - dt.timedelta(days=history_needed(journey_map)), as_of)
+    series = load_series(engine, journey_map, days[0] - dt.timedelta(days=history_needed(journey_map)), as_of,
+                         accounts)
     annotations = _annotations(engine)
     whole = _whole_source(engine, as_of, unusable)
     outcomes = []
