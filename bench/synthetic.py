@@ -42,6 +42,9 @@ class SynthStep:
 
 DEVICE = Dimension("device", ("mobile", "desktop"), (0.4, 0.6), (0.8, 1.1))
 CHANNEL = Dimension("channel", ("Organic Search", "Direct", "Paid Social"), (0.45, 0.30, 0.25), (1.0, 1.0, 0.5))
+# where sessions land: a blog post converts far less than the guide or the home page
+LANDING = Dimension("landing", ("/", "/guide/", "/blog/shared-post/", "/blog/other-post/"), (0.35, 0.25, 0.15, 0.25),
+                    (1.3, 1.4, 0.3, 0.6))
 STEPS = (
     SynthStep("landing", "ga4", 2, 0.20, 1.0),
     SynthStep("signup", "ga4", 2, 0.50, 0.2),
@@ -106,11 +109,13 @@ class Flatline:
 
 @dataclass(frozen=True)
 class MixShift:
-    """From `start` the segment (e.g. a low-intent channel) brings `factor` × its usual traffic, at its usual rate."""
+    """From `start` (to `end`, exclusive, when given) the segment (a low-intent channel, a page shared widely) brings
+    `factor` × its usual traffic, at its usual rate."""
 
     segment: str
     start: int
     factor: float = 3.0
+    end: int | None = None
 
     def __post_init__(self) -> None:
         if self.factor < 1:
@@ -195,7 +200,8 @@ def _multipliers(spec: JourneySpec, effects: Sequence[Effect], steps: Sequence[S
             continue
         if isinstance(effect, MixShift):
             inside = cells.member[:, cells.labels.index(effect.segment)] > 0
-            volume[np.ix_(day >= effect.start, np.arange(len(steps)), inside)] *= effect.factor
+            on = (day >= effect.start) & (day < (effect.end if effect.end is not None else spec.days))
+            volume[np.ix_(on, np.arange(len(steps)), inside)] *= effect.factor
             continue
         if effect.step not in index:
             continue

@@ -21,6 +21,9 @@ from models.config import AlertPolicy
 Z95 = 1.959963984540054
 RESOLVE_DAYS = 7  # the window whose reading resolves an incident
 CUSUM_CLIP = 2.0  # a single day moves the CUSUM by at most CUSUM_CLIP − 0.5 = 1.5: one bad day is not a drift
+# dimensions that only shape a step's expectation (where its sessions land or which page they view): their cells
+# are too many and too small to be judged or named themselves, but a shift of traffic between them is not a leak
+MIX_ONLY = ("landing", "page")
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,14 @@ class _Layout:
     excluded: np.ndarray  # series × age, True = keep out of the baseline
 
 
+def _ages(frame: pd.DataFrame, lag: pd.Series, as_of: dt.date) -> np.ndarray:
+    """Each row's age in matured days (0 = its step's newest matured day)."""
+    end = pd.Timestamp(as_of) - pd.to_timedelta(frame["step"].map(lag), unit="D")
+    return np.asarray((end - pd.to_datetime(frame["date"])).dt.days.to_numpy())
+
+
 def _layout(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, horizon: int,
-            excluded: pd.DataFrame | None) -> _Layout:
+            excluded: pd.DataFrame | None, unreliable: pd.DataFrame | None = None) -> _Layout:
     lag = pd.Series({s.step: s.lag_days for s in steps}, dtype="int64")
     frame = series[series["step"].isin(lag.index)]
     end = pd.Timestamp(as_of) - pd.to_timedelta(frame["step"].map(lag), unit="D")
@@ -66,6 +75,14 @@ def _layout(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, hor
         ex_age = (ex_end - pd.to_datetime(ex["date"])).dt.days.to_numpy()
         ok = (ex_age >= 0) & (ex_age < horizon)
         mask[ex["code"].to_numpy()[ok], ex_age[ok]] = True
+    if unreliable is not None and len(unreliable):  # every segment of the step, out of baselines and windows
+        bad = unreliable[["step", "date"]].drop_duplicates().merge(keys.reset_index(names="code"), on="step")
+        bad_age = _ages(bad, lag, as_of)
+        ok = (bad_age >= 0) & (bad_age < horizon)
+        codes_bad, ages_bad = bad["code"].to_numpy()[ok], bad_age[ok]
+        n[codes_bad, ages_bad] = 0.0
+        k[codes_bad, ages_bad] = 0.0
+        mask[codes_bad, ages_bad] = True
     return _Layout(keys, n, k, mask)
 
 
@@ -79,26 +96,33 @@ def _wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, policy: AlertPolicy, *,
-           excluded: pd.DataFrame | None = None, unhealthy: Collection[str] = ()) -> pd.DataFrame:
+           excluded: pd.DataFrame | None = None, unhealthy: Collection[str] = (), held: Collection[str] = (),
+           unreliable: pd.DataFrame | None = None) -> pd.DataFrame:
     """Judge every (step, segment) series on the matured days before `as_of`.
 
     Args:
         series: one row per (date, step, segment) with `n` (reached) and `k` (converted).
-        steps: the steps to judge; those of `unhealthy` sources are skipped.
+        steps: the steps to judge; those of `unhealthy` sources and the `held` steps are skipped.
         excluded: (step, segment, date) rows kept out of the baseline: open incidents, annotated days.
+        unreliable: (step, date) days whose data failed a blocking check (a confirmed gap, an implausible
+            volume): left out of every baseline and test window of every segment of the step.
+
+    Segments of the MIX_ONLY dimensions (`landing=…`, `page=…`) only shape ALL's mix-adjusted expectation;
+    they are neither judged nor named.
 
     Returns:
         One row per judged series: rates, z, p-value, BH q-value, lost conversions and money,
         `candidate` / `stall` / `kind` / `severity`, and `alert_segment` (what should be alerted).
     """
-    steps = [s for s in steps if s.source not in set(unhealthy)]
+    steps = [s for s in steps if s.source not in set(unhealthy) and s.step not in set(held)]
     windows = sorted(policy.windows)
     w_max, base = windows[-1], policy.baseline_days
-    lay = _layout(series, steps, as_of, w_max + base, excluded)
+    lay = _layout(series, steps, as_of, w_max + base, excluded, unreliable)
     if lay.keys.empty:
         return pd.DataFrame()
     info = pd.DataFrame([s.__dict__ for s in steps]).set_index("step")
     out = lay.keys.join(info, on="step")
+    judged = ~out["segment"].str.match(rf"^({'|'.join(MIX_ONLY)})=").to_numpy()
 
     keep = ~lay.excluded[:, w_max:]
     nb = (lay.n[:, w_max:] * keep).sum(axis=1)
@@ -128,7 +152,7 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
         for name, value in (("z", z), ("n_w", n_w), ("k_w", k_w), ("p0_w", p0_w), ("se", sigma * se),
                             ("window", np.full(len(out), w))):
             best[name] = np.where(better | np.isnan(best[name]), value, best[name])
-    tested = ~np.isnan(best["z"])
+    tested = ~np.isnan(best["z"]) & judged
     p_series = np.minimum(1.0, len(windows) * best_p)
     q = np.ones(len(out))
     if tested.any():
@@ -155,7 +179,8 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
     drift = (cusum > policy.cusum_threshold) & (nb * p0 >= policy.min_expected_baseline) & \
         (out["segment"] == "all").to_numpy() & (drop_resolve >= policy.min_relative_drop / 2) & \
         (np.nan_to_num(lost_r) >= policy.min_lost_conversions)
-    flat, collapse, stall_days = _stalls(lay, p0, policy)
+    flat, collapse, stall_days = _stalls(lay, p0, policy, int(judged.sum()))
+    flat, collapse, drift = flat & judged, collapse & judged, drift & judged
     stall = flat | collapse
     # a drift-only finding reports the last week, the span its lost conversions were counted over; a stall
     # reports its own days (the zero run of a flatline, the three days of a collapse)
@@ -191,6 +216,7 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
     window_days = out["window"].fillna(w_max).astype(int)
     ends = pd.Timestamp(as_of) - pd.to_timedelta(out["lag_days"], unit="D")
     out["since"] = (ends - pd.to_timedelta(window_days - 1, unit="D")).dt.date
+    out = out[judged].reset_index(drop=True)
     return attribute(out, policy).sort_values("impact_per_day", ascending=False, ignore_index=True)
 
 
@@ -209,21 +235,25 @@ def _laney_sigma(n: np.ndarray, k: np.ndarray, keep: np.ndarray, p0: np.ndarray)
 def _mix_adjusted(out: pd.DataFrame, n: np.ndarray, p0: np.ndarray) -> np.ndarray:
     """Expected rate: for ALL, E = Σ_g n_g·p0_g / Σ_g n_g over one dimension's segments; p0 otherwise.
 
-    Each dimension (channel, device, visitor type) gives its own expectation; the lowest is kept, so that
-    a shift of the traffic mix along any of them is not read as a leak. `n` is series × columns (days,
-    or one column per window); the result has the same shape.
+    Each dimension (channel, device, visitor type, and where the step's sessions land or which page they
+    view) gives its own expectation; the lowest is kept, so that a shift of the traffic mix along any of them
+    is not read as a leak. A segment without a baseline (a page first seen in the window) is expected at the
+    step's own rate. `n` is series × columns (days, or one column per window); the result has the same shape.
     """
     expected = np.repeat(p0[:, None], n.shape[1], axis=1)
     is_all = (out["segment"] == "all").to_numpy()
     step_code, _ = pd.factorize(out["step"])
+    p0_step = np.full(step_code.max() + 1, np.nan)
+    p0_step[step_code[is_all]] = p0[is_all]
+    p0_child = np.where(np.isfinite(p0), p0, p0_step[step_code])
     dimensions = out["segment"].str.extract(r"^(\w+)=", expand=False)
     adjusted = np.full_like(expected, np.inf)
     for dimension in sorted(set(dimensions.dropna()) - {"persona"}):
-        children = (dimensions == dimension).to_numpy() & np.isfinite(p0)
+        children = (dimensions == dimension).to_numpy() & np.isfinite(p0_child)
         n_children = np.zeros((step_code.max() + 1, n.shape[1]))
         e_children = np.zeros_like(n_children)
         np.add.at(n_children, step_code[children], n[children])
-        np.add.at(e_children, step_code[children], n[children] * p0[children, None])
+        np.add.at(e_children, step_code[children], n[children] * p0_child[children, None])
         n_c, e_c = n_children[step_code], e_children[step_code]
         usable = is_all[:, None] & (n_c > 0) & (np.abs(n_c - n) <= 0.01 * np.maximum(n, 1))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -247,13 +277,15 @@ def _cusum(n: np.ndarray, k: np.ndarray, p0: np.ndarray, sigma: np.ndarray) -> n
     return np.asarray(s[:, -1])
 
 
-def _stalls(lay: _Layout, p0: np.ndarray, policy: AlertPolicy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _stalls(lay: _Layout, p0: np.ndarray, policy: AlertPolicy,
+            family: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flatline and collapse, which fire at once (no BH).
 
     Flatline: the newest days all have zero conversions while ln(1000) ≈ 6.9 were expected over them
     (P(zero | Poisson) ≤ 1/1000) — the spec's ceil(ln 1000 / λ) days, with λ = n·p0 of each day, so days
     without traffic (a newsletter not sent) neither count nor break the run. Collapse: k ≤ 0.2·E over
-    three days with a Poisson lower tail ≤ 1e-4. Returns both flags and the stall's span in days.
+    three days with a Poisson lower tail ≤ 1e-4. `family`: the series judged today. Returns both flags and the
+    stall's span in days.
     """
     horizon = min(lay.n.shape[1], policy.windows[-1])
     n, k = lay.n[:, :horizon], lay.k[:, :horizon]
@@ -263,7 +295,7 @@ def _stalls(lay: _Layout, p0: np.ndarray, policy: AlertPolicy) -> tuple[np.ndarr
     in_run = np.arange(horizon)[None, :] < run[:, None]
     expected_in_run = (expected_daily * in_run).sum(axis=1)
     # 1/1000 per series, kept family-wise over all the series judged today
-    flat = (expected_in_run >= math.log(1000 * max(1, len(p0)))) & (n[:, 0] > 0)
+    flat = (expected_in_run >= math.log(1000 * max(1, family))) & (n[:, 0] > 0)
     expected = lay.n[:, :3].sum(axis=1) * np.nan_to_num(p0)
     k3 = lay.k[:, :3].sum(axis=1)
     collapse = (expected >= 5) & (k3 <= 0.2 * expected) & (stats.poisson.cdf(k3, np.maximum(expected, 1e-9)) <= 1e-4)

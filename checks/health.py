@@ -45,3 +45,21 @@ def health_gate(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date,
             problems[source] = (f"{source}: {what} on {day} (against the same weekday of the last "
                                 f"{len(same_weekday)} weeks); its step alerts are held back until the data is back")
     return problems
+
+
+def held_back(steps: Sequence[StepInfo], unreliable: pd.DataFrame, as_of: dt.date) -> dict[str, str]:
+    """Step → why it is not judged today: its newest matured day is one a blocking check found missing or
+    implausible (`unreliable`: step, date). Such a day is left out of every baseline and test window; a step is
+    judged again from its next good matured day, so a gap holds a step back for as long as it is the day the
+    step would be judged on — one day, not for as long as the gap stays in the quality window."""
+    if unreliable.empty:
+        return {}
+    bad = set(zip(unreliable["step"], unreliable["date"], strict=True))
+    out = {}
+    for s in steps:
+        day = as_of - dt.timedelta(days=s.lag_days)
+        if (s.step, day) in bad:
+            out[s.step] = (f"{s.touchpoint}: its newest matured day {day} failed a blocking {s.source} data check; "
+                           "that day is left out of its baselines and windows, and the step is judged again from "
+                           "the next good matured day")
+    return out

@@ -75,10 +75,12 @@ def report(result: PipelineResult) -> None:
             out.print(quality_table(result.quality, f"Failed data-quality checks, {result.as_of} "
                                                     "(details: journeymap checks)"))
     if result.detection is not None and result.view is not None:
-        from reports.incidents import incidents_table
+        from reports.incidents import held_back_lines, incidents_table
 
         for message in result.detection.data_alerts.values():
             err.print(f"[bold yellow]data alert:[/] {message}", highlight=False)
+        for line in held_back_lines(result.detection.held_back):
+            err.print(f"[bold yellow]{line}[/]", highlight=False)
         opened = [i.payload for i in result.detection.open]
         out.print(incidents_table(opened, result.view.currency, f"Open incidents as of {result.as_of}: "
                                   f"{len(opened)}") if opened else f"No open incidents as of {result.as_of}.")

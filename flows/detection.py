@@ -8,31 +8,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from checks.bottlenecks import detect
-from checks.health import health_gate
+from checks.health import health_gate, held_back
 from checks.incident_store import load_incidents, recent_candidates, save_day
 from checks.incidents import Event, Incident, advance, incident_days, incident_key
-from checks.steps import step_series, steps_of
+from checks.steps import PAGE_DIMENSION, page_cells, step_series, steps_of
 from models.config import JourneyMap
 from models.queries import facts_all_segments
 from models.store import get_cursor, set_cursor
-from models.tables import Annotation, QualityResultRow, table_of
+from models.tables import Annotation, Ga4Row, QualityResultRow, table_of
 
 EXTRA_DAYS = 7  # beyond the longest lag, window and baseline
 CATCH_UP_DAYS = 31  # missed days a run judges before its own (older ones: `journeymap backtest`)
+DAY_KINDS = ("freshness", "volume")  # blocking checks whose failures name their days (the rest name rows)
 
 
 @dataclass
 class DetectionOutcome:
-    """A day's judgement: the data alerts, the events, and the incidents open afterwards."""
+    """A day's judgement: the data alerts, the events, the incidents open afterwards, and the steps held back."""
 
     as_of: dt.date
     data_alerts: dict[str, str] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     open: list[Incident] = field(default_factory=list)
     incidents: dict[str, Incident] = field(default_factory=dict)  # every incident after the day, resolved too
+    held_back: dict[str, str] = field(default_factory=dict)  # touchpoint id → why its step was not judged
 
 
 def history_needed(journey_map: JourneyMap) -> int:
@@ -41,9 +43,29 @@ def history_needed(journey_map: JourneyMap) -> int:
     return max(lags, default=0) + max(policy.windows) + policy.baseline_days + EXTRA_DAYS
 
 
-def load_series(engine: Engine, journey_map: JourneyMap, since: dt.date, until: dt.date) -> pd.DataFrame:
+def load_series(engine: Engine, journey_map: JourneyMap, since: dt.date, until: dt.date,
+                accounts: Mapping[str, str | None] | None = None) -> pd.DataFrame:
+    """Every step's (date, segment) counts, and the page cells of the GA4 steps that have them (their mix)."""
     with engine.connect() as conn:
-        return step_series(facts_all_segments(conn, since, until), journey_map)
+        series = step_series(facts_all_segments(conn, since, until), journey_map)
+        raw = _page_rows(conn, since, until, (accounts or {}).get("ga4")) if any(
+            tp.source == "ga4" for _, tp in journey_map.touchpoints()) else pd.DataFrame()
+    cells = page_cells(raw, journey_map)
+    return pd.concat([series, cells], ignore_index=True) if len(cells) else series
+
+
+def _page_rows(conn: Connection, since: dt.date, until: dt.date, account: str | None) -> pd.DataFrame:
+    """GA4's traffic and pages report rows of since..until (of the map's property when known)."""
+    t = table_of(Ga4Row)
+    stmt = select(t.c.report, t.c.date, t.c.item, t.c.channel, t.c.source, t.c.medium, t.c.sessions,
+                  t.c.screen_page_views, t.c.event_count, t.c.key_events, t.c.purchase_revenue).where(
+        t.c.date >= since, t.c.date <= until, t.c.report.in_(list(PAGE_DIMENSION)))
+    if account is not None:
+        stmt = stmt.where(t.c.property_id == account)
+    raw = pd.read_sql(stmt, conn)
+    for column in ("report", "item", "channel", "source", "medium"):
+        raw[column] = raw[column].astype("category")
+    return raw
 
 
 def _excluded(series: pd.DataFrame, annotations: pd.DataFrame, incidents: dict[str, Incident],
@@ -58,22 +80,36 @@ def _excluded(series: pd.DataFrame, annotations: pd.DataFrame, incidents: dict[s
 
 def judge_day(series: pd.DataFrame, journey_map: JourneyMap, as_of: dt.date, incidents: dict[str, Incident],
               recent: dict[str, list[bool]], annotations: pd.DataFrame, unusable: Mapping[str, str] | None = None,
-              ) -> tuple[dict[str, Incident], DetectionOutcome, list[str]]:
+              unreliable: pd.DataFrame | None = None) -> tuple[dict[str, Incident], DetectionOutcome, list[str]]:
     """One day of detection and lifecycle, in memory. `unusable`: source → why its data failed a blocking
-    quality check; like a health-gate failure, it is one data alert and no step alerts for that source."""
+    quality check that names no day; like a health-gate failure, it is one data alert and no step alerts for
+    that source. `unreliable`: (touchpoint_id, date) days a blocking check found missing or implausible: left
+    out of every baseline and test window; a step whose newest matured day is one of them is held back."""
     policy = journey_map.alerts
     steps = steps_of(journey_map, series)
     unhealthy = {**health_gate(series, steps, as_of, policy), **(unusable or {})}
+    bad = (unreliable if unreliable is not None else pd.DataFrame(columns=["touchpoint_id", "date"])) \
+        .rename(columns={"touchpoint_id": "step"})
+    held = {s.step: unhealthy[s.source] for s in steps if s.source in unhealthy}
+    on_bad_day = {k: v for k, v in held_back(steps, bad, as_of).items() if k not in held}
+    held.update(on_bad_day)
+    source_of = {s.step: s for s in steps}
+    alerts = dict(unhealthy)
+    for step in on_bad_day:  # the day it happens is one data alert for the source
+        info = source_of[step]
+        alerts.setdefault(info.source, f"{info.source}: {as_of - dt.timedelta(days=info.lag_days)} failed a "
+                                          "blocking data check (missing or implausible); the day is left out of "
+                                          "its steps' baselines and windows")
     findings = detect(series, steps, as_of, policy, excluded=_excluded(series, annotations, incidents, as_of),
-                      unhealthy=set(unhealthy))
+                      unhealthy=set(unhealthy), held=set(held), unreliable=bad)
     today, events = advance(findings, incidents, recent, as_of, policy)
     flagged = findings[findings["candidate"] & findings["alert_segment"]] if len(findings) else findings
     candidates = [incident_key(str(j), str(st), str(sg), str(kd)) for j, st, sg, kd in
                   zip(flagged.get("journey", []), flagged.get("step", []), flagged.get("segment", []),
                       flagged.get("kind", []), strict=True)]
-    outcome = DetectionOutcome(as_of, unhealthy, events,
+    outcome = DetectionOutcome(as_of, alerts, events,
                                sorted((i for i in today.values() if i.status != "resolved"),
-                                      key=lambda i: -(i.payload.get("impact_per_day") or 0)), today)
+                                      key=lambda i: -(i.payload.get("impact_per_day") or 0)), today, held)
     return today, outcome, candidates
 
 
@@ -91,7 +127,7 @@ def _unusable_days(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> p
     with engine.connect() as conn:
         failed = conn.execute(select(table.c.source, table.c.sample).where(
             table.c.as_of <= as_of, table.c.success.is_(False), table.c.severity == "blocking",
-            table.c.kind.in_(["freshness", "volume"]))).all()
+            table.c.kind.in_(DAY_KINDS))).all()
     days = {(source, dt.date.fromisoformat(row["day"])) for source, sample in failed
             for row in json.loads(sample or "[]") if isinstance(row, dict) and "day" in row}
     return pd.DataFrame([(tp.id, day) for source, day in sorted(days) for _, tp in journey_map.touchpoints()
@@ -118,22 +154,42 @@ def judged_days(engine: Engine, as_of: dt.date, replay_from: dt.date | None = No
     return [first + dt.timedelta(days=i) for i in range((as_of - first).days + 1)]
 
 
+def _whole_source(engine: Engine, as_of: dt.date, unusable: Mapping[str, str] | None) -> dict[str, str]:
+    """The sources of `unusable` to hold back whole on `as_of`: those with a blocking failure that names no day
+    (a missing or implausible day is left out instead, `_unusable_days`), or with no stored failure to read."""
+    if not unusable:
+        return {}
+    table = table_of(QualityResultRow)
+    with engine.connect() as conn:
+        failed = conn.execute(select(table.c.source, table.c.kind).where(
+            table.c.as_of == as_of, table.c.success.is_(False), table.c.severity == "blocking")).all()
+    kinds: dict[str, set[str]] = {}
+    for source, kind in failed:
+        kinds.setdefault(source, set()).add(kind)
+    return {source: reason for source, reason in unusable.items()
+            if not kinds.get(source) or kinds[source] - set(DAY_KINDS)}
+
+
 def run_detection(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
                   unusable: Mapping[str, str] | None = None, replay_from: dt.date | None = None,
-                  ) -> list[DetectionOutcome]:
+                  accounts: Mapping[str, str | None] | None = None) -> list[DetectionOutcome]:
     """Judge each of `judged_days` on the stored facts and store the incidents' new state, day after day.
-    `unusable` (sources whose data failed a blocking check of this run) applies to `as_of`."""
+    `unusable` (sources whose data failed a blocking check of this run) applies to `as_of`: a failure that names
+    its days (freshness, volume) leaves those days out and holds back only the steps judged on them; any other
+    holds back the whole source. `accounts`: per source, the account whose raw rows are the map's (the GA4
+    property whose pages make the steps' page mix; None: every account)."""
     days = judged_days(engine, as_of, replay_from)
-    series = load_series(engine, journey_map, days[0] - dt.timedelta(days=history_needed(journey_map)), as_of)
+    series = load_series(engine, journey_map, days[0] - dt.timedelta(days=history_needed(journey_map)), as_of,
+                         accounts)
     annotations = _annotations(engine)
+    whole = _whole_source(engine, as_of, unusable)
     outcomes = []
     for day in days:
         with engine.connect() as conn:
             incidents, recent = load_incidents(conn, day), recent_candidates(conn, day)
         bad_days = _unusable_days(engine, journey_map, day)
-        left_out = pd.concat([f for f in (annotations, bad_days) if len(f)] or [annotations], ignore_index=True)
         today, outcome, candidates = judge_day(_visible(series, journey_map, day), journey_map, day, incidents,
-                                               recent, left_out, unusable if day == as_of else None)
+                                               recent, annotations, whole if day == as_of else None, bad_days)
         with engine.begin() as conn:
             save_day(conn, day, incidents, today, outcome.events, candidates)
             last = get_cursor(conn, "detection", "judged", "")

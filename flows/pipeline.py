@@ -36,7 +36,7 @@ from models.lock import POLL_SECONDS, warehouse_lock
 from models.mapfile import load_map
 from models.mapping import MappingResult, facts_reach, map_window, persona_segment
 from models.store import get_cursor, save_map, set_cursor
-from reports.incidents import incidents_markdown
+from reports.incidents import held_back_lines, incidents_markdown
 from reports.map_view import MapView, with_gaps
 from reports.quality import quality_markdown
 from reports.render import render_markdown, sources_markdown
@@ -143,15 +143,17 @@ def map_records(engine: Engine, journey_map: JourneyMap, since: dt.date, until: 
 @task(cache_policy=NO_CACHE)
 def detect_stalls(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
                   unusable: Mapping[str, str] | None = None, replay_from: dt.date | None = None,
-                  ) -> list[DetectionOutcome]:
+                  accounts: Mapping[str, str | None] | None = None) -> list[DetectionOutcome]:
     """Judge the days since the last judged one up to as_of and move the incidents on (sources whose data
     failed a blocking check raise one data alert instead of step alerts)."""
-    outcomes = run_detection(engine, journey_map, as_of, unusable, replay_from)
+    outcomes = run_detection(engine, journey_map, as_of, unusable, replay_from, accounts)
     logger = get_run_logger()
     if len(outcomes) > 1:
         logger.info("judged %d days: %s..%s", len(outcomes), outcomes[0].as_of, outcomes[-1].as_of)
     for message in outcomes[-1].data_alerts.values():
         logger.warning("data alert: %s", message)
+    for line in held_back_lines(outcomes[-1].held_back):
+        logger.warning("%s", line)
     for outcome in outcomes:
         for event in outcome.events:
             logger.info("%s: incident %s %s (%s)", outcome.as_of, event.key, event.action, event.severity)
@@ -247,11 +249,12 @@ def _locked_run(settings: Settings, journey_map: JourneyMap, as_of: dt.date, sou
         replay_from = as_of - dt.timedelta(days=max(journey_map.source_settings(s).history_days for s in wanted)
                                            - history_needed(journey_map)) if demo else None
         outcomes = detect_stalls(engine, journey_map, as_of, unusable(checked) if result.quality else None,
-                                 replay_from)
+                                 replay_from, {s: account_of(s, settings, demo) for s in journey_map.used_sources()})
         result.detection = outcomes[-1]
         result.delivery = tell_slack(engine, journey_map, settings, outcomes, result.failures, result.read)
         markdown += "\n" + incidents_markdown([i.payload for i in result.detection.open],
                                               journey_map.business.currency, "Open incidents")
+        markdown += "".join(f"\n- {line}" for line in held_back_lines(result.detection.held_back))
     rendered = publish_rendered_map(engine, journey_map, as_of, Path(settings.journey_outbox_dir))
     markdown += f"\nThe rendered map (every persona): `{rendered.resolve()}`\n"
     create_markdown_artifact(key="journey-map", markdown=markdown,

@@ -60,3 +60,11 @@ def incidents_markdown(rows: Iterable[Mapping[str, Any]], currency: str, title: 
     lines = [f"## {title}", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(p, currency)) + " |" for p in by_money(rows)]
     return "\n".join(lines) + "\n"
+
+
+def held_back_lines(held: Mapping[str, str]) -> list[str]:
+    """The steps detection did not judge and why, one line per reason (steps held for the same reason together)."""
+    by_reason: dict[str, list[str]] = {}
+    for step, reason in held.items():
+        by_reason.setdefault(reason, []).append(step)
+    return [f"held back ({', '.join(sorted(steps))}): {reason}" for reason, steps in sorted(by_reason.items())]

@@ -203,3 +203,55 @@ def test_a_step_worth_nothing_is_never_critical_for_its_money() -> None:
     assert row(result)["candidate"]
     assert row(result)["impact_per_day"] == 0
     assert row(result)["severity"] == "warning"
+
+
+def surged_pages(factor: float, seed: int = 2) -> pd.DataFrame:
+    """One step landing on two pages (a guide converting at 30 %, a blog post at 5 %), 60 days of 1 000 sessions
+    each; on the newest matured day the blog post gets `factor` × its sessions at its own, unchanged rate."""
+    rng = np.random.default_rng(seed)
+    last = AS_OF - dt.timedelta(days=STEP.lag_days)
+    rows = []
+    for age in range(DAYS):
+        day = last - dt.timedelta(days=age)
+        for page, rate in (("/guide/", 0.30), ("/blog/post/", 0.05)):
+            n = float(rng.poisson(1000 * (factor if age == 0 and page == "/blog/post/" else 1)))
+            rows.append({"date": day, "step": "cart", "segment": f"landing={page}", "n": n,
+                         "k": float(rng.binomial(int(n), rate))})
+    frame = pd.DataFrame(rows)
+    total = frame.groupby("date", as_index=False)[["n", "k"]].sum().assign(step="cart", segment="all")
+    return pd.concat([frame, total], ignore_index=True)
+
+
+def test_a_surge_on_one_page_at_its_own_rate_is_no_drop_once_the_page_mix_is_known() -> None:
+    series = surged_pages(8.0)
+    blind = detect(series[~series["segment"].str.startswith("landing=")], [STEP], AS_OF, POLICY)
+    assert row(blind)["candidate"]  # the flood of readers reads as a leak...
+    assert row(blind)["drop"] > POLICY.min_relative_drop
+    result = detect(series, [STEP], AS_OF, POLICY)
+    assert not row(result)["candidate"]  # ...but not when the step's expectation follows where sessions land
+    assert row(result)["p0"] < row(result)["p0_raw"] - 0.02  # the expectation follows the readers' low rate
+    assert set(result["segment"]) == {"all"}  # page cells shape the expectation; they are not judged themselves
+
+
+def test_a_real_drop_on_the_page_that_surged_is_still_found() -> None:
+    series = surged_pages(8.0)
+    blog = (series["segment"] == "landing=/blog/post/") & (series["date"] == series["date"].max())
+    lost = series.loc[blog, "k"] * 0.8
+    series.loc[blog, "k"] -= lost.round()
+    newest_all = (series["segment"] == "all") & (series["date"] == series["date"].max())
+    series.loc[newest_all, "k"] -= float(lost.round().sum())
+    assert row(detect(series, [STEP], AS_OF, POLICY))["candidate"]
+
+
+def test_a_day_left_out_as_unreliable_is_out_of_the_baseline_and_the_windows() -> None:
+    series = make(0.2, 2000, seed=4)
+    newest = sorted(series["date"].unique())[-3:]
+    broken = series.copy()  # three days with half their rows lost, conversions more so: partial days read as a drop
+    day = broken["date"].isin(newest)
+    broken.loc[day, "n"] *= 0.5
+    broken.loc[day, "k"] *= 0.1
+    assert row(detect(broken, [STEP], AS_OF, POLICY))["candidate"]
+    gap = pd.DataFrame({"step": ["cart"] * 3, "date": newest})
+    left_out = detect(broken, [STEP], AS_OF, POLICY, unreliable=gap)
+    assert not row(left_out)["candidate"]
+    assert row(left_out)["n_w"] == row(detect(series, [STEP], AS_OF, POLICY, unreliable=gap))["n_w"]

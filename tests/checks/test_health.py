@@ -57,3 +57,14 @@ def test_a_quiet_day_at_a_few_sessions_is_not_an_outage() -> None:
     # the same fall at forty a day cannot be chance
     assert list(health_gate(volumes({"ga4": 2000, "stripe": 40}, {"stripe": 0}, exact=True), STEPS, AS_OF,
                             POLICY)) == ["stripe"]
+
+
+def test_a_broken_day_holds_back_only_the_steps_judged_on_it_and_only_that_day() -> None:
+    from checks.health import held_back
+
+    gap = dt.date(2026, 9, 20)
+    bad = pd.DataFrame({"step": ["landing", "signup"], "date": [gap, gap]})
+    assert set(held_back(STEPS, bad, gap + dt.timedelta(days=2))) == {"landing", "signup"}  # GA4 matures in 2 days
+    assert "judged again from the next good matured day" in held_back(STEPS, bad, gap + dt.timedelta(days=2))["landing"]
+    assert held_back(STEPS, bad, gap + dt.timedelta(days=3)) == {}  # the next good matured day is judged
+    assert held_back(STEPS, bad, gap + dt.timedelta(days=30)) == {}  # a month on the funnel is watched

@@ -75,3 +75,68 @@ def test_days_a_blocking_check_found_missing_stay_out_of_later_baselines(engine:
     ga4 = {tp.id for _, tp in journey_map.touchpoints() if tp.source == "ga4"}
     assert set(days["touchpoint_id"]) == ga4  # every GA4 touchpoint, no other source's
     assert set(days["date"]) == {dt.date(2026, 9, 20)}  # not the warning's day, nor a failure found later
+
+
+def _failure(kind: str, sample: str, as_of: dt.date = dt.date(2026, 9, 30)) -> dict[str, object]:
+    return {"as_of": as_of, "kind": kind, "source": "ga4", "table_name": "raw_ga4_rows", "since": dt.date(2026, 8, 9),
+            "until": as_of, "observed": "1", "unexpected_count": 1, "fix": "", "check_name": kind,
+            "severity": "blocking", "success": False, "sample": sample}
+
+
+def test_a_gap_weeks_ago_holds_back_nothing_and_a_failure_naming_no_day_holds_back_the_source(engine: Engine) -> None:
+    """A confirmed GA4 gap ten days before the run still fails the blocking freshness check (it is inside the
+    52-day quality window), but only its day is left out: no GA4 step is held back. A failure that names rows,
+    not days, still holds back the whole source."""
+    from flows.detection import _unusable_days, _whole_source
+    from models.mapfile import load_map
+    from tests.conftest import EXAMPLE_MAP
+
+    journey_map = load_map(EXAMPLE_MAP)
+    reason = "ga4: blocking data-quality check(s) failed (ga4 has data for every matured day)"
+    with engine.begin() as conn:
+        conn.execute(insert(table_of(QualityResultRow)), [_failure("freshness", '[{"day": "2026-09-20"}]')])
+    assert _whole_source(engine, AS_OF, {"ga4": reason}) == {}
+    bad = _unusable_days(engine, journey_map, AS_OF)
+    series = pd.DataFrame(columns=["date", "step", "segment", "n", "k"])
+    _, outcome, _ = judge_day(series, journey_map, AS_OF, {}, {}, pd.DataFrame(columns=["touchpoint_id", "date"]),
+                              None, bad)
+    assert outcome.held_back == {}
+    assert outcome.data_alerts == {}
+    _, on_the_day, _ = judge_day(series, journey_map, dt.date(2026, 9, 22), {}, {},
+                                 pd.DataFrame(columns=["touchpoint_id", "date"]), None, bad)
+    ga4 = {tp.id for _, tp in journey_map.touchpoints() if tp.source == "ga4"}
+    assert set(on_the_day.held_back) <= ga4  # the day it matured: GA4's steps wait, with the reason
+    assert "2026-09-20" in on_the_day.data_alerts["ga4"]
+    with engine.begin() as conn:
+        conn.execute(insert(table_of(QualityResultRow)), [_failure("unique", '[{"row_key": "x"}]')])
+    assert _whole_source(engine, AS_OF, {"ga4": reason}) == {"ga4": reason}
+
+
+def test_run_detection_reads_the_page_mix_of_ga4_steps_from_the_raw_rows(engine: Engine) -> None:
+    """social-ads (a traffic-report touchpoint with its own success) gets one landing cell per page of its own
+    rows; a chained step (its k is the next touchpoint's volume) gets none."""
+    from flows.detection import load_series
+    from models.mapfile import load_map
+    from models.tables import Ga4Row
+    from tests.conftest import EXAMPLE_MAP
+
+    journey_map = load_map(EXAMPLE_MAP)
+    day = dt.date(2026, 9, 20)
+    base = {"property_id": "p1", "report": "traffic", "date": day, "channel": "Paid Social", "source": "facebook",
+            "medium": "cpc", "device": "mobile", "user_type": "new", "country": "GB", "screen_page_views": 0,
+            "event_count": 0, "purchase_revenue": 0.0}
+    with engine.begin() as conn:
+        conn.execute(insert(table_of(Ga4Row)), [
+            {**base, "row_key": "a", "item": "/free-starter-guide/", "sessions": 100, "key_events": 30.0},
+            {**base, "row_key": "b", "item": "/blog/shared-post/", "sessions": 800, "key_events": 40.0},
+            {**base, "row_key": "c", "item": "/blog/shared-post/", "sessions": 100, "key_events": 5.0,
+             "device": "desktop"},
+            {**base, "row_key": "d", "item": "/blog/shared-post/", "sessions": 999, "key_events": 1.0,
+             "property_id": "another"}])
+    series = load_series(engine, journey_map, day, day, {"ga4": "p1"})
+    cells = series[series["segment"].str.startswith("landing=")].sort_values(["step", "segment"])
+    assert cells[["step", "segment", "n", "k"]].values.tolist() == [
+        ["blog-posts", "landing=/blog/shared-post/", 900.0, 45.0],  # its rule takes the blog pages only
+        ["social-ads", "landing=/blog/shared-post/", 900.0, 45.0],  # the other property's rows are not the map's
+        ["social-ads", "landing=/free-starter-guide/", 100.0, 30.0]]
+    assert not series[series["step"] == "lead-magnet-page"]["segment"].str.contains("=").any()
