@@ -51,7 +51,9 @@ def load_series(engine: Engine, journey_map: JourneyMap, since: dt.date, until: 
         raw = _page_rows(conn, since, until, (accounts or {}).get("ga4")) if any(
             tp.source == "ga4" for _, tp in journey_map.touchpoints()) else pd.DataFrame()
     cells = page_cells(raw, journey_map)
-    return pd.concat([series, cells], ignore_index=True) if len(cells) else series
+    if not len(cells):
+        return series
+    return pd.concat([series, cells], ignore_index=True) if len(series) else cells.reset_index(drop=True)
 
 
 def _page_rows(conn: Connection, since: dt.date, until: dt.date, account: str | None) -> pd.DataFrame:
