@@ -23,9 +23,9 @@ from flows.slack import RATE_DAYS, Delivery, LinksFor, alert_outbox, as_body, ch
 from models.config import JourneyMap
 from models.db import make_engine, migrate
 from models.outbox import Outgoing, enqueue
-from models.tables import StripeCheckoutSession, table_of
+from models.tables import MailchimpCampaign, StripeCheckoutSession, table_of
 from reports.slack import Links, failure_message
-from reports.source_links import Accounts, mailchimp_dc
+from reports.source_links import Accounts, Campaign, mailchimp_dc
 
 ACTION_DEPLOYMENT = "incident-action/incident-action"
 SNOOZE_DAYS = 7
@@ -74,7 +74,8 @@ def links_for(ui_url: str | None, flow_run_id: str | None, deployment_id: str | 
 
 def alert_accounts(engine: Engine, settings: Settings) -> Accounts:
     """The accounts behind the map, for links to each source's own reports: the GA4 property and the Mailchimp
-    data centre from the settings, the Stripe account from the setting or the warehouse's checkouts."""
+    data centre from the settings, the Stripe account from the setting or the warehouse's checkouts, and the
+    Mailchimp campaigns whose report the web app can show."""
     stripe_account = settings.stripe_account_id
     if stripe_account is None:
         table = table_of(StripeCheckoutSession)
@@ -82,7 +83,13 @@ def alert_accounts(engine: Engine, settings: Settings) -> Accounts:
             stripe_account = conn.execute(select(table.c.account).where(table.c.account.like("acct_%"))
                                           .order_by(table.c.account).limit(1)).scalar()
     key = settings.mailchimp_api_key.get_secret_value() if settings.mailchimp_api_key else None
-    return Accounts(settings.ga4_property_id, mailchimp_dc(key), stripe_account)
+    campaigns = table_of(MailchimpCampaign)
+    with engine.connect() as conn:
+        known = tuple(Campaign(str(title), str(workflow), int(position), int(web_id), str(sent or ""))
+                      for title, workflow, position, web_id, sent in conn.execute(
+                          select(campaigns.c.title, campaigns.c.workflow_title, campaigns.c.position,
+                                 campaigns.c.web_id, campaigns.c.send_time).where(campaigns.c.web_id > 0)))
+    return Accounts(settings.ga4_property_id, mailchimp_dc(key), stripe_account, known)
 
 
 def run_links(settings: Settings, accounts: Accounts | None = None) -> LinksFor:

@@ -73,7 +73,8 @@ def _campaign_row(r: Record) -> dict[str, Any]:
             "kind": choice(r, "kind", ("regular", "automation")), "list_id": str(r["list_id"]),
             "workflow_id": str(r["workflow_id"]), "workflow_title": str(r["workflow_title"]),
             "position": int(number(r, "position", whole=True)),
-            "send_time": None if send is None else naive_utc(send, "send_time")}
+            "send_time": None if send is None else naive_utc(send, "send_time"),
+            "web_id": int(r.get("web_id") or 0)}
 
 
 ACTIVITY_FIELDS = ("campaign_id", "email_hash", "action", "timestamp")

@@ -125,6 +125,7 @@ class MailchimpCampaign(Base):
     workflow_title: Mapped[str] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer)
     send_time: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    web_id: Mapped[int] = mapped_column(Integer, server_default="0")  # its report in the web app: summary?id=…
 
 
 class MailchimpActivity(Base):

@@ -106,7 +106,8 @@ class Reader:
                                 since_send_time=start.isoformat(), sort_field="send_time", sort_dir="ASC",
                                 fields=list(CAMPAIGN_FIELDS)):
             out += [EmailCampaign(str(c["id"]), str(c["settings"]["title"]), "regular",
-                                  str(c["recipients"]["list_id"]), "", "", 0, _when(c.get("send_time")))
+                                  str(c["recipients"]["list_id"]), "", "", 0, _when(c.get("send_time")),
+                                  web_id=_web_id(c.get("web_id")))
                     for c in page]
         for page in self._paged(self.client.automations.list, "automations",
                                 fields=["automations.id", "automations.settings.title", "total_items"]):
@@ -116,7 +117,8 @@ class Reader:
                                       str(e["recipients"]["list_id"]), str(workflow["id"]),
                                       str(workflow["settings"]["title"]), int(e["position"]),
                                       _when(e.get("send_time")), delay_hours=_delay_hours(e.get("delay")),
-                                      started=_when(e.get("start_time") or e.get("create_time")))
+                                      started=_when(e.get("start_time") or e.get("create_time")),
+                                      web_id=_web_id(e.get("web_id")))
                         for e in emails.get("emails") or []]
         return out
 
@@ -256,3 +258,11 @@ def _when(value: Any) -> dt.datetime | None:
         return None
     parsed = dt.datetime.fromisoformat(value if isinstance(value, str) else str(value))  # "Z" too, since 3.11
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _web_id(value: object) -> int:
+    """A campaign's web-app id (an integer in the API); 0 when it is missing or not a number."""
+    try:
+        return int(str(value)) if value is not None else 0
+    except ValueError:
+        return 0

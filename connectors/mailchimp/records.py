@@ -24,6 +24,7 @@ class EmailCampaign:
     send_time: datetime | None
     delay_hours: float = 0.0  # an automation email's wait after the previous step (signup, for the first)
     started: datetime | None = None  # when an automation email began sending
+    web_id: int = 0  # the id of its pages in Mailchimp's web app (its report: /reports/summary?id=…); 0: unknown
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import pytest
 from connectors.errors import PermanentError, RetryPolicy
 from connectors.mailchimp import Reader, make_client
 from tests.fakes.mailchimp import FakeActivity, FakeCampaign, FakeMailchimp
+from tests.fakes.mailchimp_wire import web_id
 
 SEND = dt.datetime(2026, 9, 14, 8, tzinfo=dt.UTC)
 DAY = SEND.date()
@@ -49,6 +50,7 @@ def test_campaigns_and_automation_emails_in_order() -> None:
     assert regular == [("news1", "Sourdough Hour Weekly #12", SEND)]  # sent before the window: not listed
     automation = [(e.campaign_id, e.workflow_title, e.position) for e in emails if e.kind == "automation"]
     assert automation == [("w1", "Starter guide welcome", 1), ("w2", "Starter guide welcome", 2)]
+    assert {e.campaign_id: e.web_id for e in emails} == {i: web_id(i) for i in ("news1", "w1", "w2")}  # report links
 
 
 def test_activity_pages_hashes_and_windows_match_the_api_totals() -> None:

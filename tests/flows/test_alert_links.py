@@ -9,8 +9,8 @@ from sqlalchemy import Engine, insert
 
 from flows.notify import alert_accounts, links_for
 from flows.settings import Settings
-from models.tables import StripeCheckoutSession, table_of
-from reports.source_links import Accounts
+from models.tables import MailchimpCampaign, StripeCheckoutSession, table_of
+from reports.source_links import Accounts, Campaign
 
 
 def session(account: str, session_id: str) -> dict[str, object]:
@@ -28,6 +28,13 @@ def test_the_accounts_come_from_the_settings_and_the_warehouses_stripe_checkouts
     assert alert_accounts(engine, settings).stripe_account == "acct_9Z"  # the demo's rows are no account
     named = Settings(stripe_account_id="acct_1Abc")
     assert alert_accounts(engine, named) == Accounts(None, None, "acct_1Abc")  # the setting wins
+    with engine.begin() as conn:
+        conn.execute(insert(table_of(MailchimpCampaign)), [
+            {"account": "a1", "campaign_id": c, "title": t, "kind": "regular", "list_id": "l1", "workflow_id": "",
+             "workflow_title": "", "position": 0, "send_time": dt.datetime(2026, 9, d, 8), "web_id": w}
+            for c, t, d, w in (("c1", "Weekly #12", 14, 112), ("c0", "Old", 1, 0))])
+    assert alert_accounts(engine, named).mailchimp_campaigns == (  # a campaign without a web id links nothing
+        Campaign("Weekly #12", "", 0, 112, "2026-09-14 08:00:00"),)
 
 
 def test_the_map_button_opens_the_published_map_or_the_runs_artifacts() -> None:

@@ -173,7 +173,7 @@ def test_bulk_inserts_keep_nulls_tabs_line_breaks_and_backslashes(engine: Engine
     sent = dt.datetime(2026, 9, 1, 9, 30, 15, 250)
     rows = [{"account": "a1", "campaign_id": f"c{i}", "title": awkward[i % len(awkward)], "kind": "regular",
              "list_id": "l1", "workflow_id": "", "workflow_title": "", "position": i,
-             "send_time": None if i % 2 else sent} for i in range(600)]
+             "send_time": None if i % 2 else sent, "web_id": i} for i in range(600)]
     with engine.begin() as conn:
         assert insert_rows(conn, table_of(MailchimpCampaign), rows) == 600
     with engine.connect() as conn:

@@ -9,7 +9,7 @@ import pytest
 
 from models.config import Touchpoint
 from reports.rate_chart import rate_png
-from reports.source_links import Accounts, mailchimp_dc, source_link
+from reports.source_links import Accounts, Campaign, mailchimp_dc, source_link
 
 ACCOUNTS = Accounts(ga4_property="123456789", mailchimp_dc="us6", stripe_account="acct_1Abc")
 
@@ -56,3 +56,18 @@ def test_the_rate_picture_is_a_small_stable_png_and_days_without_volume_are_not_
     assert png != rate_png("Checkout → paid", days, [60.0] * 90, [200.0] * 90, usual=0.3)  # it draws the data
     with pytest.raises(ValueError, match="must match"):
         rate_png("x", days, k[:-1], n)
+
+
+def test_a_mailchimp_touchpoint_links_the_report_of_the_newest_campaign_its_rule_takes() -> None:
+    campaigns = (Campaign("Weekly #11", "", 0, 111, "2026-09-07 08:00:00"),
+                 Campaign("Weekly #12", "", 0, 112, "2026-09-14 08:00:00"),
+                 Campaign("Offer", "", 0, 900, "2026-09-20 08:00:00"),
+                 Campaign("Welcome 1", "Starter guide welcome", 1, 201),
+                 Campaign("Welcome 2", "Starter guide welcome", 2, 202))
+    accounts = Accounts(mailchimp_dc="us6", mailchimp_campaigns=campaigns)
+    report = "https://us6.admin.mailchimp.com/reports/summary?id="
+    assert source_link(tp("mailchimp", campaign="Weekly #.*"), accounts) == ("Mailchimp report", report + "112")
+    assert source_link(tp("mailchimp", automation="Starter guide.*", email=2), accounts) == (
+        "Mailchimp report", report + "202")
+    assert source_link(tp("mailchimp", campaign="Nothing"), accounts) == (  # no campaign known: the reports list
+        "Mailchimp reports", "https://us6.admin.mailchimp.com/reports/")
