@@ -94,8 +94,8 @@ def latest_artifact(api_url: str, key: str) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow end-to-end tests first (in file order), the quick ones after: the two workers end together
-    instead of one running a long test alone at the end."""
+    """The slow end-to-end tests first (in file order), the quick ones after: handed out in this order, the two
+    workers end together instead of one running a long test alone at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
