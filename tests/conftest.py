@@ -94,8 +94,9 @@ def latest_artifact(api_url: str, key: str) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow end-to-end tests first (in file order), the quick ones after: handed out in this order, the two
-    workers end together instead of one running a long test alone at the end."""
+    """The slow end-to-end tests first (in file order), the quick ones after. Handed out two at a time
+    (`--maxschedchunk 2`), the slow ones alternate between the two workers and the quick ones fill in, so both
+    end together instead of one running long tests alone at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
