@@ -225,19 +225,25 @@ def _data_news(conn: Connection, outcome: DetectionOutcome, links: LinksFor, cha
     return keys
 
 
-def _open_data_threads(conn: Connection) -> dict[str, tuple[str, dt.date, str]]:
-    """Source → (thread, first day, reason) of each data thread not yet resolved."""
+def _unresolved_threads(conn: Connection, prefix: str) -> list[tuple[str, list[str], dt.date, str]]:
+    """(thread, the parts of its key between the prefix and the first day, first day, reason) of each thread
+    whose key starts with `prefix` and that has no `|resolved` message yet."""
     threads: dict[str, list[RowMapping]] = {}
-    for row in thread_rows(conn, "data|"):
+    for row in thread_rows(conn, prefix):
         threads.setdefault(str(row["thread"]), []).append(row)
-    out = {}
+    out = []
     for thread, rows in threads.items():
         if any(str(r["key"]).endswith("|resolved") for r in rows):
             continue
-        _, source, day = thread.split("|", 2)
+        *parts, day = thread.split("|")[1:]
         text = str(json.loads(rows[0]["body"]).get("text", ""))
-        out[source] = (thread, dt.date.fromisoformat(day), text.split(": ", 1)[-1])
+        out.append((thread, parts, dt.date.fromisoformat(day), text.split(": ", 1)[-1]))
     return out
+
+
+def _open_data_threads(conn: Connection) -> dict[str, tuple[str, dt.date, str]]:
+    """Source → (thread, first day, reason) of each data thread not yet resolved."""
+    return {parts[0]: (thread, day, reason) for thread, parts, day, reason in _unresolved_threads(conn, "data|")}
 
 
 def source_outbox(conn: Connection, failures: Mapping[str, tuple[str, str]], read: Collection[str], as_of: dt.date,
@@ -269,17 +275,8 @@ def source_outbox(conn: Connection, failures: Mapping[str, tuple[str, str]], rea
 
 def _open_source_threads(conn: Connection) -> dict[tuple[str, str], tuple[str, dt.date, str]]:
     """(source, cause) → (thread, first day, reason) of each unread-source thread not yet resolved."""
-    threads: dict[str, list[RowMapping]] = {}
-    for row in thread_rows(conn, "source|"):
-        threads.setdefault(str(row["thread"]), []).append(row)
-    out = {}
-    for thread, rows in threads.items():
-        if any(str(r["key"]).endswith("|resolved") for r in rows):
-            continue
-        _, source, cause, day = thread.split("|", 3)
-        text = str(json.loads(rows[0]["body"]).get("text", ""))
-        out[(source, cause)] = (thread, dt.date.fromisoformat(day), text.split(": ", 1)[-1])
-    return out
+    return {(parts[0], parts[1]): (thread, day, reason)
+            for thread, parts, day, reason in _unresolved_threads(conn, "source|")}
 
 
 def deliver(engine: Engine, client: SlackClient | None, folder: Path,
