@@ -104,8 +104,9 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
         series: one row per (date, step, segment) with `n` (reached) and `k` (converted).
         steps: the steps to judge; those of `unhealthy` sources and the `held` steps are skipped.
         excluded: (step, segment, date) rows kept out of the baseline: open incidents, annotated days.
-        unreliable: (step, date) days whose data failed a blocking check (a confirmed gap, an implausible
-            volume): left out of every baseline and test window of every segment of the step.
+        unreliable: (step, date) days left out of every baseline and test window of every segment of the step:
+            data that failed a blocking check (a confirmed gap, an implausible volume), and the bad days of
+            resolved incidents (checks.incidents.closed_days).
 
     Segments of the MIX_ONLY dimensions (`landing=…`, `page=…`) only shape ALL's mix-adjusted expectation;
     they are neither judged nor named.

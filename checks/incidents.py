@@ -10,11 +10,13 @@ Slack, the HTML map, the PNG, the summaries and the incident tables all render t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
+from checks.bottlenecks import RESOLVE_DAYS
 from checks.incident_snapshot import number, published, reading_of_row, snapshot_of, with_snapshot
 from models.config import AlertPolicy, JourneyMap
 
@@ -235,3 +237,23 @@ def incident_days(series: pd.DataFrame, incidents: dict[str, Incident], as_of: d
         parts.append(series.loc[(series["step"] == i.step) & (series["date"] >= first) & (series["date"] <= as_of),
                                 ["step", "segment", "date"]])
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["step", "segment", "date"])
+
+
+def closed_days(incidents: dict[str, Incident], lags: Mapping[str, int]) -> pd.DataFrame:
+    """(step, date) of the bad days of every resolved incident: kept out of its step's later baselines and
+    test windows, so days already told and fixed never read as a new drop nor lower the usual rate.
+
+    The bad days run from its `since` to the day before the RESOLVE_DAYS-day window of the run that resolved
+    it (that window read good; the days before it may not have).
+    """
+    rows = []
+    for i in incidents.values():
+        since = i.payload.get("since")
+        if i.status != "resolved" or i.resolved_on is None or not since or i.step not in lags:
+            continue
+        last = i.resolved_on - dt.timedelta(days=lags[i.step] + RESOLVE_DAYS)
+        day = dt.date.fromisoformat(since)
+        while day <= last:
+            rows.append((i.step, day))
+            day += dt.timedelta(days=1)
+    return pd.DataFrame(rows, columns=["step", "date"]).drop_duplicates()

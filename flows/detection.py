@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, select
 from checks.bottlenecks import detect
 from checks.health import health_gate, held_back
 from checks.incident_store import load_incidents, recent_candidates, save_day
-from checks.incidents import Event, Incident, advance, incident_days, incident_key
+from checks.incidents import Event, Incident, advance, closed_days, incident_days, incident_key
 from checks.steps import PAGE_DIMENSION, page_cells, step_series, steps_of
 from models.config import JourneyMap
 from models.queries import facts_all_segments
@@ -86,7 +86,8 @@ def judge_day(series: pd.DataFrame, journey_map: JourneyMap, as_of: dt.date, inc
     """One day of detection and lifecycle, in memory. `unusable`: source → why its data failed a blocking
     quality check that names no day; like a health-gate failure, it is one data alert and no step alerts for
     that source. `unreliable`: (touchpoint_id, date) days a blocking check found missing or implausible: left
-    out of every baseline and test window; a step whose newest matured day is one of them is held back."""
+    out of every baseline and test window; a step whose newest matured day is one of them is held back. The
+    bad days of resolved incidents are left out of their steps' baselines and windows too (closed_days)."""
     policy = journey_map.alerts
     steps = steps_of(journey_map, series)
     unhealthy = {**health_gate(series, steps, as_of, policy), **(unusable or {})}
@@ -102,8 +103,9 @@ def judge_day(series: pd.DataFrame, journey_map: JourneyMap, as_of: dt.date, inc
         alerts.setdefault(info.source, f"{info.source}: {as_of - dt.timedelta(days=info.lag_days)} failed a "
                                           "blocking data check (missing or implausible); the day is left out of "
                                           "its steps' baselines and windows")
+    left_out = pd.concat([bad, closed_days(incidents, {s.step: s.lag_days for s in steps})], ignore_index=True)
     findings = detect(series, steps, as_of, policy, excluded=_excluded(series, annotations, incidents, as_of),
-                      unhealthy=set(unhealthy), held=set(held), unreliable=bad)
+                      unhealthy=set(unhealthy), held=set(held), unreliable=left_out)
     today, events = advance(findings, incidents, recent, as_of, policy)
     flagged = findings[findings["candidate"] & findings["alert_segment"]] if len(findings) else findings
     candidates = [incident_key(str(j), str(st), str(sg), str(kd)) for j, st, sg, kd in

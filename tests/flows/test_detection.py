@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, insert
 
+from checks.incidents import Incident, closed_days
 from flows.detection import judge_day
 from models.mapfile import parse_map
 from models.tables import QualityResultRow, table_of
@@ -140,3 +141,28 @@ def test_run_detection_reads_the_page_mix_of_ga4_steps_from_the_raw_rows(engine:
         ["social-ads", "landing=/blog/shared-post/", 900.0, 45.0],  # the other property's rows are not the map's
         ["social-ads", "landing=/free-starter-guide/", 100.0, 30.0]]
     assert not series[series["step"] == "lead-magnet-page"]["segment"].str.contains("=").any()
+
+
+def test_the_bad_days_of_a_resolved_incident_never_read_as_a_new_drop() -> None:
+    """A four-day checkout stall, told and fixed: once its incident resolved, its zero days stay out of the
+    step's windows and baselines, so the 14-day window that still holds them opens no second incident."""
+    rng = np.random.default_rng(5)
+    last = AS_OF - dt.timedelta(days=1)
+    stalled = {last - dt.timedelta(days=age) for age in range(10, 14)}
+    rows = []
+    for age in range(70):
+        day = last - dt.timedelta(days=age)
+        n = float(rng.poisson(400))
+        rows.append({"date": day, "step": "checkout", "segment": "all", "n": n,
+                     "k": 0.0 if day in stalled else float(rng.binomial(int(n), 0.60))})
+    series = pd.DataFrame(rows)
+    no_annotations = pd.DataFrame(columns=["touchpoint_id", "date"])
+    _, _, flagged = judge_day(series, MAP, AS_OF, {}, {}, no_annotations)
+    assert "shop|checkout|all|drop" in flagged  # without the incident's memory the old zeros read as a drop
+    resolved = Incident("shop|checkout|all|stall", "shop", "checkout", "all", "stall", "resolved", "critical",
+                        opened_on=min(stalled) + dt.timedelta(days=2), last_seen_on=max(stalled),
+                        resolved_on=AS_OF - dt.timedelta(days=2), payload={"since": min(stalled).isoformat()})
+    assert set(closed_days({resolved.key: resolved}, {"checkout": 1})["date"]) >= stalled
+    _, outcome, flagged = judge_day(series, MAP, AS_OF, {resolved.key: resolved}, {}, no_annotations)
+    assert flagged == []
+    assert not [e for e in outcome.events if e.action in ("opened", "reopened")]
