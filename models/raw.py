@@ -203,3 +203,12 @@ STRIPE_REFUNDS = RawStream("stripe", "refunds", table_of(StripeRefund), _refund_
                            day_of("created"))
 STRIPE_PAYMENT_INTENTS = RawStream("stripe", "payment_intents", table_of(StripePaymentIntent), _payment_intent_row,
                                    lambda r: str(r["payment_intent_id"]), day_of("created"))
+
+STREAMS: dict[tuple[str, str], RawStream] = {(s.source, s.name): s for s in (
+    GA4_ROWS, MAILCHIMP_CAMPAIGNS, MAILCHIMP_ACTIVITY, MAILCHIMP_REPORTS, MAILCHIMP_LIST_GROWTH, STRIPE_CHECKOUTS,
+    STRIPE_SUBSCRIPTIONS, STRIPE_REFUNDS, STRIPE_PAYMENT_INTENTS, SURVEY_RESPONSES)}
+
+
+def stream(source: str, name: str) -> RawStream:
+    """The landing stream `name` of `source` (as a source declares it in models.sources)."""
+    return STREAMS[(source, name)]

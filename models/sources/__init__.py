@@ -1,0 +1,21 @@
+"""The source registry of the stored map: every source the map can read, in the order runs take them.
+
+A source is named here once; everything else of flows/, models/, checks/ and reports/ loops over `SOURCES`.
+"""
+
+from __future__ import annotations
+
+from models.sources import ga4, mailchimp, stripe, surveys
+from models.sources.spec import SourceModel
+
+SOURCES: tuple[SourceModel, ...] = (ga4.SOURCE, mailchimp.SOURCE, stripe.SOURCE, surveys.SOURCE)
+BY_NAME: dict[str, SourceModel] = {s.name: s for s in SOURCES}
+NAMES: tuple[str, ...] = tuple(BY_NAME)
+
+
+def source(name: str) -> SourceModel:
+    """The declaration of `name`; KeyError for a source the registry does not list."""
+    return BY_NAME[name]
+
+
+__all__ = ["BY_NAME", "NAMES", "SOURCES", "SourceModel", "source"]

@@ -1,0 +1,44 @@
+"""What a source declares to the stored map: the `match:` keys and metrics it offers journey.yaml, its day
+settings, its landing streams and how the rest of the map treats it. One `SourceModel` per source, in
+`models/sources/<source>.py`; the registry (`models.sources`) lists them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SourceModel:
+    """A source as the map, the checks and the reports know it (its reading half is in `connectors/<source>/`).
+
+    Attributes:
+        name: the id journey.yaml's `source:` uses.
+        title: how people name it ("GA4").
+        keys: the `match:` keys it understands; `regex_keys` of them are full-match regular expressions.
+        metrics: what `volume:` and `success:` may name; `money` of them are amounts, each with the count to use.
+        defaults: its `sources:` settings when journey.yaml sets none (lag_days, settle_days, empty_retry_days).
+        dated: its landing streams (by stream name, see models.raw.stream) with the column that dates a row,
+            checked over every run's window.
+        daily: the stream (and column) whose days show that the source delivered (freshness and volume), if any.
+        what_to_check: the first thing to check when one of its steps drops (the alert's "What to do").
+        discoverable: `journeymap discover` proposes touchpoints from it.
+        whole_range: why a backfill reads its range whole instead of a week at a time (None: by the week).
+        success_is_subset: its success counts a subset of its volume's units (a checkout completes once).
+        account_per_key: its account is known only once its API answered (not from a setting).
+    """
+
+    name: str
+    title: str
+    keys: tuple[str, ...]
+    metrics: tuple[str, ...]
+    defaults: Mapping[str, int]
+    what_to_check: str
+    regex_keys: frozenset[str] = frozenset()
+    money: Mapping[str, str] = field(default_factory=dict)
+    dated: tuple[tuple[str, str], ...] = ()
+    daily: tuple[str, str] | None = None
+    discoverable: bool = True
+    whole_range: str | None = None
+    success_is_subset: bool = False
+    account_per_key: bool = True
