@@ -204,7 +204,7 @@ STRIPE_REFUNDS = RawStream("stripe", "refunds", table_of(StripeRefund), _refund_
 STRIPE_PAYMENT_INTENTS = RawStream("stripe", "payment_intents", table_of(StripePaymentIntent), _payment_intent_row,
                                    lambda r: str(r["payment_intent_id"]), day_of("created"))
 
-STREAMS: dict[tuple[str, str], RawStream] = {(s.source, s.name): s for s in (
+STREAMS: dict[tuple[str, str], RawStream] = {(s.source, s.stream): s for s in (
     GA4_ROWS, MAILCHIMP_CAMPAIGNS, MAILCHIMP_ACTIVITY, MAILCHIMP_REPORTS, MAILCHIMP_LIST_GROWTH, STRIPE_CHECKOUTS,
     STRIPE_SUBSCRIPTIONS, STRIPE_REFUNDS, STRIPE_PAYMENT_INTENTS, SURVEY_RESPONSES)}
 
