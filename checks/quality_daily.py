@@ -15,12 +15,14 @@ from scipy import stats
 from sqlalchemy import Connection, DateTime, Table, text
 
 from checks.quality import Check
-from models.raw import GA4_ROWS, MAILCHIMP_ACTIVITY, STRIPE_CHECKOUTS
+from models.raw import stream as raw_stream
 from models.rows import RawStream
+from models.sources import SOURCES
 
-# the stream whose days show that a source delivered (surveys arrive when people answer: not checked)
-DAILY: dict[str, tuple[RawStream, str]] = {"ga4": (GA4_ROWS, "date"), "mailchimp": (MAILCHIMP_ACTIVITY, "timestamp"),
-                                           "stripe": (STRIPE_CHECKOUTS, "created")}
+# the stream whose days show that a source delivered, as each source declares it (surveys arrive when people
+# answer: none)
+DAILY: dict[str, tuple[RawStream, str]] = {s.name: (raw_stream(s.name, s.daily[0]), s.daily[1])
+                                           for s in SOURCES if s.daily}
 ZERO_DAY_ALPHA = 1e-3  # a day without rows is missing data when zero rows had at most this chance
 HISTORY_WEEKS = 5  # the weekday history read before the window (freshness and volume use 4 weeks of it)
 

@@ -14,26 +14,16 @@ from sqlalchemy import BigInteger, Boolean, Connection, Float, Integer, String, 
 from checks.quality import Check
 from checks.quality_daily import DAILY, daily_checks, read_history, usual_counts, window_days
 from models.config import JourneyMap
-from models.raw import (
-    CURRENCIES,
-    GA4_ROWS,
-    MAILCHIMP_ACTIVITY,
-    MAILCHIMP_REPORTS,
-    STRIPE_CHECKOUTS,
-    STRIPE_PAYMENT_INTENTS,
-    STRIPE_REFUNDS,
-    SURVEY_RESPONSES,
-)
+from models.raw import CURRENCIES
+from models.raw import stream as raw_stream
 from models.rows import RawStream
+from models.sources import SOURCES
 from models.tables import Ga4ReportMeta, Quarantine, TouchpointDaily, UnmappedDaily, table_of
 
-# raw streams checked per window, with the column that dates a row
-DATED: list[tuple[RawStream, str]] = [(GA4_ROWS, "date"), (MAILCHIMP_ACTIVITY, "timestamp"),
-                                      (MAILCHIMP_REPORTS, "taken_on"), (STRIPE_CHECKOUTS, "created"),
-                                      (STRIPE_REFUNDS, "created"), (STRIPE_PAYMENT_INTENTS, "created"),
-                                      (SURVEY_RESPONSES, "submitted")]
+# raw streams checked per window, with the column that dates a row (as each source declares them)
+DATED: list[tuple[RawStream, str]] = [(raw_stream(s.name, name), column) for s in SOURCES for name, column in s.dated]
 # sources whose success counts a subset of the volume's units (a checkout completes once; a subscriber clicks)
-SUBSET_SOURCES = ("mailchimp", "stripe")
+SUBSET_SOURCES = tuple(s.name for s in SOURCES if s.success_is_subset)
 COUNTS = (Integer, BigInteger, Float)
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 
 from connectors.errors import TransientError
 from flows.chunks import API_LIMITS, Chunk, connections_for, identity, plan_chunks, settled
+from flows.days import check_range, today_in
 from flows.progress import quiet, tracked
 from flows.settings import Settings, load_settings
 from flows.sources import CONFIG_ERRORS, Source, load_source
@@ -228,7 +229,6 @@ def backfill_chunk(source: Source, start_date: dt.date, end_date: dt.date, snaps
         demo_outage: with `demo`, a day the demo's GA4 records nothing.
         connections: requests in flight (default: the source's `concurrency`).
     """
-    from flows.pipeline import check_range, today_in
 
     settings = load_settings()
     journey_map = load_map(settings.journey_map_file)

@@ -13,6 +13,7 @@ from flows.ga4 import plans_for
 from flows.settings import Settings
 from flows.sources import account_of
 from models.config import JourneyMap
+from models.sources import SOURCES
 
 # global concurrency limits (created by `journeymap setup-prefect`), sized to each API's quota: a chunk holds as
 # many slots as the connections it opens, whichever run, flow or worker it belongs to
@@ -21,9 +22,7 @@ API_LIMITS: dict[str, tuple[str, int]] = {
     "mailchimp": ("mailchimp-api", 10),  # Mailchimp Marketing API: 10 simultaneous connections
     "stripe": ("stripe-api", 10),  # each Stripe chunk reads one page at a time; this keeps far below its rate limit
 }
-WHOLE_RANGE = {"mailchimp": "its activity API reads from a day onwards, never to a day: a week at a time would "
-                            "read every later week again",
-               "surveys": "an export file is read whole"}
+WHOLE_RANGE = {s.name: s.whole_range for s in SOURCES if s.whole_range}  # source → why it is read whole
 
 
 @dataclass(frozen=True)

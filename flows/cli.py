@@ -16,10 +16,11 @@ from flows.setup_prefect import setup_prefect_command
 from flows.sources import Source
 from models.config import JourneyMap
 from models.db import make_engine, migrate
+from models.sources import NAMES
 
 app = typer.Typer(help="Journeymap: a customer journey map that keeps itself up to date.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-SOURCE_NAMES = ("ga4", "mailchimp", "stripe", "surveys")
+SOURCE_NAMES = NAMES
 
 
 def parse_sources(value: str | None, journey_map: JourneyMap) -> list[str] | None:
@@ -143,7 +144,8 @@ def backfill(
     if first is None or last is None:
         fail("--start and --end are both required, as YYYY-MM-DD")
     settings, journey_map = load_config()
-    from flows.pipeline import check_range, journey_pipeline, today_in
+    from flows.days import check_range, today_in
+    from flows.pipeline import journey_pipeline
 
     try:
         check_range(first, last, today=today_in(journey_map))

@@ -11,8 +11,9 @@ import typer
 from flows.cli_common import err, fail, out, parse_date, prefect_api
 from flows.settings import SettingsError, load_settings
 from flows.sources import Source
+from models.sources import SOURCES
 
-SOURCE_NAMES = ("ga4", "mailchimp", "stripe")
+SOURCE_NAMES = tuple(s.name for s in SOURCES if s.discoverable)
 
 
 def _percent(shares: dict[str, float]) -> str:

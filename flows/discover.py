@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from sqlalchemy import Engine
 
-from flows.pipeline import today_in
+from flows.days import today_in
 from flows.settings import Settings, SettingsError, load_settings
 from flows.sources import Source, sync_source
 from models.config import STAGE_DEFAULTS, Business, Journey, JourneyMap, Stage, Touchpoint, default_source_settings
@@ -24,9 +24,10 @@ from models.mapfile import MapConfigError, load_map
 from models.observed import Observed, observe
 from models.proposal import Proposal, propose
 from models.proposal_yaml import render_yaml
+from models.sources import SOURCES
 from reports.drift import drift_lines
 
-DISCOVERED = ("ga4", "mailchimp", "stripe")  # survey exports are files the map names, not something to discover
+DISCOVERED = tuple(s.name for s in SOURCES if s.discoverable)  # not survey exports: files the map names
 MAX_DAYS = 400
 ANY = ".*"
 

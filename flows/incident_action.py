@@ -9,8 +9,9 @@ from typing import Literal
 from prefect import flow, get_run_logger
 
 from checks.incident_store import incident_keys, set_action
+from flows.days import today_in
 from flows.notify import slack_client
-from flows.pipeline import prepare_database, today_in
+from flows.pipeline import prepare_database
 from flows.settings import load_settings
 from flows.slack import Delivery, as_body, deliver
 from models.mapfile import load_map

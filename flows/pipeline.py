@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -21,6 +20,7 @@ from sqlalchemy import Engine
 
 from checks.quality import as_row, unusable
 from flows.backfill import BackfillResult, run_backfill
+from flows.days import check_range, today_in
 from flows.detection import DetectionOutcome, history_needed, run_detection
 from flows.map_page import publish_rendered_map, source_status
 from flows.notify import notify_failure, tell_slack
@@ -98,18 +98,6 @@ class PipelineResult:
         return 2 if set(self.failed) <= self.misconfigured and not self.blocked else 1
 
 
-def today_in(journey_map: JourneyMap) -> dt.date:
-    """'Today' in the map's timezone: the day the flow run was scheduled for (a scheduled run that starts late,
-    or a catch-up run, reads the window of its own day), else the wall clock's."""
-    from prefect.runtime import flow_run
-
-    zone = ZoneInfo(journey_map.business.timezone)
-    scheduled = flow_run.scheduled_start_time if flow_run.id else None
-    if isinstance(scheduled, dt.datetime):
-        return (scheduled if scheduled.tzinfo else scheduled.replace(tzinfo=dt.UTC)).astimezone(zone).date()
-    return dt.datetime.now(zone).date()
-
-
 def prepare_database(url: str, journey_map: JourneyMap) -> Engine:
     """Engine for the warehouse, migrated, with the map tables rewritten from journey.yaml."""
     engine = make_engine(url)
@@ -158,15 +146,6 @@ def detect_stalls(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
         for event in outcome.events:
             logger.info("%s: incident %s %s (%s)", outcome.as_of, event.key, event.action, event.severity)
     return outcomes
-
-
-def check_range(start: dt.date, end: dt.date, *, today: dt.date) -> None:
-    """A backfill range must run forwards and end by yesterday (today is not over: no source has all of it)."""
-    if end < start:
-        raise ValueError(f"the end date {end} is before the start date {start}; swap them")
-    if end >= today:
-        raise ValueError(f"the end date {end} is not over yet (today is {today} in the map's timezone); the last "
-                         f"day a backfill can load is {today - dt.timedelta(days=1)}")
 
 
 MAX_PARALLEL = 16

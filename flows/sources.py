@@ -52,8 +52,9 @@ from models.raw import (
     SURVEY_RESPONSES,
 )
 from models.rows import RawStream
+from models.sources import NAMES
 
-REAL_SOURCES = ("ga4", "mailchimp", "stripe", "surveys")  # sources with a connector to a real API in this version
+REAL_SOURCES = NAMES  # sources with a connector to a real API in this version
 CONFIG_ERRORS = (PermanentError, SettingsError, SourceNotConfigured)  # failures whose fix is configuration
 KNOWN_ERRORS = (ConnectorError, SettingsError, SourceNotConfigured, LandingError)  # said in one line, no traceback
 

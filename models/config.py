@@ -7,42 +7,17 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-# Which rule keys and metrics each source understands. The keys of a touchpoint's
-# `match:` are regular expressions (full match) unless noted.
-SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
-    "ga4": {
-        # landing_page → traffic report, page_path → pages report, event_name → events report
-        "keys": ("landing_page", "page_path", "event_name", "channel", "source", "medium"),
-        "metrics": ("sessions", "screenPageViews", "eventCount", "keyEvents", "purchaseRevenue"),
-    },
-    "mailchimp": {
-        # campaign: title regex; automation: workflow title regex; email: position (integer)
-        "keys": ("campaign", "automation", "email"),
-        "metrics": ("sent", "opens", "clicks", "bounces", "unsubscribes"),
-    },
-    "stripe": {
-        # product: product id or name regex; mode: payment / subscription
-        "keys": ("product", "mode"),
-        # abandoned: expired, or open past expires_at, with no completed session of the same customer that day
-        # subscriptions_started / _canceled: subscriptions of the product begun / cancelled that day (churn)
-        # refunds: refunds created that day for the product's checkouts
-        # payments_succeeded / _failed: the checkouts' payment intents of that day paid / whose last attempt failed
-        "metrics": ("checkouts", "completed", "expired", "abandoned", "revenue", "subscriptions_started",
-                    "subscriptions_canceled", "refunds", "payments_succeeded", "payments_failed"),
-    },
-    "surveys": {
-        # survey: survey name regex; stage: the answer's stage id (regex)
-        "keys": ("survey", "stage"),
-        "metrics": ("responses", "promoters", "passives", "detractors"),
-    },
-}
+from models.sources import SOURCES as REGISTRY
+
+# Which rule keys and metrics each source understands (each source declares its own: models/sources/). The keys
+# of a touchpoint's `match:` are regular expressions (full match) unless noted.
+SOURCES: dict[str, dict[str, tuple[str, ...]]] = {s.name: {"keys": s.keys, "metrics": s.metrics} for s in REGISTRY}
 # Metrics that are money, not a count of people or events: never a touchpoint's volume or success (a rate of
 # pounds over visits is not a conversion). Each names the count to use instead.
-MONEY_METRICS = {"purchaseRevenue": "keyEvents, or eventCount on the purchase event", "revenue": "completed"}
+MONEY_METRICS = {metric: use for s in REGISTRY for metric, use in s.money.items()}
 # Non-additive metrics that people reach for and that must never be summed over days.
 NON_ADDITIVE = {"totalUsers": "sessions", "activeUsers": "sessions", "bounceRate": "sessions"}
-REGEX_KEYS = {"landing_page", "page_path", "event_name", "channel", "source", "medium",
-              "campaign", "automation", "product", "survey"}
+REGEX_KEYS = set().union(*(s.regex_keys for s in REGISTRY))
 DIMENSIONS = ("device", "channel", "user_type", "country")
 STAGE_DEFAULTS = ("awareness", "consideration", "purchase", "retention", "advocacy")
 # Who acts on an alert: a Slack member id (U…, W… on Enterprise Grid) or a user group's id (S…).
@@ -108,12 +83,7 @@ class SourceSettings(_Strict):
 
 
 def _default_sources() -> dict[str, SourceSettings]:
-    return {
-        "ga4": SourceSettings(lag_days=2, settle_days=3, empty_retry_days=7),
-        "mailchimp": SourceSettings(lag_days=3, settle_days=2),
-        "stripe": SourceSettings(lag_days=1, settle_days=2),
-        "surveys": SourceSettings(lag_days=1, settle_days=0),
-    }
+    return {s.name: SourceSettings(**s.defaults) for s in REGISTRY}
 
 
 def default_source_settings(source: str) -> SourceSettings:

@@ -12,10 +12,11 @@ import pandas as pd
 from models.config import JourneyMap, Touchpoint
 from models.observed import Observed
 from models.proposal_parts import display, section_pattern, sections
+from models.sources import SOURCES as REGISTRY
 
 MIN_UNCOVERED_SHARE = 0.01  # of a GA4 report's volume: a page, landing page or event the map should look at
 MAX_UNCOVERED = 10
-SOURCES = ("ga4", "mailchimp", "stripe")
+SOURCES = tuple(s.name for s in REGISTRY if s.discoverable)
 UNCOVERED_KINDS = {"pages": "page", "traffic": "landing page", "events": "event"}
 RENAMED_FROM = {"page_path": "pages", "landing_page": "traffic", "event_name": "events", "automation": "automation",
                 "campaign": "campaign", "product": "product"}  # a rule's key → where its new name would show

@@ -13,21 +13,13 @@ from typing import Any
 
 from checks.incident_snapshot import snapshot_of
 from models.config import JourneyMap, Touchpoint
+from models.sources import BY_NAME
 from reports.blocks import Block, buttons, context, escape, fields, header, mention, message, sections
 from reports.source_links import Accounts, source_link
 
 SEVERITY = {"critical": ("🔴", "Critical"), "warning": ("🟠", "Warning")}
 STATUS = {"open": "Open", "ongoing": "Ongoing", "resolved": "Resolved"}
 WHAT_HAPPENED = {"flatline": "no conversions at all", "collapse": "collapsed", "drift": "drifting down"}
-# what to check first, by source (the step's own data says where the leak is, not why)
-NEXT_STEP = {
-    "ga4": "Open the page as a visitor would (mobile too) and check that its events still fire in GA4 › Admin › "
-           "DebugView; compare with the last change to the page.",
-    "mailchimp": "Check the email in Mailchimp: subject line, sender, send time and deliverability (spam or "
-                 "Promotions placement); compare with its last good version.",
-    "stripe": "Check Stripe › Payments for declines and failed payment methods, and try a test checkout.",
-    "surveys": "Read the latest answers for this stage.",
-}
 
 
 @dataclass(frozen=True)
@@ -127,7 +119,7 @@ def alert_message(journey_map: JourneyMap, key: str, payload: Mapping[str, Any],
                                     ("Hit hardest", escape(str(payload.get("top_segments") or "—")))]),
                            *(block for line in _related_lines(journey_map, related) for block in sections(line))]
     if status != "resolved":
-        blocks += sections(f"*What to do:* {NEXT_STEP.get(str(payload.get('source')), NEXT_STEP['ga4'])} Once it is "
+        blocks += sections(f"*What to do:* {_next_step(payload.get('source'))} Once it is "
                            f"fixed, record it: `journeymap annotate --touchpoint {step} --date <day> --note …`.")
         owners = journey_map.owners(journey_id, tp.stage if tp is not None else "")
         if owners:
@@ -250,3 +242,9 @@ def failure_message(flow: str, run: str, step: str, reason: str, *, run_url: str
                "metric": "run", "status": "open", "severity": "critical", "message_key": message_key}
     return message(f"Run failed: {flow} ({run}) in {step}: {reason}", blocks, "journey_alert", payload,
                    "see the flow run")
+
+
+def _next_step(source: object) -> str:
+    """What to check first, by source (the step's own data says where the leak is, not why)."""
+    declared = BY_NAME.get(str(source))
+    return declared.what_to_check if declared else "Check the touchpoint's latest change and its source's data."
