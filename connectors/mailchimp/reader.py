@@ -30,6 +30,7 @@ from connectors.mailchimp.settings import (
     REPORT_FIELDS,
     SENT_TO_FIELDS,
 )
+from connectors.paging import Page, paginate
 from connectors.pii import EmailHasher
 
 OnRetry = Callable[[int, TransientError, float], None] | None
@@ -68,15 +69,12 @@ class Reader:
         return self._hasher(address)
 
     def _paged(self, fn: Callable[..., Any], key: str, *args: Any, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
-        offset = 0
-        while True:
-            page = self.call(fn, *args, count=self.page_size, offset=offset, **kwargs)
+        def fetch(offset: int | None) -> Page[dict[str, Any], int]:
+            page = self.call(fn, *args, count=self.page_size, offset=offset or 0, **kwargs)
             items = list(page.get(key) or []) if isinstance(page, dict) else []
-            if items:
-                yield items
-            offset += len(items)
-            if not items or offset >= int(page.get("total_items") or 0):
-                return
+            end = (offset or 0) + len(items)
+            return Page(items, end if items and end < int(page.get("total_items") or 0) else None)
+        return paginate(fetch, what=f"Mailchimp {key} {' '.join(map(str, args))}".rstrip(), identity=_identity)
 
     def _all_pages(self, fn: Callable[..., Any], key: str, *args: Any, **kwargs: Any) -> list[list[dict[str, Any]]]:
         """Every page of a list, the first one alone (it tells the total), the others side by side; in offset
@@ -266,3 +264,8 @@ def _web_id(value: object) -> int:
         return int(str(value)) if value is not None else 0
     except ValueError:
         return 0
+
+
+def _identity(item: dict[str, Any]) -> str:
+    """What identifies an entry of a Mailchimp list page (its id; a growth-history month)."""
+    return str(item.get("id") or item.get("month") or item.get("email_id") or sorted(item.items()))

@@ -13,6 +13,7 @@ from stripe.params import PaymentIntentListParams, RefundListParams, Subscriptio
 from stripe.params.checkout import SessionListParams, SessionListParamsCreated
 
 from connectors.errors import DEFAULT_POLICY, AccessDenied, Rejected, RetryPolicy, TransientError, with_retries
+from connectors.paging import Page, paginate
 from connectors.pii import email_hash
 from connectors.stripe.client import classify
 from connectors.stripe.records import CheckoutSession, PaymentIntent, Refund, Subscription
@@ -101,7 +102,7 @@ def read_checkout_sessions(client: stripe.StripeClient, since: dt.date, until: d
     """
     for window in _days(since, until):
         params: SessionListParams = {"created": window, "limit": page_size, "expand": list(SESSION_EXPAND)}
-        for page in _pages(client.v1.checkout.sessions.list, dict(params), policy, on_retry):
+        for page in _pages(client.v1.checkout.sessions.list, dict(params), policy, on_retry, "checkout sessions"):
             yield [_readable(to_record, s, salt) for s in page]
 
 
@@ -115,18 +116,14 @@ def _days(since: dt.date, until: dt.date) -> Iterator[SessionListParamsCreated]:
 
 
 def _pages(list_fn: Callable[..., Any], params: dict[str, Any], policy: RetryPolicy,
-           on_retry: OnRetry) -> Iterator[list[Any]]:
+           on_retry: OnRetry, what: str) -> Iterator[list[Any]]:
     """Every page of a Stripe list (cursor paging with `starting_after`), each request with retries."""
-    after: str | None = None
-    while True:
+    def fetch(after: str | None) -> Page[Any, str]:
         page = with_retries(partial(list_fn, params={**params, **({"starting_after": after} if after else {})}),
                             classify, policy=policy, on_retry=on_retry)
         items = list(page.data)
-        if items:
-            yield items
-        if not page.has_more or not items:
-            return
-        after = str(items[-1].id)
+        return Page(items, str(items[-1].id) if page.has_more and items else None)
+    return paginate(fetch, what=f"Stripe {what}", identity=lambda item: str(item.id))
 
 
 def to_subscription(sub: Any) -> Subscription:
@@ -153,7 +150,7 @@ def read_subscriptions(client: stripe.StripeClient, *, page_size: int = PAGE_SIZ
     """Every subscription, whatever its status (`status=all`), in its current state, a page per API page: a
     cancellation years after the start is a change to an old object, so the whole list is read each run."""
     params: SubscriptionListParams = {"status": "all", "limit": page_size}
-    for page in _pages(client.v1.subscriptions.list, dict(params), policy, on_retry):
+    for page in _pages(client.v1.subscriptions.list, dict(params), policy, on_retry, "subscriptions"):
         yield [_readable(to_subscription, s) for s in page]
 
 
@@ -170,7 +167,7 @@ def read_refunds(client: stripe.StripeClient, since: dt.date, until: dt.date, *,
     later is picked up when its day is read again)."""
     for window in _days(since, until):
         params: RefundListParams = {"created": window, "limit": page_size}
-        for page in _pages(client.v1.refunds.list, dict(params), policy, on_retry):
+        for page in _pages(client.v1.refunds.list, dict(params), policy, on_retry, "refunds"):
             yield [_readable(to_refund, r) for r in page]
 
 
@@ -192,5 +189,5 @@ def read_payment_intents(client: stripe.StripeClient, since: dt.date, until: dt.
     and was later paid reads as succeeded when its day is read again."""
     for window in _days(since, until):
         params: PaymentIntentListParams = {"created": window, "limit": page_size}
-        for page in _pages(client.v1.payment_intents.list, dict(params), policy, on_retry):
+        for page in _pages(client.v1.payment_intents.list, dict(params), policy, on_retry, "payment intents"):
             yield [_readable(to_payment_intent, i) for i in page]

@@ -8,6 +8,7 @@ import hashlib
 import pytest
 
 from connectors.errors import PermanentError, RetryPolicy, TransientError
+from connectors.paging import PagingLoop
 from connectors.stripe import (
     account_id,
     make_client,
@@ -153,3 +154,18 @@ def test_payment_intents_by_day_with_the_failure_of_their_last_attempt() -> None
     assert sessions[0].payment_intent == declined["id"]  # the checkout that made it
     assert sorted((i.status, i.amount_received, i.failure_code) for i in intents if i is not failed) == \
         [("succeeded", 900, "")] * 5
+
+
+def test_a_server_that_ignores_the_cursor_stops_the_read_instead_of_looping() -> None:
+    with FakeStripe() as fake:
+        for i in range(150):
+            fake.add_session(created=at(DAY, 9) + dt.timedelta(seconds=i))
+        fake.ignore_cursors = True
+        client = make_client(fake.api_key, fake.url)
+        pages = read_checkout_sessions(client, DAY, DAY, salt="s", policy=FAST)
+        first = next(pages)
+        with pytest.raises(PagingLoop, match="Stripe checkout sessions: the page at 'cs_test_.*' repeats the page before it"):
+            next(pages)
+        requested = [r for r in fake.requests if r.path == "/v1/checkout/sessions"]
+    assert len(first) == 100
+    assert len(requested) == 2  # the first page, and the same page again: then it stops

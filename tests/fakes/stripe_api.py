@@ -201,6 +201,8 @@ class FakeStripe(Serving):
         max_concurrent: the most requests ever in flight at once.
         latency: seconds added to every answer (to make concurrency observable).
         event_retention_days: when set (Stripe keeps 30), `/v1/events` hides events older than that.
+        ignore_cursors: when True, lists ignore `starting_after` / `ending_before` and serve their first page
+            again (a broken proxy or cache in front of the API): a reader must stop, not loop.
     """
 
     def __init__(self, api_key: str = "sk_test_fake", *, api_version: str | None = None,
@@ -211,6 +213,7 @@ class FakeStripe(Serving):
         self.clock = clock
         self.latency = 0.0
         self.event_retention_days: int | None = None
+        self.ignore_cursors = False
         self.requests: list[LoggedRequest] = []
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
@@ -968,7 +971,7 @@ class FakeStripe(Serving):
         if lo_bound is not None:
             lo = max(lo, lo_bound)
         limit = params.limit()
-        after, before = params.cursors()
+        after, before = (None, None) if self.ignore_cursors else params.cursors()
         match: Callable[[R], bool] | None = None
         if len(filters) == 1:
             match = filters[0]
