@@ -164,7 +164,7 @@ def test_a_server_that_ignores_the_cursor_stops_the_read_instead_of_looping() ->
         client = make_client(fake.api_key, fake.url)
         pages = read_checkout_sessions(client, DAY, DAY, salt="s", policy=FAST)
         first = next(pages)
-        with pytest.raises(PagingLoop, match="Stripe checkout sessions: the page at 'cs_test_.*' repeats the page before it"):
+        with pytest.raises(PagingLoop, match=r"Stripe checkout sessions: the page at 'cs_test_\w+' repeats the page"):
             next(pages)
         requested = [r for r in fake.requests if r.path == "/v1/checkout/sessions"]
     assert len(first) == 100
