@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from connectors.ga4 import plan_fingerprint
+from connectors.registry import SOURCES as CONNECTORS
 from flows.ga4 import plans_for
 from flows.settings import Settings
 from flows.sources import account_of
@@ -17,11 +18,7 @@ from models.sources import SOURCES
 
 # global concurrency limits (created by `journeymap setup-prefect`), sized to each API's quota: a chunk holds as
 # many slots as the connections it opens, whichever run, flow or worker it belongs to
-API_LIMITS: dict[str, tuple[str, int]] = {
-    "ga4": ("ga4-api", 10),  # GA4 Data API: 10 concurrent requests per property
-    "mailchimp": ("mailchimp-api", 10),  # Mailchimp Marketing API: 10 simultaneous connections
-    "stripe": ("stripe-api", 10),  # each Stripe chunk reads one page at a time; this keeps far below its rate limit
-}
+API_LIMITS: dict[str, tuple[str, int]] = {s.name: s.limit for s in CONNECTORS if s.limit}
 WHOLE_RANGE = {s.name: s.whole_range for s in SOURCES if s.whole_range}  # source → why it is read whole
 
 

@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from sqlalchemy import Engine
 
+from connectors.registry import SOURCES as CONNECTORS
 from flows.days import today_in
 from flows.settings import Settings, SettingsError, load_settings
 from flows.sources import Source, sync_source
@@ -68,8 +69,8 @@ def probe_map(days: int, like: JourneyMap | None) -> JourneyMap:
 
 def connected(settings: Settings) -> list[str]:
     """The sources whose account is set up (their sync says what else is missing)."""
-    return [name for name, setting in (("ga4", settings.ga4_property_id), ("mailchimp", settings.mailchimp_api_key),
-                                       ("stripe", settings.stripe_api_key)) if setting]
+    return [s.name for s in CONNECTORS if s.name in DISCOVERED and s.account
+            and all(getattr(settings, variable.lower()) for variable in s.account)]
 
 
 def header(result: DiscoverResult, demo: bool, out: Path, like_file: Path | None) -> list[str]:

@@ -4,6 +4,7 @@ lists is declared in its own places."""
 from __future__ import annotations
 
 import ast
+import importlib
 import sys
 from pathlib import Path
 
@@ -118,6 +119,7 @@ def test_every_registered_source_is_declared_in_its_own_places(source: object) -
     assert isinstance(source, SourceModel)
     assert (ROOT / "models" / "sources" / f"{source.name}.py").exists()
     assert (ROOT / "connectors" / source.name / "__init__.py").exists()
+    assert importlib.import_module(f"connectors.{source.name}").SPEC.name == source.name  # its reading half
     SourceSettings(**source.defaults)  # its defaults are valid settings
     assert set(source.regex_keys) <= set(source.keys)
     assert set(source.money) <= set(source.metrics)
@@ -131,3 +133,9 @@ def test_every_registered_source_is_declared_in_its_own_places(source: object) -
 def test_the_registry_names_each_source_once() -> None:
     names = [s.name for s in SOURCES]
     assert len(names) == len(set(names))
+
+
+def test_both_registries_list_the_same_sources_in_the_same_order() -> None:
+    from connectors.registry import SOURCES as CONNECTORS
+
+    assert [c.name for c in CONNECTORS] == [s.name for s in SOURCES]

@@ -1,0 +1,9 @@
+"""The reading halves of the sources, each named once (their storing halves: models.sources, in the same order)."""
+
+from __future__ import annotations
+
+from connectors import ga4, mailchimp, stripe, surveys
+from connectors.spec import SourceSpec
+
+SOURCES: tuple[SourceSpec, ...] = (ga4.SPEC, mailchimp.SPEC, stripe.SPEC, surveys.SPEC)
+BY_NAME: dict[str, SourceSpec] = {s.name: s for s in SOURCES}
