@@ -14,17 +14,17 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from sqlalchemy import Engine
 
+from checks.discovery.drift import Drift, coverage, map_drift
+from checks.discovery.observed import Observed, observe
+from checks.discovery.proposal import Proposal, propose
+from checks.discovery.render import render_yaml
 from connectors.registry import SOURCES as CONNECTORS
 from flows.days import today_in
 from flows.settings import Settings, SettingsError, load_settings
 from flows.sources import Source, sync_source
 from models.config import STAGE_DEFAULTS, Business, Journey, JourneyMap, Stage, Touchpoint, default_source_settings
 from models.db import make_engine, migrate
-from models.drift import Drift, coverage, map_drift
 from models.mapfile import MapConfigError, load_map
-from models.observed import Observed, observe
-from models.proposal import Proposal, propose
-from models.proposal_yaml import render_yaml
 from models.sources import SOURCES
 from reports.drift import drift_lines
 

@@ -13,6 +13,8 @@ import pandas as pd
 from prefect import flow, get_run_logger
 from sqlalchemy import Engine, select
 
+from checks.discovery.drift import map_drift
+from checks.discovery.observed import observe
 from checks.incident_snapshot import snapshot_of
 from checks.incident_store import load_incidents
 from checks.leaks import static_leaks
@@ -26,9 +28,7 @@ from flows.slack import Delivery, as_body, deliver
 from flows.sources import account_of
 from flows.views import current_view
 from models.config import JourneyMap
-from models.drift import map_drift
 from models.mapfile import load_map
-from models.observed import observe
 from models.outbox import Outgoing, enqueue
 from models.queries import last_fact_date
 from models.tables import IncidentEvent, QualityResultRow, table_of

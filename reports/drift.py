@@ -3,7 +3,7 @@ of date" part shows."""
 
 from __future__ import annotations
 
-from models.drift import Drift
+from checks.discovery.drift import Drift
 
 MAX_LINES = 5  # of each kind in the summary (the command prints them all)
 

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.drift import Drift
+from checks.discovery.drift import Drift
 from reports.blocks import Block, context, divider, escape, header, message, sections
 from reports.drift import MAX_LINES, drift_lines
 from reports.incidents import money_per_day

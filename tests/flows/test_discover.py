@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
+from checks.discovery.drift import coverage
+from checks.discovery.observed import observe
 from connectors import demo
 from models.config import JourneyMap
 from models.db import make_engine
-from models.drift import coverage
 from models.mapfile import load_map
-from models.observed import observe
 from tests.conftest import EXAMPLE_MAP, journeymap, latest_artifact
 from tests.fakes.ga4 import FakeGA4
 from tests.fakes.ga4_data import DemoData

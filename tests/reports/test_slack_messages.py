@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from models.drift import Dead, Drift, NewEmail, Uncovered
+from checks.discovery.drift import Dead, Drift, NewEmail, Uncovered
 from models.mapfile import load_map
 from reports.blocks import FALLBACK_TEXT, HEADER_TEXT, MAX_BLOCKS, SECTION_TEXT, fit, sections
 from reports.map_view import FeedbackView, JourneyView, MapView, StageView, TouchpointView

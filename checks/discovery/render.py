@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from models.proposal import Proposal
+from checks.discovery.proposal import Proposal
 
 WIDTH = 10**6  # one line per value, however long
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from checks.discovery.parts import exact
+from checks.discovery.proposal import Proposal
+from checks.discovery.render import render_yaml
 from models.config import Business, Journey, JourneyMap, Persona, Stage, Touchpoint
 from models.mapfile import load_map
-from models.proposal import Proposal
-from models.proposal_parts import exact
-from models.proposal_yaml import render_yaml
 
 AWKWARD = ["Bakers' Club: 50% off #1", "* starred & anchored @home", "Ünïcödé — “curly” quotes", "- dash first",
            "yes", "null", "123", "a: b", "{braces}", "[brackets]", "tab\there", "trailing space "]

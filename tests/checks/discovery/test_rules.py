@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.discover import RULES, Candidate, StageRule, assign_stage, candidate_of
+from checks.discovery.rules import RULES, Candidate, StageRule, assign_stage, candidate_of
 from models.mapfile import load_map
 from tests.conftest import EXAMPLE_MAP
 

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, insert
 
+from checks.discovery.drift import coverage, map_drift
+from checks.discovery.observed import Observed, observe
+from checks.discovery.proposal import propose
 from models.config import Business, Journey, JourneyMap, Stage, Touchpoint
-from models.drift import coverage, map_drift
-from models.observed import Observed, observe
-from models.proposal import propose
 from models.tables import (
     Ga4Row,
     MailchimpActivity,

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from models.discover import Candidate, assign_stage
-from models.observed import AUTOMATIC_EVENTS, Observed
-from models.proposal_parts import (
+from checks.discovery.observed import AUTOMATIC_EVENTS, Observed
+from checks.discovery.parts import (
     display,
     exact,
     families,
@@ -21,6 +20,7 @@ from models.proposal_parts import (
     stream_of_event,
     title_prefix,
 )
+from checks.discovery.rules import Candidate, assign_stage
 
 MIN_TRAFFIC_SHARE = 0.02  # a traffic source or landing section below this share of sessions is left out
 MAX_TRAFFIC = 8  # of each: traffic sources, landing sections

@@ -1,5 +1,5 @@
-"""Propose a journey map from what the sources show: the candidates of `models.proposal_candidates`, placed in
-stages by the readable rules of `models.discover`, grouped into journeys (one per product family, one per
+"""Propose a journey map from what the sources show: the candidates of `checks.discovery.candidates`, placed in
+stages by the readable rules of `checks.discovery.rules`, grouped into journeys (one per product family, one per
 money-click stream) and put in funnel order inside each stage."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from checks.discovery.candidates import JourneySpec, Proposed, checkouts, emails, events, pages, traffic
+from checks.discovery.observed import Observed
+from checks.discovery.parts import STREAMS, Stream, slug, stream_of_page
+from checks.discovery.rules import Candidate, Kind, assign_stage
 from models.config import STAGE_DEFAULTS, Business, Journey, JourneyMap, Stage, Touchpoint
-from models.discover import Candidate, Kind, assign_stage
-from models.observed import Observed
-from models.proposal_candidates import JourneySpec, Proposed, checkouts, emails, events, pages, traffic
-from models.proposal_parts import STREAMS, Stream, slug, stream_of_page
 
 KIND_ORDER: dict[str, tuple[str, ...]] = {  # inside a stage and funnel position
     "retention": ("email", "page", "event", "traffic", "landing", "campaign", "checkout"),

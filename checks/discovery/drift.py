@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from checks.discovery.observed import Observed
+from checks.discovery.parts import display, section_pattern, sections
 from models.config import JourneyMap, Touchpoint
-from models.observed import Observed
-from models.proposal_parts import display, section_pattern, sections
 from models.sources import SOURCES as REGISTRY
 
 MIN_UNCOVERED_SHARE = 0.01  # of a GA4 report's volume: a page, landing page or event the map should look at
