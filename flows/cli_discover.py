@@ -4,7 +4,7 @@ fits them (`--diff`)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,9 @@ from flows.cli_common import err, fail, out, parse_date, prefect_api
 from flows.settings import SettingsError, load_settings
 from flows.sources import Source
 from models.sources import SOURCES
+
+if TYPE_CHECKING:
+    from flows.discover import DiscoverResult
 
 SOURCE_NAMES = tuple(s.name for s in SOURCES if s.discoverable)
 
@@ -76,10 +79,10 @@ def discover_command(
     tps = sum(len(j.touchpoints) for j in jm.journeys)
     out.print(f"Wrote {result.written}: {len(jm.journeys)} journeys, {tps} touchpoints, from "
               f"{', '.join(result.read)} over {window}.", highlight=False)
-    out.print(f"It counts {result.proposal_coverage['all']:.1%} of all the volume the sources show "
+    out.print(f"It counts {result.proposal_coverage['all']:.1%} of the volume {_what_was_read(result)} "
               f"({_percent(result.proposal_coverage)})" + (
                   f"; the current map counts {result.current_coverage['all']:.1%}." if result.current_coverage
-                  else "."), highlight=False)
+                  else "."), highlight=False, soft_wrap=True)
     if result.coverage:
         out.print(f"It covers {result.coverage['all']:.1%} of the volume the current map counts "
                   f"({_percent(result.coverage)}).", highlight=False)
@@ -87,3 +90,16 @@ def discover_command(
               f"`mv {out_file} journey.yaml && journeymap run`.", highlight=False)
     if result.failed:
         raise typer.Exit(1)
+
+
+def _what_was_read(result: DiscoverResult) -> str:
+    """Whose volume a coverage share is of: the sources read, and those that could not be read or only in part."""
+    read = ", ".join(result.read)
+    out = f"{read} show{'s' if len(result.read) == 1 else ''}"
+    if result.failed:
+        names = ", ".join(result.failed)
+        out += f" ({names} could not be read, so {'its' if len(result.failed) == 1 else 'their'} volume is not in it"
+        out += f"; {', '.join(result.notes)} read only in part)" if result.notes else ")"
+    elif result.notes:
+        out += f" ({', '.join(result.notes)} read only in part)"
+    return out

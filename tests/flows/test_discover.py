@@ -205,6 +205,9 @@ def test_a_source_that_cannot_be_read_is_named_and_the_others_still_make_the_pro
     assert "source stripe could not be read:" in done.stderr
     assert "STRIPE_API_KEY" in done.stderr  # the fix is named
     assert "from ga4 over" in done.stdout
+    # the coverage is of what was read, and says what was not
+    assert "of the volume ga4 shows (stripe could not be read, so its volume is not in it; ga4 read only in part)" \
+        in done.stdout, done.stdout
     assert re.search(r"ga4: .*quota.* — the proposal reflects only what was read", done.stderr), done.stderr[-2000:]
     proposal = load_map(out)
     assert {tp.source for _, tp in proposal.touchpoints()} == {"ga4"}
