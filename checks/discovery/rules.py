@@ -43,7 +43,8 @@ RULES: tuple[StageRule, ...] = (
               "onboarding, member content and renewals keep customers"),
     StageRule("purchase", frozenset({"page", "event", "email"}),
               r"shop|product|pricing|plans?\b|cart|checkout|order|receipt|purchase|buy|affiliate.?click|"
-              r"sponsor.?click", "product pages, the cart, the checkout and clicks that earn money"),
+              r"sponsor.?click|thank.?you|confirm|payment.?success",
+              "product pages, the cart, the checkout, its confirmation and receipt, and clicks that earn money"),
     StageRule("consideration", frozenset({"page", "event", "email"}), "",
               "content, lead magnets, sign-ups and the emails that follow them"),
 )

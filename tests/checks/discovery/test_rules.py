@@ -31,6 +31,9 @@ def test_the_rules_place_every_touchpoint_of_the_demo_map_in_its_stage() -> None
     (Candidate("traffic", "source=google medium=organic"), "awareness"),
     (Candidate("campaign", "October newsletter"), "awareness"),
     (Candidate("checkout", "Gift card"), "purchase"),
+    (Candidate("page", "/course/thank-you"), "purchase"),  # the confirmation after the checkout
+    (Candidate("page", "/order-confirmation/"), "purchase"),
+    (Candidate("email", "Your receipt from The Profitable Blog"), "purchase"),
 ])
 def test_common_touchpoints_land_in_the_stage_a_journey_map_puts_them(candidate: Candidate, stage: str) -> None:
     assert assign_stage(candidate)[0] == stage
