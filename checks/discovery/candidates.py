@@ -26,6 +26,7 @@ MIN_TRAFFIC_SHARE = 0.02  # a traffic source or landing section below this share
 MAX_TRAFFIC = 8  # of each: traffic sources, landing sections
 MIN_PAGE_SHARE = 0.002  # of page views; pages a non-default rule places (cart, lessons, refer…) need only views
 MAX_PAGES = 30
+PLAN = {"payment": "one-time", "subscription": "subscription"}  # Stripe Checkout modes as people say them
 
 
 @dataclass
@@ -167,18 +168,28 @@ def checkouts(observed: Observed) -> tuple[list[Proposed], list[JourneySpec], di
     names = {str(k): str(v) for k, v in
              sessions.groupby("product_id")["product_name"].agg(lambda s: s.mode().iloc[0]).items()}
     paid = sessions[sessions["status"] == "complete"]
-    found: list[tuple[float, str, Proposed, JourneySpec]] = []
+    known = paid[paid["customer_hash"].astype(str) != ""] if "customer_hash" in paid else paid.iloc[:0]
+    buyers = {str(k): set(v) for k, v in known.groupby("product_id")["customer_hash"]}
+    found: list[tuple[float, str, list[Proposed], JourneySpec]] = []
     family_of: dict[str, str] = {}
-    for family, ids in families(names).items():
+    for family, ids in families(names, buyers).items():
         mine, won = sessions[sessions["product_id"].isin(ids)], paid[paid["product_id"].isin(ids)]
         jid = slug(family)
         family_of.update(dict.fromkeys(ids, jid))
         products = ", ".join(names[i] for i in ids)
-        item = Proposed("checkout", f"Checkout: {family}", {"product": "|".join(exact(names[i]) for i in ids)},
-                        float(len(mine)), f"a checkout is where the money changes hands ({products})", jid, goal=True)
+        rule = "|".join(exact(names[i]) for i in ids)
+        why = f"a checkout is where the money changes hands ({products})"
+        modes = sorted(set(mine["mode"].astype(str)))
+        if len(modes) > 1:  # one-time and recurring plans convert apart: a checkout each
+            items = [Proposed("checkout", f"Checkout: {family} ({PLAN.get(mode, mode)})",
+                              {"product": rule, "mode": mode}, float((mine["mode"] == mode).sum()),
+                              f"{why}, {PLAN.get(mode, mode)}", jid, goal=True) for mode in modes]
+        else:
+            items = [Proposed("checkout", f"Checkout: {family}", {"product": rule}, float(len(mine)), why, jid,
+                              goal=True)]
         subscription = (mine["mode"] == "subscription").mean() > 0.5
         spec = JourneySpec(jid, family, f"A customer {'subscribes to' if subscription else 'buys'} {family}",
                            round(float(won["amount"].mean()), 2) if len(won) else 0.0)
-        found.append((-float(won["amount"].sum()), family, item, spec))
+        found.append((-float(won["amount"].sum()), family, items, spec))
     found.sort(key=lambda f: f[:2])  # the most revenue first
-    return [f[2] for f in found], [f[3] for f in found], names, family_of
+    return [i for f in found for i in f[2]], [f[3] for f in found], names, family_of

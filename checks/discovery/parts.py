@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 SECTION_MIN_PAGES = 3  # a folder with this many pages becomes one touchpoint ("blog posts"), not one per page
@@ -82,14 +82,37 @@ def product_of(path: str, products: dict[str, str]) -> str | None:
     return min(fits)[1] if fits else None  # the product with fewest other words: the closest name
 
 
-def families(products: dict[str, str]) -> dict[str, list[str]]:
-    """Product families: a product whose name contains every word of a shorter product's name belongs to that
-    product's family ('Masterclass Bundle' to 'Masterclass'). Family name → product ids."""
+FILLER = frozenset({"the", "a", "an", "and", "of", "for", "with", "plus", "to", "my", "your", "our"})
+MOST_OF_THE_NAME = 0.75  # of a product's own words that a longer name repeats: the same family
+SHARED_BUYERS = 0.3  # of the smaller product's buyers who bought the other too: the same family
+MIN_SHARED_BUYERS = 3
+
+
+def families(products: dict[str, str], buyers: Mapping[str, set[str]] | None = None) -> dict[str, list[str]]:
+    """Product families, by name and by buyers. A product belongs to a shorter product's family when its name
+    repeats that name's words (filler words aside: 'Profitable Blog Course + Templates Bundle' to 'The
+    Profitable Blog Course'), or most of them when the shorter name has several, or when enough of their buyers
+    bought both (`buyers`: product id → the customers' hashes). Family name → product ids."""
     out: dict[str, list[str]] = {}
-    for product_id, name in sorted(products.items(), key=lambda p: (len(words(p[1])), p[1])):
-        home = next((base for base in out if words(base) <= words(name)), None)
+    members: dict[str, set[str]] = {}
+    for product_id, name in sorted(products.items(), key=lambda p: (len(_content(p[1])), p[1])):
+        mine = (buyers or {}).get(product_id, set())
+        home = next((base for base in out if _related(base, name, members[base], mine)), None)
         out.setdefault(home or name, []).append(product_id)
+        members.setdefault(home or name, set()).update(mine)
     return out
+
+
+def _content(text: str) -> set[str]:
+    return words(text) - FILLER or words(text)
+
+
+def _related(base: str, name: str, base_buyers: set[str], buyers: set[str]) -> bool:
+    own, other = _content(base), _content(name)
+    if own <= other or (len(own) >= 3 and len(own & other) / len(own) >= MOST_OF_THE_NAME):
+        return True
+    shared = len(base_buyers & buyers)
+    return shared >= MIN_SHARED_BUYERS and shared / min(len(base_buyers), len(buyers)) >= SHARED_BUYERS
 
 
 def stream_of_event(event: str) -> Stream | None:
