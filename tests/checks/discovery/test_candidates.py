@@ -56,7 +56,7 @@ def test_one_time_and_monthly_plans_of_a_family_get_a_checkout_each(engine: Engi
     assert set(family_of.values()) == {"the-profitable-blog-course"}
     by_mode = {str(item.match["mode"]): item for item in found}
     assert sorted(by_mode) == ["payment", "subscription"]
-    assert by_mode["payment"].volume == 6 and by_mode["subscription"].volume == 3
+    assert (by_mode["payment"].volume, by_mode["subscription"].volume) == (6, 3)
     assert by_mode["payment"].name == "Checkout: The Profitable Blog Course (one-time)"
     assert by_mode["subscription"].match["product"] == by_mode["payment"].match["product"]
 
