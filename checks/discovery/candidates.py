@@ -26,6 +26,8 @@ MIN_TRAFFIC_SHARE = 0.02  # a traffic source or landing section below this share
 MAX_TRAFFIC = 8  # of each: traffic sources, landing sections
 MIN_PAGE_SHARE = 0.002  # of page views; pages a non-default rule places (cart, lessons, refer…) need only views
 MAX_PAGES = 30
+EMAIL_MEDIUM = r"e-?mail|newsletter"  # GA4 session media of a click in an email
+FROM_EMAIL_SHARE = 0.5  # of a page's landing sessions from email links: the page follows the emails
 PLAN = {"payment": "one-time", "subscription": "subscription"}  # Stripe Checkout modes as people say them
 
 
@@ -45,6 +47,7 @@ class Proposed:
     key_events: float = 0.0  # a page's: without any, its step is to the next touchpoint
     product: str = ""  # the product id a page is about
     span: str = ""  # what the volume covers when not the window ("in all, by Mailchimp's report")
+    from_email: bool = False  # a page most of whose visits start from an email's link: it comes after the emails
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,11 @@ def pages(observed: Observed, products: dict[str, str]) -> list[Proposed]:
     owner = {path: product_of(path, products) for path in views.index.astype(str)}
     apart = {path for path, product in owner.items() if product}
     default_why = assign_stage(Candidate("page", "/"))[1]
+    visits = _ga4(observed, "traffic")
+    landed = visits.groupby("item", observed=True)["sessions"].sum()
+    emailed = visits["medium"].astype(str).str.contains(EMAIL_MEDIUM, case=False) | \
+        (visits["channel"].astype(str) == "Email") if len(visits) else pd.Series(dtype=bool)
+    by_email = visits[emailed].groupby("item", observed=True)["sessions"].sum() if len(visits) else landed
     out = []
     for key, members in sections(views.index.astype(str), apart).items():
         volume = float(views[members].sum())
@@ -79,8 +87,11 @@ def pages(observed: Observed, products: dict[str, str]) -> list[Proposed]:
             why += (f" — a folder of {len(members)} pages" if grouped else "") + \
                 (f" — the page of {products[product]}" if product else "")
             name = f"{display(pattern)} pages" if grouped else ("Home page /" if key == "/" else key)
+            share = float(by_email[by_email.index.isin(members)].sum()) / max(
+                float(landed[landed.index.isin(members)].sum()), 1.0)
             out.append(Proposed("page", name, {"page_path": pattern}, volume, why,
-                                key_events=float(keys[members].sum()), product=product))
+                                key_events=float(keys[members].sum()), product=product,
+                                from_email=share >= FROM_EMAIL_SHARE))
     return sorted(out, key=lambda p: -p.volume)[:MAX_PAGES]
 
 

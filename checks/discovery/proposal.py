@@ -88,7 +88,7 @@ def _assemble(observed: Observed, items: list[Proposed], journeys: list[JourneyS
             if not item.stage:
                 item.stage, _ = assign_stage(Candidate(_kind(item.kind), _described(item)))
             kinds = KIND_ORDER.get(item.stage, KIND_ORDER[""])
-            item.order = (STAGE_DEFAULTS.index(item.stage), funnel_position(item), kinds.index(item.kind),
+            item.order = (STAGE_DEFAULTS.index(item.stage), funnel_position(item), _rank(item, kinds),
                           *item.order, -item.volume)
         tps, goal = [], None
         for item in sorted(mine, key=lambda i: i.order):
@@ -108,6 +108,14 @@ def _assemble(observed: Observed, items: list[Proposed], journeys: list[JourneyS
     if like is not None:
         journey_map = journey_map.model_copy(update={"segments": like.segments, "personas": like.personas})
     return Proposal(journey_map, notes)
+
+
+def _rank(item: Proposed, kinds: tuple[str, ...]) -> float:
+    """Where a kind of touchpoint sits in its stage; a page people reach from an email's link comes right after
+    the emails (the data's own order: landing → page → event → email → the page the emails send people to)."""
+    if item.kind == "page" and item.from_email and "email" in kinds:
+        return kinds.index("email") + 0.5
+    return float(kinds.index(item.kind))
 
 
 def _kind(kind: str) -> Kind:

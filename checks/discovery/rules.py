@@ -39,7 +39,7 @@ RULES: tuple[StageRule, ...] = (
               r"refer|submit.?review|write.?a.?review|testimonial|invite|promoter",
               "referrals, reviews and promoters speak for the business"),
     StageRule("retention", frozenset({"page", "event", "email"}),
-              r"onboard|member|lesson|renew|account|log.?in|welcome.?back|win.?back",
+              r"onboard|member|lesson|renew|account|(?<![a-z])log.?in(?![a-z])|welcome.?back|win.?back",
               "onboarding, member content and renewals keep customers"),
     StageRule("purchase", frozenset({"page", "event", "email"}),
               r"shop|product|pricing|plans?\b|cart|checkout|order|receipt|purchase|buy|affiliate.?click|"

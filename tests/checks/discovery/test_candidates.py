@@ -69,3 +69,39 @@ def test_a_family_sold_one_way_keeps_one_checkout(engine: Engine, mode: str) -> 
         observed = observe(conn, DAY, DAY, ZoneInfo("UTC"))
     found, *_ = checkouts(observed)
     assert [(item.name, dict(item.match)) for item in found] == [("Checkout: Course", {"product": "Course"})]
+
+
+def ga4(report: str, item: str, volume: int, medium: str = "organic", key_events: float = 0.0) -> dict[str, object]:
+    column = {"traffic": "sessions", "pages": "screen_page_views", "events": "event_count"}[report]
+    return {"property_id": "1", "report": report, "date": DAY, "row_key": f"{report}|{item}|{medium}", "item": item,
+            "channel": "Email" if medium == "email" else "Organic Search", "source": "newsletter" if medium ==
+            "email" else "google", "medium": medium, "device": "", "user_type": "", "country": "", "sessions": 0,
+            "screen_page_views": 0, "event_count": 0, "key_events": key_events, "purchase_revenue": 0.0,
+            column: volume}
+
+
+def test_a_page_the_emails_send_people_to_comes_after_the_emails(engine: Engine) -> None:
+    """landing → page → event → email → the page the emails link to, although that page has the most views."""
+    from checks.discovery.proposal import propose
+    from models.tables import Ga4Row, MailchimpActivity, MailchimpCampaign
+
+    welcome = "Blog welcome"
+    emails = [{"account": "a", "campaign_id": f"w{n}", "title": f"Welcome {n}", "kind": "automation",
+               "list_id": "l", "workflow_id": "wf", "workflow_title": welcome, "position": n, "send_time": None}
+              for n in (1, 2)]
+    sent = dt.datetime.combine(DAY, dt.time(9))
+    with engine.begin() as conn:
+        conn.execute(insert(table_of(Ga4Row)), [
+            ga4("pages", "/free-blogging-checklist/", 300, key_events=60), ga4("pages", "/course/", 900),
+            ga4("traffic", "/free-blogging-checklist/", 250), ga4("traffic", "/course/", 100),
+            ga4("traffic", "/course/", 500, medium="email"), ga4("events", "sign_up", 60, key_events=60)])
+        conn.execute(insert(table_of(MailchimpCampaign)), emails)
+        conn.execute(insert(table_of(MailchimpActivity)), [
+            {"account": "a", "campaign_id": f"w{n}", "email_hash": f"h{i}", "action": "sent", "timestamp": sent}
+            for n in (1, 2) for i in range(40)])
+        observed = observe(conn, DAY, DAY, ZoneInfo("UTC"))
+    journey = propose(observed).journey_map.journeys[0]
+    order = [dict(t.match) for t in journey.touchpoints if t.stage == "consideration"]
+    assert order == [{"page_path": "/free-blogging-checklist/"}, {"event_name": "sign_up"},
+                     {"automation": welcome, "email": 1}, {"automation": welcome, "email": 2},
+                     {"page_path": "/course/"}]

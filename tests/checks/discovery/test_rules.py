@@ -28,6 +28,8 @@ def test_the_rules_place_every_touchpoint_of_the_demo_map_in_its_stage() -> None
     (Candidate("email", "Ask happy customers for a testimonial"), "advocacy"),
     (Candidate("event", "generate_lead"), "consideration"),
     (Candidate("event", "login"), "retention"),
+    (Candidate("page", "/members/log-in/"), "retention"),
+    (Candidate("page", "/free-blogging-checklist/"), "consideration"),  # "blogging" is no log-in
     (Candidate("traffic", "source=google medium=organic"), "awareness"),
     (Candidate("campaign", "October newsletter"), "awareness"),
     (Candidate("checkout", "Gift card"), "purchase"),
