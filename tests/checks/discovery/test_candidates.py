@@ -74,11 +74,12 @@ def test_a_family_sold_one_way_keeps_one_checkout(engine: Engine, mode: str) -> 
 
 def ga4(report: str, item: str, volume: int, medium: str = "organic", key_events: float = 0.0) -> dict[str, object]:
     column = {"traffic": "sessions", "pages": "screen_page_views", "events": "event_count"}[report]
-    return {"property_id": "1", "report": report, "date": DAY, "row_key": hashlib.sha1(f"{report}|{item}|{medium}".encode()).hexdigest(), "item": item,
-            "channel": "Email" if medium == "email" else "Organic Search", "source": "newsletter" if medium ==
-            "email" else "google", "medium": medium, "device": "", "user_type": "", "country": "", "sessions": 0,
-            "screen_page_views": 0, "event_count": 0, "key_events": key_events, "purchase_revenue": 0.0,
-            column: volume}
+    email = medium == "email"
+    return {"property_id": "1", "report": report, "date": DAY, "item": item,
+            "row_key": hashlib.sha1(f"{report}|{item}|{medium}".encode()).hexdigest(),
+            "channel": "Email" if email else "Organic Search", "source": "newsletter" if email else "google",
+            "medium": medium, "device": "", "user_type": "", "country": "", "sessions": 0, "screen_page_views": 0,
+            "event_count": 0, "key_events": key_events, "purchase_revenue": 0.0, column: volume}
 
 
 def test_a_page_the_emails_send_people_to_comes_after_the_emails(engine: Engine) -> None:
