@@ -131,7 +131,7 @@ def _enforced(table: Table, keys: Sequence[str]) -> bool:
 
 def _keys(stream: RawStream) -> tuple[str, ...]:
     if stream.cover is not None:
-        return ("account", *stream.cover.key)
+        return (stream.cover.account, *stream.cover.key)
     return tuple(c.name for c in stream.table.primary_key.columns)
 
 

@@ -73,9 +73,9 @@ def links_for(ui_url: str | None, flow_run_id: str | None, deployment_id: str | 
 
 
 def alert_accounts(engine: Engine, settings: Settings) -> Accounts:
-    """The accounts behind the map, for links to each source's own reports: the GA4 property and the Mailchimp
-    data centre from the settings, the Stripe account from the setting or the warehouse's checkouts, and the
-    Mailchimp campaigns whose report the web app can show."""
+    """The accounts behind the map, for links to each source's own reports: the GA4 property, the Search Console
+    site and the Mailchimp data centre from the settings, the Stripe account from the setting or the warehouse's
+    checkouts, and the Mailchimp campaigns whose report the web app can show."""
     stripe_account = settings.stripe_account_id
     if stripe_account is None:
         table = table_of(StripeCheckoutSession)
@@ -89,7 +89,8 @@ def alert_accounts(engine: Engine, settings: Settings) -> Accounts:
                       for title, workflow, position, web_id, sent in conn.execute(
                           select(campaigns.c.title, campaigns.c.workflow_title, campaigns.c.position,
                                  campaigns.c.web_id, campaigns.c.send_time).where(campaigns.c.web_id > 0)))
-    return Accounts(settings.ga4_property_id, mailchimp_dc(key), stripe_account, known)
+    return Accounts(settings.ga4_property_id, mailchimp_dc(key), stripe_account, known,
+                    (settings.search_console_site_url or "").strip() or None)
 
 
 def run_links(settings: Settings, accounts: Accounts | None = None) -> LinksFor:

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     ga4_property_id: str | None = None
     ga4_credentials_file: Path | None = None
     ga4_api_endpoint: str | None = None
+    # the Search Console property, "https://www.example.com/" or "sc-domain:example.com"; read with GA4_CREDENTIALS_FILE
+    search_console_site_url: str | None = None
+    search_console_api_endpoint: str | None = None  # root URL override (proxies, tests)
     mailchimp_api_key: SecretStr | None = None
     mailchimp_api_url: str | None = None
     stripe_api_key: SecretStr | None = None

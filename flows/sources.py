@@ -28,6 +28,7 @@ from connectors.surveys import Columns, SurveyFileError, read_survey_file
 from flows.ga4 import Ga4Job, days_to_read, plans_for, sync_days
 from flows.mailchimp import sync_mailchimp
 from flows.progress import tracked
+from flows.search_console import sync_search_console
 from flows.settings import Settings, SettingsError, load_settings
 from flows.sync import (
     LandingError,
@@ -63,6 +64,7 @@ class Source(StrEnum):
     """The sources a run can sync."""
 
     ga4 = "ga4"
+    search_console = "search_console"
     mailchimp = "mailchimp"
     stripe = "stripe"
     surveys = "surveys"
@@ -83,14 +85,16 @@ def ga4_job(settings: Settings, journey_map: JourneyMap) -> Ga4Job:
 
 
 def account_of(source: str, settings: Settings, demo: bool) -> str | None:
-    """The account whose raw rows the map reads (the GA4 property; "demo" for the demo), or None for every
-    account (a source whose account is only known once its API answered: its sync reports it)."""
+    """The account whose raw rows the map reads (the GA4 property, the Search Console site; "demo" for the demo),
+    or None for every account (a source whose account is only known once its API answered: its sync reports it)."""
     if source == "surveys":
         return None  # answers are kept per survey, and every survey of the map counts
     if demo:
         return DEMO_PROPERTY_ID
     if source == "ga4":
         return (settings.ga4_property_id or "").strip()
+    if source == "search_console":
+        return (settings.search_console_site_url or "").strip()
     return None
 
 
@@ -131,6 +135,8 @@ def load_source(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.
         return _sync_demo(engine, journey_map, source, as_of, window, demo_outage)
     if source == "ga4":
         return _sync_ga4(engine, journey_map, as_of, window)
+    if source == "search_console":
+        return sync_search_console(engine, journey_map, load_settings(), as_of, window)
     if source == "stripe":
         return _sync_stripe(engine, journey_map, as_of, window, snapshots)
     if source == "surveys":

@@ -24,6 +24,7 @@ from models.raw import (
     GA4_ROWS,
     MAILCHIMP_ACTIVITY,
     MAILCHIMP_CAMPAIGNS,
+    SEARCH_CONSOLE_ROWS,
     STRIPE_CHECKOUTS,
     SURVEY_RESPONSES,
 )
@@ -113,6 +114,7 @@ def demo_streams(source: str, outage: dt.date | None = None) -> list[tuple[RawSt
     demo's GA4 property records nothing."""
     table: dict[str, list[tuple[RawStream, Reader]]] = {
         "ga4": [(GA4_ROWS, lambda s, u: demo.read_ga4_rows(s, u, outage=outage))],
+        "search_console": [(SEARCH_CONSOLE_ROWS, lambda s, u: demo.read_search_rows(s, u))],
         "mailchimp": [(MAILCHIMP_CAMPAIGNS, lambda s, u: demo.read_email_campaigns(s, u)),
                       (MAILCHIMP_ACTIVITY, lambda s, u: demo.read_email_activity(s, u))],
         "stripe": [(STRIPE_CHECKOUTS, lambda s, u: demo.read_checkout_sessions(s, u))],
@@ -163,6 +165,7 @@ class _DayBook:
     since: dt.date
     until: dt.date
     previous: dict[dt.date, DayMark]
+    unsettled: Collection[dt.date] = ()  # days the source said it is still counting: read again whatever their age
     counts: Counter[dt.date] = field(default_factory=Counter)
     next_day: dt.date | None = None  # the first day not yet marked
 
@@ -174,15 +177,17 @@ class _DayBook:
         if self.next_day is None or day <= self.next_day:
             return
         last = min(day - dt.timedelta(days=1), self.until)
-        write_marks(conn, self.stream, [after_read(self.previous.get(d), d, self.counts[d], self.as_of, self.settings)
-                                        for d in days_between(self.next_day, last)])
+        marks = [after_read(self.previous.get(d), d, self.counts[d], self.as_of, self.settings)
+                 for d in days_between(self.next_day, last)]
+        write_marks(conn, self.stream, [dataclasses.replace(m, settled=False) if m.day in self.unsettled else m
+                                        for m in marks])
         self.next_day = last + dt.timedelta(days=1) if last < self.until else None
 
 
 def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str, as_of: dt.date,
                 settings: SourceSettings, *, hasher: Hasher, on_page: Callable[[StreamResult], None] | None = None,
                 window: tuple[dt.date, dt.date] | None = None, in_date_order: bool = True,
-                ledger: bool = True) -> StreamResult:
+                ledger: bool = True, unsettled: Collection[dt.date] = ()) -> StreamResult:
     """Load one stream for the days the ledger says to read (or `window`, a backfill's); each page commits its
     rows and the marks of the days it completes together, so a stop never loses a committed day and never marks
     an unread one.
@@ -190,7 +195,8 @@ def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str,
     A reader whose pages are not in date order passes `in_date_order=False`: its days are marked once, after the
     last page, and its pages are written BULK_BATCH rows per transaction. A stream with a `cover` is replaced
     instead (see `land_covered`). `ledger=False`: a stream read whole each time (a survey export, a list), with
-    no days to mark.
+    no days to mark. `unsettled`: the days the reader found the source still counting (filled in as it reads); they
+    are marked unsettled whatever their age, so that the next run reads them again.
     """
     dated = ledger and stream.dated
     chosen = window or (window_to_read(engine, stream, account, as_of, settings) if dated else history(as_of,
@@ -204,7 +210,7 @@ def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str,
     if dated:
         with engine.connect() as conn:
             book = _DayBook(_ledger(stream, account), as_of, settings, since, until,
-                            read_marks(conn, _ledger(stream, account), since, until))
+                            read_marks(conn, _ledger(stream, account), since, until), unsettled)
     if stream.cover is not None:
         with refused_writes(stream), engine.begin() as conn:
             covered = land_covered(conn, stream, reader(since, until), account, since, until, None, as_of, result,
@@ -243,7 +249,7 @@ def land_covered(conn: Connection, stream: RawStream, pages: Iterable[Sequence[A
     cover = stream.cover
     at = [c.name for c in stream.table.columns].index(cover.time)
     days: Counter[dt.date] = Counter()
-    where: dict[str, list[str]] = {"account": [account]}
+    where: dict[str, list[str]] = {cover.account: [account]}
     if scope is not None:
         where[cover.scope] = sorted(scope)
     clear_window(conn, stream.table, cover.time, since, until, where=where)
@@ -255,7 +261,7 @@ def land_covered(conn: Connection, stream: RawStream, pages: Iterable[Sequence[A
         fresh = [row for key, row in rows.items() if key not in seen]
         seen.update(rows)
         result.rows += insert_values(conn, stream.table, fresh)
-        days.update(row[at].date() for row in fresh)
+        days.update(_day(row[at]) for row in fresh)
         _quarantine(conn, stream, items, prepared.bad, as_of, result, hasher)
         result.pages += len(batch)
         if on_page is not None:
@@ -271,8 +277,13 @@ def stored_days(conn: Connection, stream: RawStream, account: str, since: dt.dat
     column = stream.table.c[stream.cover.time]
     lo = dt.datetime.combine(since, dt.time())
     hi = dt.datetime.combine(until + dt.timedelta(days=1), dt.time())
-    stmt = select(column).where(stream.table.c.account == account, column >= lo, column < hi)
-    return Counter(t.date() for t in conn.execute(stmt).scalars())
+    stmt = select(column).where(stream.table.c[stream.cover.account] == account, column >= lo, column < hi)
+    return Counter(_day(t) for t in conn.execute(stmt).scalars())
+
+
+def _day(value: dt.date) -> dt.date:
+    """The day of a date or (naive UTC) timestamp column's value."""
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _land(conn: Connection, stream: RawStream, batch: list[Sequence[Any]], account: str, as_of: dt.date,

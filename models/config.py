@@ -15,8 +15,9 @@ SOURCES: dict[str, dict[str, tuple[str, ...]]] = {s.name: {"keys": s.keys, "metr
 # Metrics that are money, not a count of people or events: never a touchpoint's volume or success (a rate of
 # pounds over visits is not a conversion). Each names the count to use instead.
 MONEY_METRICS = {metric: use for s in REGISTRY for metric, use in s.money.items()}
-# Non-additive metrics that people reach for and that must never be summed over days.
-NON_ADDITIVE = {"totalUsers": "sessions", "activeUsers": "sessions", "bounceRate": "sessions"}
+# Non-additive metrics that people reach for and that must never be summed over days, each with the fix.
+NON_ADDITIVE = {"totalUsers": "use sessions", "activeUsers": "use sessions", "bounceRate": "use sessions",
+                **{metric: f"use {fix}" for s in REGISTRY for metric, fix in s.non_additive.items()}}
 REGEX_KEYS = set().union(*(s.regex_keys for s in REGISTRY))
 DIMENSIONS = ("device", "channel", "user_type", "country")
 STAGE_DEFAULTS = ("awareness", "consideration", "purchase", "retention", "advocacy")

@@ -248,10 +248,13 @@ def _check_rule(tp_id: str, source: str, match: dict[str, str | int], volume: st
             continue
         if metric is None or metric in metrics:
             continue
-        hint = (f"; {metric} is not additive over days, use {NON_ADDITIVE[metric]}" if metric in NON_ADDITIVE
-                else _suggest(metric, metrics))
-        yield where.problem((*loc, field), f"touchpoint '{tp_id}': unknown {source} metric '{metric}'{hint}; "
-                                           f"metrics are {', '.join(metrics)}")
+        if metric in NON_ADDITIVE:
+            yield where.problem((*loc, field), f"touchpoint '{tp_id}': {field} '{metric}' cannot be a volume or a "
+                                               f"conversion: {metric} is not additive over days, "
+                                               f"{NON_ADDITIVE[metric]}; {source} metrics are {', '.join(metrics)}")
+            continue
+        yield where.problem((*loc, field), f"touchpoint '{tp_id}': unknown {source} metric '{metric}'"
+                                           f"{_suggest(metric, metrics)}; metrics are {', '.join(metrics)}")
 
 
 def _duplicates(values: list[str], loc_of: Any, what: str, where: _Located) -> Iterable[Problem]:

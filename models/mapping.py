@@ -1,7 +1,7 @@
 """Map raw source records onto touchpoints: `touchpoint_daily` per segment, plus unmapped volume.
 
-Each source maps in its own module (`mapping_ga4`, `mapping_email`, `mapping_sales`, and `feedback` for
-surveys); this one runs them over a window and replaces the window's facts.
+Each source maps in its own module (`mapping_ga4`, `mapping_search`, `mapping_email`, `mapping_sales`, and
+`feedback` for surveys); this one runs them over a window and replaces the window's facts.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from models.feedback import map_surveys, read_surveys
 from models.mapping_email import SEND_LOOKBACK, map_mailchimp, read_mailchimp
 from models.mapping_ga4 import map_ga4, read_ga4
 from models.mapping_sales import map_stripe, read_stripe
+from models.mapping_search import map_search_console, read_search_console
 from models.store import replace_window
 from models.tables import TouchpointDaily, TouchpointMetricDaily, UnmappedDaily, table_of
 
@@ -55,7 +56,9 @@ def map_window(conn: Connection, journey_map: JourneyMap, since: dt.date, until:
     unmapped: list[pd.DataFrame] = []
     result = MappingResult()
     metrics: list[pd.DataFrame] = []
-    for source, reader, mapper in (("ga4", read_ga4, map_ga4), ("mailchimp", read_mailchimp, map_mailchimp),
+    for source, reader, mapper in (("ga4", read_ga4, map_ga4),
+                                   ("search_console", read_search_console, map_search_console),
+                                   ("mailchimp", read_mailchimp, map_mailchimp),
                                    ("stripe", read_stripe, map_stripe), ("surveys", read_surveys, map_surveys)):
         raw = reader(conn, since, until, tz, (accounts or {}).get(source))
         tps = [(j.id, tp) for j, tp in journey_map.touchpoints() if tp.source == source]

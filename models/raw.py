@@ -14,6 +14,7 @@ from models.rows import (
     RawStream,
     Record,
     account,
+    account_of,
     choice,
     day_of,
     naive_utc,
@@ -29,6 +30,7 @@ from models.tables import (
     MailchimpCampaign,
     MailchimpListGrowth,
     MailchimpReport,
+    SearchConsoleRow,
     StripeCheckoutSession,
     StripePaymentIntent,
     StripeRefund,
@@ -65,6 +67,37 @@ def _ga4_row(r: Record) -> dict[str, Any]:
             "row_key": row_key(*dims.values()), **dims,
             **{m: number(r, m, whole=True) for m in GA4_COUNTS},
             **{m: number(r, m, whole=False) for m in GA4_AMOUNTS}}
+
+
+SEARCH_REPORTS = ("pages", "queries")
+SEARCH_FIELDS = ("report", "date", "page", "query", "device", "country", "clicks", "impressions", "position_sum",
+                 "final")
+SEARCH_COLUMNS = ("site_url", "report", "date", "row_key", "page", "query", "device", "country", "clicks",
+                  "impressions", "position_sum", "final")
+
+
+def _search_values(site_url: str, report: Any, date: Any, page: Any, query: Any, device: Any, country: Any,
+                   clicks: Any, impressions: Any, position_sum: Any, final: Any) -> tuple[Any, ...]:
+    """The checks of a Search Console row but the property's (checked once per batch in the bulk shape)."""
+    if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
+        raise BadRecord(f"date must be a date, got {date!r}")
+    if not isinstance(final, bool):
+        raise BadRecord(f"final must be true or false, got {final!r}")
+    counts = {"clicks": clicks, "impressions": impressions, "position_sum": position_sum}
+    clicks, impressions = (int(number(counts, m, whole=True)) for m in ("clicks", "impressions"))
+    weighted = float(number(counts, "position_sum", whole=False))
+    if clicks > impressions:
+        raise BadRecord(f"clicks {clicks} exceed impressions {impressions}")
+    if weighted < impressions * (1 - 1e-9):  # every impression's position is 1 (the top) or lower down
+        raise BadRecord(f"position_sum {weighted!r} is under impressions {impressions} (a position is ≥ 1)")
+    dims = tuple(str(v) for v in (page, query, device, country))
+    return (site_url, one_of(report, "report", SEARCH_REPORTS), date, row_key(*dims), *dims, clicks, impressions,
+            weighted, final)
+
+
+def _search_row(r: Record) -> dict[str, Any]:
+    return dict(zip(SEARCH_COLUMNS, _search_values(account_of(r["site_url"]), *(r[c] for c in SEARCH_FIELDS)),
+                    strict=True))
 
 
 def _campaign_row(r: Record) -> dict[str, Any]:
@@ -182,6 +215,13 @@ def _payment_intent_row(r: Record) -> dict[str, Any]:
 
 GA4_ROWS = RawStream("ga4", "rows", table_of(Ga4Row), _ga4_row,
                      lambda r: f"{r['report']}|{r['date']}|{r['item']}", day_of("date"))
+# a read of a property's days replaces them whole: a day still settling ends equal to Search Console's final numbers,
+# and a row it no longer reports goes
+SEARCH_CONSOLE_ROWS = RawStream("search_console", "rows", table_of(SearchConsoleRow), _search_row,
+                                lambda r: f"{r['report']}|{r['date']}|{r['page']}|{r['query']}", day_of("date"),
+                                Cover("date", "report", ("report", "date", "row_key"), SEARCH_FIELDS, _search_values,
+                                      account="site_url"))
+assert tuple(c.name for c in SEARCH_CONSOLE_ROWS.table.columns) == SEARCH_COLUMNS  # the bulk shape's order
 MAILCHIMP_CAMPAIGNS = RawStream("mailchimp", "campaigns", table_of(MailchimpCampaign),
                                 _campaign_row, lambda r: str(r["campaign_id"]), no_day)
 MAILCHIMP_ACTIVITY = RawStream("mailchimp", "activity", table_of(MailchimpActivity),
@@ -205,8 +245,8 @@ STRIPE_PAYMENT_INTENTS = RawStream("stripe", "payment_intents", table_of(StripeP
                                    lambda r: str(r["payment_intent_id"]), day_of("created"))
 
 STREAMS: dict[tuple[str, str], RawStream] = {(s.source, s.stream): s for s in (
-    GA4_ROWS, MAILCHIMP_CAMPAIGNS, MAILCHIMP_ACTIVITY, MAILCHIMP_REPORTS, MAILCHIMP_LIST_GROWTH, STRIPE_CHECKOUTS,
-    STRIPE_SUBSCRIPTIONS, STRIPE_REFUNDS, STRIPE_PAYMENT_INTENTS, SURVEY_RESPONSES)}
+    GA4_ROWS, SEARCH_CONSOLE_ROWS, MAILCHIMP_CAMPAIGNS, MAILCHIMP_ACTIVITY, MAILCHIMP_REPORTS, MAILCHIMP_LIST_GROWTH,
+    STRIPE_CHECKOUTS, STRIPE_SUBSCRIPTIONS, STRIPE_REFUNDS, STRIPE_PAYMENT_INTENTS, SURVEY_RESPONSES)}
 
 
 def stream(source: str, name: str) -> RawStream:

@@ -47,6 +47,7 @@ class Cover:
     # column order, checked as `to_row` checks them but the account (checked once per batch); `to_row` uses it
     fields: tuple[str, ...]
     values: Callable[..., tuple[Any, ...]]
+    account: str = "account"  # the column that holds the account the read is of
 
 
 @dataclass(frozen=True)

@@ -275,13 +275,15 @@ def save_map(conn: Connection, journey_map: JourneyMap, persona_segments: Mappin
 
 
 def stream_of(source: str, match: Mapping[str, object]) -> str:
-    """The raw stream a rule reads: the GA4 report for GA4, the source's main stream otherwise."""
+    """The raw stream a rule reads: the GA4 or Search Console report, the source's main stream otherwise."""
     if source == "ga4":
         if "event_name" in match:
             return "events"
         if "page_path" in match:
             return "pages"
         return "traffic"
+    if source == "search_console":
+        return "queries" if "query" in match else "pages"
     return {"mailchimp": "activity", "stripe": "checkout_sessions", "surveys": "responses"}[source]
 
 

@@ -1,5 +1,6 @@
 """Where to look: a touchpoint's own report in its source's web app, for the links of an alert. Pure: the flow
-hands over what it knows of the accounts (a GA4 property, a Mailchimp data centre, a Stripe account)."""
+hands over what it knows of the accounts (a GA4 property, a Search Console site, a Mailchimp data centre, a Stripe
+account)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class Accounts:
     mailchimp_dc: str | None = None  # the data centre of the key (`us6` of `…-us6`)
     stripe_account: str | None = None  # `acct_…`
     mailchimp_campaigns: tuple[Campaign, ...] = ()
+    search_console_site: str | None = None  # "https://www.example.com/" or "sc-domain:example.com"
 
 
 def source_link(tp: Touchpoint, accounts: Accounts) -> tuple[str, str] | None:
@@ -41,6 +43,9 @@ def source_link(tp: Touchpoint, accounts: Accounts) -> tuple[str, str] | None:
         key = next((k for k in GA4_REPORTS if k in tp.match), "page_path")
         return ("GA4 report", f"https://analytics.google.com/analytics/web/#/p{accounts.ga4_property}/reports/"
                               f"explorer?r={GA4_REPORTS[key]}")
+    if tp.source == "search_console" and accounts.search_console_site:
+        return ("Search Console performance", "https://search.google.com/search-console/performance/search-analytics"
+                                              f"?resource_id={quote(accounts.search_console_site, safe='')}")
     if tp.source == "mailchimp" and accounts.mailchimp_dc:
         base = f"https://{accounts.mailchimp_dc}.admin.mailchimp.com"
         campaign = _newest_campaign(tp, accounts.mailchimp_campaigns)

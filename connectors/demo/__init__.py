@@ -1,4 +1,5 @@
-"""A seeded, deterministic demo business (a sourdough blog) yielding GA4, Mailchimp, Stripe and survey records."""
+"""A seeded, deterministic demo business (a sourdough blog) yielding GA4, Search Console, Mailchimp, Stripe and survey
+records."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import TypeVar
 
-from connectors.demo import feedback, mail, site
+from connectors.demo import feedback, mail, search, site
 from connectors.demo.business import DEMO_PROPERTY_ID, INCIDENTS, DemoIncident
 from connectors.ga4.records import Ga4ReportRow
 from connectors.mailchimp.records import EmailActivity, EmailCampaign
+from connectors.search_console.records import SearchRow
 from connectors.stripe.records import CheckoutSession
 from connectors.surveys.records import SurveyResponse
 
@@ -21,6 +23,7 @@ __all__ = [
     "read_email_activity",
     "read_email_campaigns",
     "read_ga4_rows",
+    "read_search_rows",
     "read_survey_responses",
 ]
 
@@ -51,6 +54,11 @@ def read_ga4_rows(since: date, until: date, *, seed: int = 7, page_days: int = 7
     property records nothing (a tracking tag that fell off the site): what the data-quality checks are for.
     """
     return _pages(since, until, page_days, lambda day: [] if day == outage else site.ga4_rows(seed, day))
+
+
+def read_search_rows(since: date, until: date, *, seed: int = 7, page_days: int = 7) -> Iterator[list[SearchRow]]:
+    """Search Console rows of the demo blog's pages (pages and queries reports), every day final."""
+    return _pages(since, until, page_days, lambda day: search.search_rows(seed, day))
 
 
 def read_email_campaigns(since: date, until: date, *, seed: int = 7) -> Iterator[list[EmailCampaign]]:

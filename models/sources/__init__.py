@@ -5,10 +5,11 @@ A source is named here once; everything else of flows/, models/, checks/ and rep
 
 from __future__ import annotations
 
-from models.sources import ga4, mailchimp, stripe, surveys
+from models.sources import ga4, mailchimp, search_console, stripe, surveys
 from models.sources.spec import SourceModel
 
-SOURCES: tuple[SourceModel, ...] = (ga4.SOURCE, mailchimp.SOURCE, stripe.SOURCE, surveys.SOURCE)
+SOURCES: tuple[SourceModel, ...] = (ga4.SOURCE, search_console.SOURCE, mailchimp.SOURCE, stripe.SOURCE,
+                                    surveys.SOURCE)
 BY_NAME: dict[str, SourceModel] = {s.name: s for s in SOURCES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 

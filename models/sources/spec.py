@@ -17,6 +17,8 @@ class SourceModel:
         title: how people name it ("GA4").
         keys: the `match:` keys it understands; `regex_keys` of them are full-match regular expressions.
         metrics: what `volume:` and `success:` may name; `money` of them are amounts, each with the count to use.
+        non_additive: metrics it reports that are means or rates (never summed, so neither volume nor success),
+            each with the fix.
         defaults: its `sources:` settings when journey.yaml sets none (lag_days, settle_days, empty_retry_days).
         dated: its landing streams (by stream name, see models.raw.stream) with the column that dates a row,
             checked over every run's window.
@@ -36,6 +38,7 @@ class SourceModel:
     what_to_check: str
     regex_keys: frozenset[str] = frozenset()
     money: Mapping[str, str] = field(default_factory=dict)
+    non_additive: Mapping[str, str] = field(default_factory=dict)
     dated: tuple[tuple[str, str], ...] = ()
     daily: tuple[str, str] | None = None
     discoverable: bool = True

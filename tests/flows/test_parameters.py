@@ -35,7 +35,7 @@ def test_the_ui_gets_date_pickers_and_a_source_multi_select_with_descriptions() 
         assert props[name]["description"]
     [listed, _none] = _resolve(schema, props["sources"])
     assert listed["type"] == "array"
-    assert listed["items"]["enum"] == ["ga4", "mailchimp", "stripe", "surveys"]
+    assert listed["items"]["enum"] == ["ga4", "search_console", "mailchimp", "stripe", "surveys"]
     parallel = props["parallel_chunks"]
     assert (parallel["type"], parallel["minimum"], parallel["maximum"], parallel["default"]) == ("integer", 1, 16, 4)
     assert props["fan_out"]["type"] == "boolean"

@@ -67,6 +67,15 @@ BROKEN = [
     ("money as volume", ("source: ga4\n        match: {page_path: '^/cart$'}\n        volume: screenPageViews",
                          "source: stripe\n        match: {product: course}\n        volume: revenue"), 25,
      ["volume 'revenue' is money, not a count", "volume: completed", "let revenue show as revenue"]),
+    ("position as success", ("source: ga4\n        match: {page_path: '^/cart$'}\n        volume: screenPageViews",
+                             "source: search_console\n        match: {page: '.*/cart/'}\n        volume: impressions\n"
+                             "        success: position"), 26,
+     ["success 'position' cannot be a volume or a conversion", "position is not additive over days",
+      "use impressions or clicks; position is a mean"]),
+    ("position as volume", ("source: ga4\n        match: {page_path: '^/cart$'}\n        volume: screenPageViews",
+                            "source: search_console\n        match: {page: '.*/cart/', query: 'cart'}\n"
+                            "        volume: position"), 25,
+     ["volume 'position' cannot be a volume or a conversion", "use impressions or clicks; position is a mean"]),
     ("survey on an unknown stage", ("journeys:", SURVEY.replace("stage: purchase", "stage: purchse") + "journeys:"),
      12, ["survey 'nps' references unknown stage 'purchse'", "did you mean 'purchase'"]),
 ]
@@ -75,6 +84,15 @@ BROKEN = [
 def edit(text: str, old: str, new: str) -> str:
     assert old in text, f"fixture edit {old!r} does not apply"
     return text.replace(old, new, 1)
+
+
+def test_a_search_console_map_parses() -> None:
+    text = edit(GOOD, "source: ga4\n        match: {page_path: '^/cart$'}\n        volume: screenPageViews",
+                "source: search_console\n        match: {page: '.*/cart/', query: 'cart|basket'}\n"
+                "        volume: impressions\n        success: clicks")
+    journey_map = parse_map(text)
+    assert journey_map.used_sources() == ["ga4", "search_console"]
+    assert journey_map.source_settings("search_console").empty_retry_days == 3
 
 
 def test_good_map_parses() -> None:
@@ -106,7 +124,8 @@ def test_example_map_is_valid() -> None:
     assert {tp.stage for _, tp in journey_map.touchpoints()} == {s.id for s in journey_map.stages}
 
 
-CLI_CASES = [(b[0], b[1], b[2]) for b in BROKEN[:5] + [b for b in BROKEN if b[0] == "money as success"]] + [
+CLI_CASES = [(b[0], b[1], b[2]) for b in BROKEN[:5] + [b for b in BROKEN if b[0] in ("money as success",
+                                                                                     "position as success")]] + [
     ("missing file", None, 0)]
 
 

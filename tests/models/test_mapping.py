@@ -133,7 +133,8 @@ def test_unmapped_volume_is_kept_by_item(engine: Engine) -> None:
         left = {(r.source, r.item): r.volume for r in conn.execute(select(table_of(UnmappedDaily))).all()}
     assert left == {("ga4", "/"): 40.0, ("ga4", "/about"): 3.0, ("mailchimp", "Welcome 2"): 1.0,
                     ("stripe", "Ebook"): 1.0}
-    assert result.unmapped_volume == {"ga4": 43.0, "mailchimp": 1.0, "stripe": 1.0, "surveys": 0.0}
+    assert result.unmapped_volume == {"ga4": 43.0, "search_console": 0.0, "mailchimp": 1.0, "stripe": 1.0,
+                                      "surveys": 0.0}
 
 
 def test_mapping_twice_gives_the_same_facts(engine: Engine) -> None:

@@ -11,11 +11,12 @@ from models.config import Touchpoint
 from reports.rate_chart import rate_png
 from reports.source_links import Accounts, Campaign, mailchimp_dc, source_link
 
-ACCOUNTS = Accounts(ga4_property="123456789", mailchimp_dc="us6", stripe_account="acct_1Abc")
+ACCOUNTS = Accounts(ga4_property="123456789", mailchimp_dc="us6", stripe_account="acct_1Abc",
+                    search_console_site="sc-domain:example.com")
 
 
 def tp(source: str, **match: str | int) -> Touchpoint:
-    metric = {"ga4": "sessions", "mailchimp": "sent", "stripe": "checkouts"}[source]
+    metric = {"ga4": "sessions", "mailchimp": "sent", "stripe": "checkouts", "search_console": "impressions"}[source]
     return Touchpoint(id="t", name="T", stage="purchase", source=source, match=match, volume=metric)
 
 
@@ -30,6 +31,8 @@ def tp(source: str, **match: str | int) -> Touchpoint:
     (tp("mailchimp", campaign="Newsletter.*"), "Mailchimp reports", "https://us6.admin.mailchimp.com/reports/"),
     (tp("stripe", product="prod_Course1"), "Stripe product", "https://dashboard.stripe.com/acct_1Abc/products/prod_Course1"),
     (tp("stripe", product="Sourdough course"), "Stripe payments", "https://dashboard.stripe.com/acct_1Abc/payments"),
+    (tp("search_console", page=".*/recipes/.*"), "Search Console performance",
+     "https://search.google.com/search-console/performance/search-analytics?resource_id=sc-domain%3Aexample.com"),
 ])
 def test_each_source_links_to_its_own_report(touchpoint: Touchpoint, label: str, url: str) -> None:
     assert source_link(touchpoint, ACCOUNTS) == (label, url)
@@ -38,6 +41,7 @@ def test_each_source_links_to_its_own_report(touchpoint: Touchpoint, label: str,
 def test_no_link_without_the_account_and_the_data_centre_comes_from_the_key() -> None:
     assert source_link(tp("ga4", page_path="^/$"), Accounts()) is None
     assert source_link(tp("stripe", product="x"), Accounts(ga4_property="1")) is None
+    assert source_link(tp("search_console", page="x"), Accounts(ga4_property="1")) is None
     assert mailchimp_dc("0123abcd-us21") == "us21"
     assert mailchimp_dc("nodash") is None
     assert mailchimp_dc(None) is None
