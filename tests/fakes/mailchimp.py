@@ -25,7 +25,7 @@ Without one, everything stored is visible.
 
 Real behaviours a test can switch on: `repeat_across_pages` (offset paging over a list that changed between
 requests serves an entry twice), `jitter` (pages read over several connections arrive shuffled), `fail_next`,
-`slow_next`, `drop_next`, `latency`, `concurrency_limit`.
+`slow_next`, `drop_next`, `latency`, `concurrency_limit`, `ignore_offset`.
 
 How the official client (3.0.80) behaves, which this fake reproduces rather than hides:
 - HTTP errors raise `mailchimp_marketing.api_client.ApiClientError` with `.status_code` and `.text` only; `.text`
@@ -183,6 +183,8 @@ class FakeMailchimp(Serving):
             with jitter_seed (0.0 by default: off), as real answers take uneven times, so pages read over several
             connections arrive in shuffled order.
         concurrency_limit: answer 429 when more requests than this are in flight (Mailchimp allows 10); None: off.
+        ignore_offset: when True, every list ignores `offset` and serves its first page again (a broken proxy or
+            cache in front of the API): a reader must stop, not loop.
         clock: the shared FakeClock, or None (everything stored is visible).
     """
 
@@ -195,6 +197,7 @@ class FakeMailchimp(Serving):
         self.latency = 0.0
         self.jitter = 0.0
         self.concurrency_limit: int | None = None
+        self.ignore_offset = False
         self._lock = threading.RLock()
         self._flight_lock = threading.Lock()
         self._in_flight = 0
@@ -512,7 +515,7 @@ class FakeMailchimp(Serving):
             handler, args = self._route(path)
             if method != "GET":
                 raise ApiError(405, headers={"Allow": "GET"})
-            q = Query(query)
+            q = Query({k: v for k, v in query.items() if k != "offset"} if self.ignore_offset else query)
             with self._lock:
                 self._moment = None if self.clock is None else self.clock.timestamp()  # one moment per answer
                 payload = handler(q, *args)
