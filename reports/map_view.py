@@ -11,6 +11,7 @@ import pandas as pd
 
 from models.config import MONEY_METRICS, SOURCES, Journey, JourneyMap, Touchpoint
 from models.feedback import StageFeedback
+from models.sources import BY_NAME
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,17 @@ def feedback_rows(journey_map: JourneyMap, now: dict[str, StageFeedback],
             for s in journey_map.stages if s.id in now or s.id in before]
 
 
-SEGMENTED_SOURCES = frozenset({"ga4"})  # sources whose records carry device, channel and user type
+def _blind(journey_map: JourneyMap, segment: str) -> set[str]:
+    """Touchpoints whose source does not carry the segment's dimensions (a persona's: all of them)."""
+    name, _, value = segment.partition("=")
+    persona = next((p for p in journey_map.personas if p.name == value), None) if name == "persona" else None
+    wanted = set(persona.where) if persona is not None else {name}
+    out = set()
+    for _, tp in journey_map.touchpoints():
+        source = BY_NAME.get(tp.source)
+        if source is None or not wanted <= set(source.segments) or set(tp.match) & source.unsegmented_by:
+            out.add(tp.id)
+    return out
 
 
 def build_map_view(journey_map: JourneyMap, current: pd.DataFrame, previous: pd.DataFrame, *,
@@ -157,7 +168,7 @@ def build_map_view(journey_map: JourneyMap, current: pd.DataFrame, previous: pd.
     """
     now, before = _totals(current), _totals(previous)
     if segment != "all":
-        blind = {tp.id for _, tp in journey_map.touchpoints() if tp.source not in SEGMENTED_SOURCES}
+        blind = _blind(journey_map, segment)
         now, before = now.drop(index=list(blind & set(now.index))), before.drop(index=list(blind & set(before.index)))
     else:
         blind = set()

@@ -15,5 +15,6 @@ SOURCE = SourceModel(
     dated=(("rows", "date"),), daily=("rows", "date"),
     what_to_check="Open the page as a visitor would (mobile too) and check that its events still fire in GA4 › "
                   "Admin › DebugView; compare with the last change to the page.",
+    segments=("device", "channel", "user_type", "country"),
     account_per_key=False,
 )

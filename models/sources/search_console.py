@@ -16,6 +16,7 @@ SOURCE = SourceModel(
     what_to_check="Search the query on Google and check the page's title and snippet in the results, then Search "
                   "Console › Performance for the page and query: a click-through drop often follows a changed title "
                   "or a lost rich result.",
+    segments=("device", "country"), unsegmented_by=frozenset({"query"}),  # a query's report has neither
     discoverable=False,  # `journeymap discover` does not propose touchpoints from it yet
     whole_range=None,
     success_is_subset=True,

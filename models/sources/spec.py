@@ -24,6 +24,9 @@ class SourceModel:
             checked over every run's window.
         daily: the stream (and column) whose days show that the source delivered (freshness and volume), if any.
         what_to_check: the first thing to check when one of its steps drops (the alert's "What to do").
+        segments: the map's segment dimensions its records carry (a segment view shows its touchpoints' numbers
+            only for these; the whole audience's would mislead); `unsegmented_by`: match keys that read a report
+            without them (Search Console's queries).
         discoverable: `journeymap discover` proposes touchpoints from it.
         whole_range: why a backfill reads its range whole instead of a week at a time (None: by the week).
         success_is_subset: its success counts a subset of its volume's units (a checkout completes once).
@@ -41,6 +44,8 @@ class SourceModel:
     non_additive: Mapping[str, str] = field(default_factory=dict)
     dated: tuple[tuple[str, str], ...] = ()
     daily: tuple[str, str] | None = None
+    segments: tuple[str, ...] = ()
+    unsegmented_by: frozenset[str] = frozenset()
     discoverable: bool = True
     whole_range: str | None = None
     success_is_subset: bool = False

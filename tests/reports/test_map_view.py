@@ -70,6 +70,35 @@ def test_persona_view_leaves_unsegmented_sources_blank() -> None:
     assert cart.conversion is None
 
 
+SEARCH_MAP = """\
+business: {name: Blog, timezone: UTC, currency: EUR}
+stages: [{id: awareness, name: Awareness}]
+personas: [{name: mobile-uk, where: {device: mobile, country: United Kingdom}},
+           {name: social, where: {channel: Organic Social}}]
+journeys:
+  - id: blog
+    name: Blog
+    goal: a reader
+    value: 0
+    touchpoints:
+      - {id: in-google, name: In Google, stage: awareness, source: search_console, match: {page: '.*'},
+         volume: impressions, success: clicks}
+      - {id: a-query, name: A query, stage: awareness, source: search_console, match: {page: '.*', query: 'bread'},
+         volume: impressions, success: clicks}
+"""
+
+
+@pytest.mark.parametrize(("segment", "seen"), [
+    ("device=mobile", {"in-google"}), ("persona=mobile-uk", {"in-google"}), ("channel=Paid Social", set()),
+    ("persona=social", set()), ("all", {"in-google", "a-query"})])
+def test_a_segment_view_shows_a_source_only_for_the_dimensions_its_records_carry(segment: str, seen: set[str]) -> None:
+    """Search Console pages carry device and country, not channel; its queries carry neither."""
+    now = frame([("in-google", 1000, 40), ("a-query", 100, 5)])
+    view = build_map_view(parse_map(SEARCH_MAP), now, now, since=D, until=D, segment=segment)
+    cards = view.journeys[0].stages[0].touchpoints
+    assert {card.id for card in cards if card.volume is not None} == seen
+
+
 def test_renderings_name_every_stage_and_touchpoint(view_all: MapView) -> None:
     markdown = render_markdown(view_all)
     assert "### Awareness" in markdown
