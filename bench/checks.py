@@ -27,8 +27,11 @@ from checks.quality import run_checks
 from checks.quality_suite import build_suite, suite_inputs
 from models.db import make_engine, migrate
 from models.mapfile import load_map
+from models.sources.ga4.tables import Ga4Row
+from models.sources.mailchimp.tables import MailchimpActivity
+from models.sources.stripe.tables import StripeCheckoutSession
 from models.store import insert_values
-from models.tables import Ga4Row, MailchimpActivity, StripeCheckoutSession, TouchpointDaily, table_of
+from models.tables import TouchpointDaily, table_of
 
 AS_OF = dt.date(2026, 9, 30)
 WINDOW = 28

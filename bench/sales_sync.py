@@ -36,7 +36,7 @@ from flows.mailchimp import sync_activity
 from flows.sync import SourceResult, sync_stream
 from models.config import SourceSettings
 from models.db import make_engine, migrate
-from models.raw import STRIPE_CHECKOUTS
+from models.sources.stripe.streams import STRIPE_CHECKOUTS
 
 START = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
 DAYS = 20

@@ -15,9 +15,9 @@ from scipy import stats
 from sqlalchemy import Connection, DateTime, Table, text
 
 from checks.quality import Check
-from models.raw import stream as raw_stream
 from models.rows import RawStream
 from models.sources import SOURCES
+from models.sources.registry import stream as raw_stream
 
 # the stream whose days show that a source delivered, as each source declares it (surveys arrive when people
 # answer: none)

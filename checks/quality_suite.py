@@ -14,11 +14,12 @@ from sqlalchemy import BigInteger, Boolean, Connection, Float, Integer, String, 
 from checks.quality import Check
 from checks.quality_daily import DAILY, daily_checks, read_history, usual_counts, window_days
 from models.config import JourneyMap
-from models.raw import CURRENCIES
-from models.raw import stream as raw_stream
 from models.rows import RawStream
 from models.sources import SOURCES
-from models.tables import Ga4ReportMeta, Quarantine, TouchpointDaily, UnmappedDaily, table_of
+from models.sources.ga4.tables import Ga4ReportMeta
+from models.sources.registry import stream as raw_stream
+from models.sources.stripe.streams import CURRENCIES
+from models.tables import Quarantine, TouchpointDaily, UnmappedDaily, table_of
 
 # raw streams checked per window, with the column that dates a row (as each source declares them)
 DATED: list[tuple[RawStream, str]] = [(raw_stream(s.name, name), column) for s in SOURCES for name, column in s.dated]

@@ -9,8 +9,8 @@ import pandas as pd
 
 from checks.bottlenecks import StepInfo
 from models.config import JourneyMap
-from models.mapping_ga4 import GA4_METRICS, rule_mask
-from models.store import stream_of
+from models.sources import stream_of
+from models.sources.ga4.mapping import GA4_METRICS, rule_mask
 
 # the GA4 reports whose item is a page: where a session landed (traffic) or which page was viewed (pages)
 PAGE_DIMENSION = {"traffic": "landing", "pages": "page"}

@@ -17,8 +17,9 @@ from checks.incidents import Event, Incident, advance, closed_days, incident_day
 from checks.steps import PAGE_DIMENSION, page_cells, step_series, steps_of
 from models.config import JourneyMap
 from models.queries import facts_all_segments
+from models.sources.ga4.tables import Ga4Row
 from models.store import get_cursor, set_cursor
-from models.tables import Annotation, Ga4Row, QualityResultRow, table_of
+from models.tables import Annotation, QualityResultRow, table_of
 
 EXTRA_DAYS = 7  # beyond the longest lag, window and baseline
 CATCH_UP_DAYS = 31  # missed days a run judges before its own (older ones: `journeymap backtest`)

@@ -16,7 +16,6 @@ from connectors.ga4 import DayReport, ReportPlan, check_names, plan_fingerprint,
 from connectors.pii import EmailHasher
 from flows.sync import as_dict, refused_writes
 from models.config import JourneyMap, SourceSettings
-from models.landing import replace_ga4_day
 from models.ledger import (
     OK,
     Stream,
@@ -27,9 +26,11 @@ from models.ledger import (
     read_marks,
     write_marks,
 )
-from models.raw import GA4_AMOUNTS, GA4_COUNTS, GA4_ROWS
 from models.rows import prepare, resolve_repeats
-from models.store import get_cursor, quarantine, set_cursor, stream_of
+from models.sources import stream_of
+from models.sources.ga4.landing import replace_ga4_day
+from models.sources.ga4.streams import GA4_AMOUNTS, GA4_COUNTS, GA4_ROWS
+from models.store import get_cursor, quarantine, set_cursor
 
 RULE_DIMENSIONS = {"channel": "channel", "source": "source", "medium": "medium"}
 GA4_METRIC_FIELDS = {"sessions": "sessions", "screenPageViews": "screen_page_views", "eventCount": "event_count",

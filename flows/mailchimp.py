@@ -27,9 +27,14 @@ from flows.sync import (
     sync_stream,
 )
 from models.config import JourneyMap, SourceSettings
-from models.landing import rebuilt_emails, replace_send_estimate
 from models.ledger import Stream, after_read, days_between, history, read_marks, write_marks
-from models.raw import MAILCHIMP_ACTIVITY, MAILCHIMP_CAMPAIGNS, MAILCHIMP_LIST_GROWTH, MAILCHIMP_REPORTS
+from models.sources.mailchimp.landing import rebuilt_emails, replace_send_estimate
+from models.sources.mailchimp.streams import (
+    MAILCHIMP_ACTIVITY,
+    MAILCHIMP_CAMPAIGNS,
+    MAILCHIMP_LIST_GROWTH,
+    MAILCHIMP_REPORTS,
+)
 from models.store import set_cursor
 from models.tables import SyncState, table_of
 

@@ -23,7 +23,9 @@ from flows.slack import RATE_DAYS, Delivery, LinksFor, alert_outbox, as_body, ch
 from models.config import JourneyMap
 from models.db import make_engine, migrate
 from models.outbox import Outgoing, enqueue
-from models.tables import MailchimpCampaign, StripeCheckoutSession, table_of
+from models.sources.mailchimp.tables import MailchimpCampaign
+from models.sources.stripe.tables import StripeCheckoutSession
+from models.tables import table_of
 from reports.slack import Links, failure_message
 from reports.source_links import Accounts, Campaign, mailchimp_dc
 

@@ -19,7 +19,7 @@ from flows.settings import Settings, SettingsError
 from flows.sync import Pages, SourceResult, StreamResult, hasher_for, source_policy, sync_stream
 from models.config import JourneyMap, SourceSettings
 from models.ledger import Stream, days_between, history, plan_reads, read_marks
-from models.raw import SEARCH_CONSOLE_ROWS
+from models.sources.search_console.streams import SEARCH_CONSOLE_ROWS
 
 SITE_HELP = "Search Console › the property picker, or Settings › Ownership verification"
 PROPERTY = re.compile(r"(https?://[^/\s]+/\S*|sc-domain:[^/\s:]+)")

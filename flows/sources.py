@@ -45,15 +45,10 @@ from flows.sync import (
 )
 from models.config import JourneyMap
 from models.ledger import history
-from models.raw import (
-    STRIPE_CHECKOUTS,
-    STRIPE_PAYMENT_INTENTS,
-    STRIPE_REFUNDS,
-    STRIPE_SUBSCRIPTIONS,
-    SURVEY_RESPONSES,
-)
 from models.rows import RawStream
 from models.sources import NAMES
+from models.sources.stripe.streams import STRIPE_CHECKOUTS, STRIPE_PAYMENT_INTENTS, STRIPE_REFUNDS, STRIPE_SUBSCRIPTIONS
+from models.sources.surveys.streams import SURVEY_RESPONSES
 
 REAL_SOURCES = NAMES  # sources with a connector to a real API in this version
 CONFIG_ERRORS = (PermanentError, SettingsError, SourceNotConfigured)  # failures whose fix is configuration

@@ -20,15 +20,12 @@ from connectors.pii import EmailHasher
 from flows.settings import Settings
 from models.config import SourceSettings
 from models.ledger import DayMark, Stream, after_read, days_between, history, plan_reads, read_marks, write_marks
-from models.raw import (
-    GA4_ROWS,
-    MAILCHIMP_ACTIVITY,
-    MAILCHIMP_CAMPAIGNS,
-    SEARCH_CONSOLE_ROWS,
-    STRIPE_CHECKOUTS,
-    SURVEY_RESPONSES,
-)
 from models.rows import Hasher, RawStream, prepare, prepare_covered, scrub
+from models.sources.ga4.streams import GA4_ROWS
+from models.sources.mailchimp.streams import MAILCHIMP_ACTIVITY, MAILCHIMP_CAMPAIGNS
+from models.sources.search_console.streams import SEARCH_CONSOLE_ROWS
+from models.sources.stripe.streams import STRIPE_CHECKOUTS
+from models.sources.surveys.streams import SURVEY_RESPONSES
 from models.store import clear_window, insert_values, quarantine, set_cursor, upsert
 
 Pages = Iterator[Sequence[Any]]

@@ -8,9 +8,9 @@ from dataclasses import replace
 from sqlalchemy import Connection, Engine
 
 from models.config import JourneyMap
-from models.feedback import nps_by_journey, nps_by_stage
 from models.mapping import ALL
 from models.queries import facts, metric_totals
+from models.sources.surveys.mapping import nps_by_journey, nps_by_stage
 from reports.map_view import FeedbackView, MapView, build_map_view, feedback_rows
 
 PERIOD_DAYS = 28

@@ -1,7 +1,7 @@
 """Map raw source records onto touchpoints: `touchpoint_daily` per segment, plus unmapped volume.
 
-Each source maps in its own module (`mapping_ga4`, `mapping_search`, `mapping_email`, `mapping_sales`, and
-`feedback` for surveys); this one runs them over a window and replaces the window's facts.
+Each source maps in its own module (`models/sources/<source>/mapping.py`, listed by `models.sources.registry`);
+this one runs them over a window and replaces the window's facts.
 """
 
 from __future__ import annotations
@@ -16,22 +16,15 @@ from sqlalchemy import Connection
 
 from models.config import JourneyMap
 from models.facts import ALL, FACT_COLUMNS, METRIC_COLUMNS, concat, persona_segment, segment_key
-from models.feedback import map_surveys, read_surveys
-from models.mapping_email import SEND_LOOKBACK, map_mailchimp, read_mailchimp
-from models.mapping_ga4 import map_ga4, read_ga4
-from models.mapping_sales import map_stripe, read_stripe
-from models.mapping_search import map_search_console, read_search_console
+from models.sources.registry import PARTS
 from models.store import replace_window
 from models.tables import TouchpointDaily, TouchpointMetricDaily, UnmappedDaily, table_of
 
-# How far before the first day a sync read its facts may change: an email's opens count for its send day (a
-# cohort), so an open read today changes the facts of the emails sent up to SEND_LOOKBACK before it.
-REACH = {"mailchimp": SEND_LOOKBACK}
-
 
 def facts_reach(source: str, first_read: dt.date) -> dt.date:
-    """The first day whose facts a sync that read from `first_read` on may change."""
-    return first_read - REACH.get(source, dt.timedelta(0))
+    """The first day whose facts a sync that read from `first_read` on may change (a source whose later reads
+    change earlier days' facts says how far back: its parts' `reach`)."""
+    return first_read - PARTS[source].reach
 
 
 @dataclass
@@ -49,20 +42,17 @@ def map_window(conn: Connection, journey_map: JourneyMap, since: dt.date, until:
                accounts: Mapping[str, str | None] | None = None) -> MappingResult:
     """Recompute facts and unmapped volume for since..until from the raw tables (idempotent).
 
-    `accounts` names, per source, the account whose rows count (the GA4 property); None reads all.
+    `accounts` names, per source, the account whose rows count (a property, a site); None reads all.
     """
     tz = ZoneInfo(journey_map.business.timezone)
     frames: list[pd.DataFrame] = []
     unmapped: list[pd.DataFrame] = []
     result = MappingResult()
     metrics: list[pd.DataFrame] = []
-    for source, reader, mapper in (("ga4", read_ga4, map_ga4),
-                                   ("search_console", read_search_console, map_search_console),
-                                   ("mailchimp", read_mailchimp, map_mailchimp),
-                                   ("stripe", read_stripe, map_stripe), ("surveys", read_surveys, map_surveys)):
-        raw = reader(conn, since, until, tz, (accounts or {}).get(source))
+    for source, parts in PARTS.items():
+        raw = parts.read(conn, since, until, tz, (accounts or {}).get(source))
         tps = [(j.id, tp) for j, tp in journey_map.touchpoints() if tp.source == source]
-        facts, left, source_metrics = mapper(raw, tps, journey_map)
+        facts, left, source_metrics = parts.map(raw, tps, journey_map)
         frames.append(facts)
         metrics.append(source_metrics)
         unmapped.append(left)

@@ -16,6 +16,7 @@ from sqlalchemy import Boolean, Connection, Date, DateTime, Table, and_, delete,
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.config import JourneyMap
+from models.sources import stream_of
 from models.tables import (
     JourneyRow,
     PersonaRow,
@@ -272,19 +273,6 @@ def save_map(conn: Connection, journey_map: JourneyMap, persona_segments: Mappin
         conn.execute(table_of(PersonaRow).insert(),
                      [{"name": p.name, "description": p.description, "segment": persona_segments[p.name]}
                       for p in journey_map.personas])
-
-
-def stream_of(source: str, match: Mapping[str, object]) -> str:
-    """The raw stream a rule reads: the GA4 or Search Console report, the source's main stream otherwise."""
-    if source == "ga4":
-        if "event_name" in match:
-            return "events"
-        if "page_path" in match:
-            return "pages"
-        return "traffic"
-    if source == "search_console":
-        return "queries" if "query" in match else "pages"
-    return {"mailchimp": "activity", "stripe": "checkout_sessions", "surveys": "responses"}[source]
 
 
 def get_cursor(conn: Connection, source: str, stream: str, account: str) -> str | None:

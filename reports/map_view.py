@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from models.config import MONEY_METRICS, SOURCES, Journey, JourneyMap, Touchpoint
-from models.feedback import StageFeedback
 from models.sources import BY_NAME
+from models.sources.surveys.mapping import StageFeedback
 
 
 @dataclass(frozen=True)

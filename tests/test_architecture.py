@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from models.config import SourceSettings
-from models.raw import STREAMS
 from models.sources import SOURCES
+from models.sources.registry import PARTS, STREAMS
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("connectors", "models", "checks", "reports", "flows")
@@ -117,7 +117,8 @@ def test_every_registered_source_is_declared_in_its_own_places(source: object) -
     from models.sources.spec import SourceModel
 
     assert isinstance(source, SourceModel)
-    assert (ROOT / "models" / "sources" / f"{source.name}.py").exists()
+    assert (ROOT / "models" / "sources" / source.name / "__init__.py").exists()
+    assert PARTS[source.name].name == source.name  # its storing half
     assert (ROOT / "connectors" / source.name / "__init__.py").exists()
     assert importlib.import_module(f"connectors.{source.name}").SPEC.name == source.name  # its reading half
     SourceSettings(**source.defaults)  # its defaults are valid settings
@@ -139,3 +140,4 @@ def test_both_registries_list_the_same_sources_in_the_same_order() -> None:
     from connectors.registry import SOURCES as CONNECTORS
 
     assert [c.name for c in CONNECTORS] == [s.name for s in SOURCES]
+    assert list(PARTS) == [s.name for s in SOURCES]

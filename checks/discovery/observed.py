@@ -12,13 +12,15 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from models.config import Touchpoint
-from models.mapping_email import read_mailchimp
-from models.mapping_email import rule_mask as email_mask
-from models.mapping_ga4 import GA4_REPORT_VOLUME, read_ga4
-from models.mapping_ga4 import rule_mask as ga4_mask
-from models.mapping_sales import read_stripe
-from models.mapping_sales import rule_mask as sales_mask
-from models.tables import Ga4ReportMeta, MailchimpCampaign, MailchimpReport, table_of
+from models.sources.ga4.mapping import GA4_REPORT_VOLUME, read_ga4
+from models.sources.ga4.mapping import rule_mask as ga4_mask
+from models.sources.ga4.tables import Ga4ReportMeta
+from models.sources.mailchimp.mapping import read_mailchimp
+from models.sources.mailchimp.mapping import rule_mask as email_mask
+from models.sources.mailchimp.tables import MailchimpCampaign, MailchimpReport
+from models.sources.stripe.mapping import read_stripe
+from models.sources.stripe.mapping import rule_mask as sales_mask
+from models.tables import table_of
 
 # Events GA4 collects on every site by itself: they say nothing about this business's journey.
 AUTOMATIC_EVENTS = frozenset({"page_view", "session_start", "first_visit", "user_engagement", "scroll",

@@ -5,6 +5,8 @@ A source is named here once; everything else of flows/, models/, checks/ and rep
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from models.sources import ga4, mailchimp, search_console, stripe, surveys
 from models.sources.spec import SourceModel
 
@@ -19,4 +21,9 @@ def source(name: str) -> SourceModel:
     return BY_NAME[name]
 
 
-__all__ = ["BY_NAME", "NAMES", "SOURCES", "SourceModel", "source"]
+def stream_of(source: str, match: Mapping[str, object]) -> str:
+    """The raw stream (or report) a rule of `source` with these `match:` keys reads."""
+    return BY_NAME[source].rule_stream(match)
+
+
+__all__ = ["BY_NAME", "NAMES", "SOURCES", "SourceModel", "source", "stream_of"]

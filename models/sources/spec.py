@@ -20,8 +20,8 @@ class SourceModel:
         non_additive: metrics it reports that are means or rates (never summed, so neither volume nor success),
             each with the fix.
         defaults: its `sources:` settings when journey.yaml sets none (lag_days, settle_days, empty_retry_days).
-        dated: its landing streams (by stream name, see models.raw.stream) with the column that dates a row,
-            checked over every run's window.
+        dated: its landing streams (by stream name, see models.sources.registry.stream) with the column that
+            dates a row, checked over every run's window.
         daily: the stream (and column) whose days show that the source delivered (freshness and volume), if any.
         what_to_check: the first thing to check when one of its steps drops (the alert's "What to do").
         segments: the map's segment dimensions its records carry (a segment view shows its touchpoints' numbers
@@ -31,6 +31,8 @@ class SourceModel:
         whole_range: why a backfill reads its range whole instead of a week at a time (None: by the week).
         success_is_subset: its success counts a subset of its volume's units (a checkout completes once).
         account_per_key: its account is known only once its API answered (not from a setting).
+        main_stream: the landing stream a touchpoint's rule reads; `stream_by_key`: (match key, stream) pairs
+            that send a rule naming the key to another stream (a report), the first that applies.
     """
 
     name: str
@@ -50,3 +52,9 @@ class SourceModel:
     whole_range: str | None = None
     success_is_subset: bool = False
     account_per_key: bool = True
+    main_stream: str = ""
+    stream_by_key: tuple[tuple[str, str], ...] = ()
+
+    def rule_stream(self, match: Mapping[str, object]) -> str:
+        """The landing stream (or report) a rule with these `match:` keys reads."""
+        return next((stream for key, stream in self.stream_by_key if key in match), self.main_stream)

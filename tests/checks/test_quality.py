@@ -14,16 +14,10 @@ from sqlalchemy import Engine, insert, text, update
 from checks.quality import CheckResult, run_checks, unusable
 from checks.quality_suite import build_suite, suite_inputs
 from models.mapfile import load_map
-from models.tables import (
-    Ga4ReportMeta,
-    Ga4Row,
-    MailchimpActivity,
-    Quarantine,
-    StripeCheckoutSession,
-    TouchpointDaily,
-    UnmappedDaily,
-    table_of,
-)
+from models.sources.ga4.tables import Ga4ReportMeta, Ga4Row
+from models.sources.mailchimp.tables import MailchimpActivity
+from models.sources.stripe.tables import StripeCheckoutSession
+from models.tables import Quarantine, TouchpointDaily, UnmappedDaily, table_of
 
 AS_OF = dt.date(2026, 9, 30)
 SINCE = dt.date(2026, 9, 1)

@@ -9,7 +9,9 @@ from sqlalchemy import Engine, insert
 
 from flows.notify import alert_accounts, links_for
 from flows.settings import Settings
-from models.tables import MailchimpCampaign, StripeCheckoutSession, table_of
+from models.sources.mailchimp.tables import MailchimpCampaign
+from models.sources.stripe.tables import StripeCheckoutSession
+from models.tables import table_of
 from reports.source_links import Accounts, Campaign
 
 

@@ -16,7 +16,9 @@ from sqlalchemy import create_engine, func, select
 
 from flows.pipeline import journey_pipeline
 from flows.sources import Source
-from models.tables import Ga4Row, MailchimpActivity, StripeCheckoutSession
+from models.sources.ga4.tables import Ga4Row
+from models.sources.mailchimp.tables import MailchimpActivity
+from models.sources.stripe.tables import StripeCheckoutSession
 from tests.conftest import example_map_with
 from tests.connectors.test_ga4 import demo_totals
 from tests.fakes.clock import FakeClock

@@ -118,7 +118,7 @@ def test_run_detection_reads_the_page_mix_of_ga4_steps_from_the_raw_rows(engine:
     rows; a chained step (its k is the next touchpoint's volume) gets none."""
     from flows.detection import load_series
     from models.mapfile import load_map
-    from models.tables import Ga4Row
+    from models.sources.ga4.tables import Ga4Row
     from tests.conftest import EXAMPLE_MAP
 
     journey_map = load_map(EXAMPLE_MAP)

@@ -15,7 +15,8 @@ from flows.ga4 import Ga4Job, days_to_read, plans_for, sync_days
 from models.config import SourceSettings
 from models.ledger import EMPTY, GAP, OK, Stream, history, read_marks
 from models.mapfile import load_map
-from models.tables import Ga4Row, Quarantine, SyncedDay
+from models.sources.ga4.tables import Ga4Row
+from models.tables import Quarantine, SyncedDay
 from tests.conftest import EXAMPLE_MAP
 from tests.connectors.test_ga4 import demo_totals
 from tests.fakes.clock import FakeClock

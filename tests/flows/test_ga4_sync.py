@@ -17,7 +17,8 @@ from connectors.ga4 import make_client, plan_reports
 from flows.ga4 import Ga4Job, days_to_read, plans_for, sync_days
 from models.config import SourceSettings
 from models.mapfile import load_map
-from models.tables import Ga4ReportMeta, Ga4Row, Quarantine, SyncedDay
+from models.sources.ga4.tables import Ga4ReportMeta, Ga4Row
+from models.tables import Quarantine, SyncedDay
 from tests.conftest import EXAMPLE_MAP, example_map_with, journeymap
 from tests.fakes.ga4 import FakeGA4, bulk_data
 

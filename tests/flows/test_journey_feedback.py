@@ -12,10 +12,10 @@ from sqlalchemy import Engine, delete
 from connectors.pii import EmailHasher
 from flows.map_page import build_page
 from flows.views import current_view
-from models.feedback import nps_by_journey
 from models.mapfile import parse_map
-from models.raw import SURVEY_RESPONSES
 from models.rows import prepare
+from models.sources.surveys.mapping import nps_by_journey
+from models.sources.surveys.streams import SURVEY_RESPONSES
 from models.store import upsert
 from reports.html_map import render_html
 from reports.map_png import map_png

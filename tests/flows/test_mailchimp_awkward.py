@@ -16,7 +16,7 @@ from connectors.pii import EmailHasher
 from flows.mailchimp import sync_activity
 from flows.sync import SourceResult
 from models.config import SourceSettings
-from models.tables import MailchimpActivity
+from models.sources.mailchimp.tables import MailchimpActivity
 from tests.conftest import example_map_with
 from tests.fakes.clock import FakeClock
 from tests.fakes.mailchimp import FakeActivity, FakeCampaign, FakeMailchimp, FakeMember

@@ -15,7 +15,9 @@ from connectors.demo import read_search_rows
 from connectors.demo.search import RICH_RESULT_LOST, SITE_ROOT
 from flows.pipeline import PipelineResult, journey_pipeline
 from flows.sources import Source
-from models.tables import Quarantine, SearchConsoleRow, StripeCheckoutSession, SyncedDay, TouchpointDaily
+from models.sources.search_console.tables import SearchConsoleRow
+from models.sources.stripe.tables import StripeCheckoutSession
+from models.tables import Quarantine, SyncedDay, TouchpointDaily
 from tests.fakes.clock import FakeClock
 from tests.fakes.search_console import FakeSearchConsole, Fine, generate_day
 from tests.fakes.stripe_api import FakeStripe

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from models.tables import QualityResultRow, StripeCheckoutSession
+from models.sources.stripe.tables import StripeCheckoutSession
+from models.tables import QualityResultRow
 from tests.conftest import example_map_with, journeymap, latest_artifact
 from tests.fakes.stripe_api import FakeStripe
 from tests.flows.sync_helpers import run_source

@@ -13,16 +13,9 @@ from sqlalchemy import Engine, insert
 from checks.incidents import Incident
 from flows.summary import build_summary
 from models.mapfile import load_map
-from models.tables import (
-    Annotation,
-    Ga4Row,
-    IncidentEvent,
-    IncidentRow,
-    MailchimpCampaign,
-    QualityResultRow,
-    TouchpointDaily,
-    table_of,
-)
+from models.sources.ga4.tables import Ga4Row
+from models.sources.mailchimp.tables import MailchimpCampaign
+from models.tables import Annotation, IncidentEvent, IncidentRow, QualityResultRow, TouchpointDaily, table_of
 from reports.summary import summary_message
 from tests.conftest import EXAMPLE_MAP
 

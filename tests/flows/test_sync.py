@@ -18,8 +18,11 @@ from flows import sync
 from flows.sync import StreamResult, land_covered, sync_stream, window_to_read
 from models.config import SourceSettings
 from models.ledger import Stream, read_marks
-from models.raw import GA4_ROWS, MAILCHIMP_ACTIVITY
-from models.tables import Ga4Row, MailchimpActivity, Quarantine
+from models.sources.ga4.streams import GA4_ROWS
+from models.sources.ga4.tables import Ga4Row
+from models.sources.mailchimp.streams import MAILCHIMP_ACTIVITY
+from models.sources.mailchimp.tables import MailchimpActivity
+from models.tables import Quarantine
 
 AS_OF = dt.date(2026, 9, 30)
 SETTINGS = SourceSettings(lag_days=2, settle_days=3, history_days=30)

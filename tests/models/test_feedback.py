@@ -7,11 +7,11 @@ import datetime as dt
 from sqlalchemy import Engine, select
 
 from connectors.pii import EmailHasher
-from models.feedback import nps_by_stage
 from models.mapfile import parse_map
 from models.mapping import map_window
-from models.raw import SURVEY_RESPONSES
 from models.rows import prepare
+from models.sources.surveys.mapping import nps_by_stage
+from models.sources.surveys.streams import SURVEY_RESPONSES
 from models.store import upsert
 from models.tables import TouchpointDaily
 

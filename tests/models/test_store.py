@@ -12,10 +12,12 @@ from sqlalchemy import Engine, select
 
 from connectors.pii import EmailHasher
 from models.db import MIGRATIONS, DatabaseConfigError, make_engine, migrate
-from models.raw import GA4_ROWS, MAILCHIMP_ACTIVITY
 from models.rows import prepare
+from models.sources.ga4.streams import GA4_ROWS
+from models.sources.ga4.tables import Ga4Row
+from models.sources.mailchimp.streams import MAILCHIMP_ACTIVITY
 from models.store import get_cursor, quarantine, replace_window, set_cursor, upsert
-from models.tables import Base, Ga4Row, Quarantine, UnmappedDaily, table_of
+from models.tables import Base, Quarantine, UnmappedDaily, table_of
 
 HASHER = EmailHasher("test-salt")  # the project's one email hash, salted
 
@@ -166,8 +168,8 @@ def test_the_activity_migration_keeps_the_rows_and_goes_back_to_a_unique_key(db_
 
 def test_bulk_inserts_keep_nulls_tabs_line_breaks_and_backslashes(engine: Engine) -> None:
     """The bulk path (COPY on PostgreSQL, tuples on SQLite) stores awkward text exactly, and NULL as NULL."""
+    from models.sources.mailchimp.tables import MailchimpCampaign
     from models.store import insert_rows
-    from models.tables import MailchimpCampaign
 
     awkward = ["plain", "tab\there", "two\nlines", "back\\slash", "None", "", "carriage\rreturn"]
     sent = dt.datetime(2026, 9, 1, 9, 30, 15, 250)

@@ -13,7 +13,8 @@ from sqlalchemy import Engine, insert
 from checks.discovery.candidates import checkouts
 from checks.discovery.observed import observe
 from checks.discovery.parts import families
-from models.tables import StripeCheckoutSession, table_of
+from models.sources.stripe.tables import StripeCheckoutSession
+from models.tables import table_of
 
 DAY = dt.date(2026, 9, 14)
 
@@ -85,7 +86,8 @@ def ga4(report: str, item: str, volume: int, medium: str = "organic", key_events
 def test_a_page_the_emails_send_people_to_comes_after_the_emails(engine: Engine) -> None:
     """landing → page → event → email → the page the emails link to, although that page has the most views."""
     from checks.discovery.proposal import propose
-    from models.tables import Ga4Row, MailchimpActivity, MailchimpCampaign
+    from models.sources.ga4.tables import Ga4Row
+    from models.sources.mailchimp.tables import MailchimpActivity, MailchimpCampaign
 
     welcome = "Blog welcome"
     emails = [{"account": "a", "campaign_id": f"w{n}", "title": f"Welcome {n}", "kind": "automation",

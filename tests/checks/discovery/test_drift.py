@@ -15,14 +15,10 @@ from checks.discovery.drift import coverage, map_drift
 from checks.discovery.observed import Observed, observe
 from checks.discovery.proposal import propose
 from models.config import Business, Journey, JourneyMap, Stage, Touchpoint
-from models.tables import (
-    Ga4Row,
-    MailchimpActivity,
-    MailchimpCampaign,
-    MailchimpReport,
-    StripeCheckoutSession,
-    table_of,
-)
+from models.sources.ga4.tables import Ga4Row
+from models.sources.mailchimp.tables import MailchimpActivity, MailchimpCampaign, MailchimpReport
+from models.sources.stripe.tables import StripeCheckoutSession
+from models.tables import table_of
 
 DAY = dt.date(2026, 9, 10)
 UTC = ZoneInfo("UTC")

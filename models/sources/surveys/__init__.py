@@ -14,4 +14,5 @@ SOURCE = SourceModel(
     what_to_check="Read the latest answers for this stage.",
     discoverable=False,  # export files the map names, not something to discover
     whole_range="an export file is read whole",
+    main_stream="responses",
 )

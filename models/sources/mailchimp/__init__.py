@@ -16,4 +16,5 @@ SOURCE = SourceModel(
     whole_range="its activity API reads from a day onwards, never to a day: a week at a time would read every "
                 "later week again",
     success_is_subset=True,
+    main_stream="activity",
 )

@@ -20,4 +20,5 @@ SOURCE = SourceModel(
     daily=("checkout_sessions", "created"),
     what_to_check="Check Stripe › Payments for declines and failed payment methods, and try a test checkout.",
     success_is_subset=True,
+    main_stream="checkout_sessions",
 )

@@ -21,4 +21,5 @@ SOURCE = SourceModel(
     whole_range=None,
     success_is_subset=True,
     account_per_key=False,
+    main_stream="pages", stream_by_key=(("query", "queries"),),
 )

@@ -17,4 +17,5 @@ SOURCE = SourceModel(
                   "Admin › DebugView; compare with the last change to the page.",
     segments=("device", "channel", "user_type", "country"),
     account_per_key=False,
+    main_stream="traffic", stream_by_key=(("event_name", "events"), ("page_path", "pages")),
 )

@@ -18,8 +18,9 @@ from sqlalchemy import Connection, select
 
 from models.config import JourneyMap, Persona, Touchpoint
 from models.facts import ALL, METRIC_COLUMNS, concat, fullmatch, persona_segment, segment_facts
-from models.store import stream_of
-from models.tables import SearchConsoleRow, table_of
+from models.sources import stream_of
+from models.sources.search_console.tables import SearchConsoleRow
+from models.tables import table_of
 
 SEARCH_METRICS = {"impressions": "impressions", "clicks": "clicks"}
 SEARCH_DIMENSIONS = ("device", "country")  # the map's segments the pages report can cut

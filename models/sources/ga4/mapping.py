@@ -11,8 +11,9 @@ from sqlalchemy import Connection, select
 
 from models.config import JourneyMap, Persona, Touchpoint
 from models.facts import METRIC_COLUMNS, concat, fullmatch, persona_segment, segment_facts
-from models.store import stream_of
-from models.tables import Ga4Row, table_of
+from models.sources import stream_of
+from models.sources.ga4.tables import Ga4Row
+from models.tables import table_of
 
 GA4_METRICS = {"sessions": "sessions", "screenPageViews": "screen_page_views", "eventCount": "event_count",
                "keyEvents": "key_events", "purchaseRevenue": "purchase_revenue"}

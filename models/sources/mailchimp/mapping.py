@@ -11,14 +11,14 @@ from sqlalchemy import Connection, func, select
 
 from models.config import JourneyMap, Touchpoint
 from models.facts import METRIC_COLUMNS, between, concat, daily_facts, fullmatch, unmapped_items
-from models.tables import (
+from models.sources.mailchimp.tables import (
     MailchimpActivity,
     MailchimpCampaign,
     MailchimpReport,
     MailchimpSendCheck,
     MailchimpSendEstimate,
-    table_of,
 )
+from models.tables import table_of
 
 MAILCHIMP_ACTIONS = {"sent": "sent", "opens": "open", "clicks": "click", "bounces": "bounce",
                      "unsubscribes": "unsub"}

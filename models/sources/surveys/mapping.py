@@ -14,7 +14,8 @@ from sqlalchemy import Connection, select
 
 from models.config import JourneyMap, Touchpoint
 from models.facts import FACT_COLUMNS, METRIC_COLUMNS, concat, unmapped_items
-from models.tables import SurveyResponseRow, table_of
+from models.sources.surveys.tables import SurveyResponseRow
+from models.tables import table_of
 
 PROMOTER, DETRACTOR = 9, 6  # 9–10 promote, 0–6 detract, 7–8 are passive
 SURVEY_METRICS: dict[str, Callable[[pd.Series], pd.Series]] = {

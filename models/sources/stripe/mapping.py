@@ -13,7 +13,8 @@ from sqlalchemy import ColumnElement, Connection, Table, func, select
 
 from models.config import JourneyMap, Touchpoint
 from models.facts import METRIC_COLUMNS, between, concat, daily_facts, fullmatch, unmapped_items
-from models.tables import StripeCheckoutSession, StripePaymentIntent, StripeRefund, StripeSubscription, table_of
+from models.sources.stripe.tables import StripeCheckoutSession, StripePaymentIntent, StripeRefund, StripeSubscription
+from models.tables import table_of
 
 ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
                 "xaf", "xof", "xpf"}
