@@ -26,13 +26,17 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from connectors.errors import RetryPolicy
-from connectors.ga4 import make_client, plan_reports
-from flows.ga4 import Ga4Job, sync_days
+from connectors.errors import AccessDenied, ConnectorError, QuotaExhausted, RetryPolicy
+from connectors.ga4 import PropertyReader, make_client, plan_reports
+from connectors.pii import EmailHasher
 from models.config import SourceSettings
 from models.db import make_engine, migrate
+from models.mapfile import load_map
+from models.sources.ga4.sync import sync_days
+from models.sync import ReadErrors, SyncRun
 
 START = dt.date(2026, 1, 1)
+EXAMPLE_MAP = Path(__file__).resolve().parents[1] / "journey.yaml"  # a run's map (the days read ignore it)
 PLANS = plan_reports({"pages": ["sessions", "screen_page_views", "event_count", "key_events", "purchase_revenue"]},
                      {"pages": ["channel", "source", "medium", "device", "user_type", "country"]})
 
@@ -80,8 +84,11 @@ def our_sync(url: str, credentials: Path, days: list[dt.date], page_size: int, c
     engine = make_engine(database)
     migrate(engine)
     settings = SourceSettings(history_days=3650, concurrency=concurrency, page_size=page_size, quota_reserve=0)
-    job = Ga4Job(make_client(credentials, url), "123", PLANS, settings, RetryPolicy())
-    result = sync_days(engine, job, days, as_of=days[-1] + dt.timedelta(days=30))
+    reader = PropertyReader(make_client(credentials, url), "123", PLANS, RetryPolicy(), page_size)
+    errors = ReadErrors(quota=(QuotaExhausted,), refused=(AccessDenied,), failed=(ConnectorError,))
+    run = SyncRun(engine, load_map(EXAMPLE_MAP), "ga4", days[-1] + dt.timedelta(days=30), None, settings,
+                  hasher=EmailHasher, errors=errors)
+    result = sync_days(run, reader, days)
     engine.dispose()
     return result.rows
 

@@ -32,11 +32,11 @@ from connectors.stripe import make_client as make_stripe_client
 from connectors.stripe import read_checkout_sessions
 from connectors.stripe.settings import PAGE_SIZE as STRIPE_PAGE
 from connectors.stripe.settings import SESSION_EXPAND
-from flows.mailchimp import sync_activity
-from flows.sync import SourceResult, sync_stream
 from models.config import SourceSettings
 from models.db import make_engine, migrate
+from models.sources.mailchimp.sync import sync_activity
 from models.sources.stripe.streams import STRIPE_CHECKOUTS
+from models.sync import SourceResult, sync_stream
 
 START = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
 DAYS = 20

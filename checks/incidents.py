@@ -19,6 +19,7 @@ import pandas as pd
 from checks.bottlenecks import RESOLVE_DAYS
 from checks.incident_snapshot import number, published, reading_of_row, snapshot_of, with_snapshot
 from models.config import AlertPolicy, JourneyMap
+from models.sources import source
 
 REOPEN_DAYS = 7
 FLAPS_TO_DIGEST = 3
@@ -65,12 +66,12 @@ class Event:
 
 
 def cause_of(journey_map: JourneyMap, journey_id: str, step: str) -> str:
-    """What a touchpoint's numbers come from: its page (GA4 page_path or landing_page) or else its source rule.
+    """What a touchpoint's numbers come from: its page (a match key its source declares a page) or else its rule.
     Incidents opened the same day on touchpoints of one cause are one alert (the same page's traffic and its
     sessions are one leak, not two)."""
     for journey, tp in journey_map.touchpoints():
         if journey.id == journey_id and tp.id == step:
-            page = tp.match.get("page_path") or tp.match.get("landing_page") if tp.source == "ga4" else None
+            page = next((tp.match[k] for k in source(tp.source).page_keys if tp.match.get(k)), None)
             return f"page:{page}" if page else f"rule:{tp.source}:{sorted(tp.match.items())}"
     return f"step:{journey_id}|{step}"
 

@@ -21,10 +21,10 @@ class Check:
     """One expectation on one batch.
 
     Args:
-        name: what must hold, in words ("raw_stripe_checkout_sessions.currency is a currency Stripe charges in").
+        name: what must hold, in words ("raw_…_rows: one row per report, date, row_key").
         kind: the family (not_null, unique, non_negative, currency, in_window, freshness, volume, coverage,
-            ga4_flags, facts, quarantine): `journey.yaml` sets a severity per family.
-        source: the source whose data it judges (ga4, mailchimp, stripe, surveys) or "map" for the facts.
+            a source's own flags, facts, quarantine): `journey.yaml` sets a severity per family.
+        source: the source whose data it judges (its registry name) or "map" for the facts.
         table: the table read.
         query: the batch, a SELECT in the warehouse's SQL (scoped to the run's window).
         expectation: the Great Expectations expectation run on the batch.

@@ -15,12 +15,12 @@ from scipy import stats
 from sqlalchemy import Connection, DateTime, Table, text
 
 from checks.quality import Check
-from models.rows import RawStream
 from models.sources import SOURCES
 from models.sources.registry import stream as raw_stream
+from models.sync.rows import RawStream
 
-# the stream whose days show that a source delivered, as each source declares it (surveys arrive when people
-# answer: none)
+# the stream whose days show that a source delivered, as each source declares it (none for answers that arrive
+# when people answer)
 DAILY: dict[str, tuple[RawStream, str]] = {s.name: (raw_stream(s.name, s.daily[0]), s.daily[1])
                                            for s in SOURCES if s.daily}
 ZERO_DAY_ALPHA = 1e-3  # a day without rows is missing data when zero rows had at most this chance

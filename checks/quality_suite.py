@@ -1,7 +1,7 @@
 """The quality suite of a run, built in code from the warehouse schema and `journey.yaml`: per raw table (not
 null, unique natural keys, counts ≥ 0, currencies, dates inside the window), per source (freshness, volume
-against its weekday history, mapping coverage, GA4's sampling and thresholding flags), the facts, and the
-quarantine."""
+against its weekday history, mapping coverage, and the checks a source adds of its own, such as a report's
+sampling and thresholding flags), the facts, and the quarantine."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from sqlalchemy import BigInteger, Boolean, Connection, Float, Integer, String, 
 from checks.quality import Check
 from checks.quality_daily import DAILY, daily_checks, read_history, usual_counts, window_days
 from models.config import JourneyMap
-from models.rows import RawStream
 from models.sources import SOURCES
-from models.sources.ga4.tables import Ga4ReportMeta
+from models.sources.parts import RowCheck
+from models.sources.registry import PARTS
 from models.sources.registry import stream as raw_stream
-from models.sources.stripe.streams import CURRENCIES
+from models.sync.rows import RawStream
 from models.tables import Quarantine, TouchpointDaily, UnmappedDaily, table_of
 
 # raw streams checked per window, with the column that dates a row (as each source declares them)
@@ -55,8 +55,8 @@ def build_suite(journey_map: JourneyMap, since: dt.date, until: dt.date, as_of: 
                                last, journey_map.quality.volume_floor, journey_map.quality.volume_ceiling)
         checks.append(_coverage(gxe, source, (mapped or {}).get(source, 0.0), since, until,
                                 journey_map.quality.max_unmapped_share))
-    if "ga4" in used:
-        checks.append(_ga4_flags(gxe, since, until))
+    for source in used:
+        checks += [_row_check(gxe, source, c, since, until) for c in PARTS[source].row_checks]
     checks += _facts(gxe, journey_map, since, until)
     checks.append(_quarantined(gxe, since, as_of))
     return checks
@@ -88,13 +88,15 @@ def _raw_checks(gxe: Any, stream: RawStream, day: str, since: dt.date, as_of: dt
                          gxe.UnexpectedRowsExpectation(unexpected_rows_query=f"SELECT {shown}, {values} FROM "
                                                                              f"{{batch}} WHERE {negative}"), keys,
                          "a negative count or amount is a connector or export error"))
-    if "currency" in table.columns:
-        out.append(Check(f"{name}.currency is a currency Stripe charges in", "currency", stream.source, name,
+    for column, (allowed, meaning) in PARTS[stream.source].allowed.items():
+        if column not in table.columns:
+            continue
+        out.append(Check(f"{name}.{column} is {meaning}", column, stream.source, name,
                          # GX's column expectations fetch the whole batch to learn its columns: a query reads less
                          query, gxe.UnexpectedRowsExpectation(unexpected_rows_query=(
-                             f"SELECT {shown}, currency FROM {{batch}} WHERE currency IS NULL OR currency NOT IN "
-                             f"({', '.join(repr(c) for c in sorted(CURRENCIES))})")),
-                         keys, "amounts in an unknown currency cannot be summed: see the quarantine rules"))
+                             f"SELECT {shown}, {column} FROM {{batch}} WHERE {column} IS NULL OR {column} NOT IN "
+                             f"({', '.join(repr(c) for c in sorted(allowed))})")),
+                         keys, f"a row whose {column} is not {meaning} cannot be summed: see the quarantine rules"))
     latest = as_of + dt.timedelta(days=1)
     out.append(Check(f"{name}.{day} is not after {as_of.isoformat()}", "in_window", stream.source, name, query,
                      gxe.UnexpectedRowsExpectation(
@@ -165,12 +167,13 @@ def mapped_volume_query(journey_map: JourneyMap, since: dt.date, until: dt.date)
 def _coverage(gxe: Any, source: str, mapped: float, since: dt.date, until: dt.date, max_share: float) -> Check:
     """Unmapped volume as a share of the source's volume (`mapped`: its touchpoints' at the ALL segment, read once
     for every source, plus unmapped); the failing rows are the unmapped items, biggest first: a renamed page
-    shows up by name."""
+    shows up by name. A stream whose unmapped items are not lost volume (the source's `uncounted`) is left out."""
     unmapped = table_of(UnmappedDaily).name
     window = f"date >= '{since.isoformat()}' AND date <= '{until.isoformat()}'"
-    # GA4's events report lists every event name and a map names only a few: its unmapped names are not lost volume
-    query = (f"SELECT item, SUM(volume) AS volume FROM {unmapped} WHERE source = '{source}' AND {window} "
-             "AND NOT (source = 'ga4' AND stream = 'events') GROUP BY item")
+    uncounted = PARTS[source].uncounted
+    streams = f" AND stream NOT IN ({', '.join(repr(s) for s in uncounted)})" if uncounted else ""
+    query = (f"SELECT item, SUM(volume) AS volume FROM {unmapped} WHERE source = '{source}' AND {window}"
+             f"{streams} GROUP BY item")
     left = "(SELECT COALESCE(SUM(volume), 0) FROM {batch})"
     return Check(f"{source}: under {max_share:.0%} of the volume maps to no touchpoint", "coverage", source,
                  unmapped, query,
@@ -180,16 +183,12 @@ def _coverage(gxe: Any, source: str, mapped: float, since: dt.date, until: dt.da
                  ("item",), "a renamed page, email or product that no rule matches: update its rule in journey.yaml")
 
 
-def _ga4_flags(gxe: Any, since: dt.date, until: dt.date) -> Check:
-    meta = table_of(Ga4ReportMeta).name
-    query = (f"SELECT * FROM {meta} WHERE date >= '{since.isoformat()}' AND date <= '{until.isoformat()}'")
-    return Check("GA4 reports are neither sampled, thresholded nor rolled up into (other)", "ga4_flags", "ga4", meta,
-                 query, gxe.UnexpectedRowsExpectation(
-                     unexpected_rows_query="SELECT report, date, sampled, subject_to_thresholding, "
-                                           "data_loss_from_other_row FROM {batch} WHERE sampled OR "
-                                           "subject_to_thresholding OR data_loss_from_other_row"),
-                 ("report", "date"), "GA4 hid or estimated part of these reports: shorten the date range per request "
-                                     "or drop a dimension the map does not need")
+def _row_check(gxe: Any, source: str, check: RowCheck, since: dt.date, until: dt.date) -> Check:
+    """A check a source adds of its own, over the window's rows of its table."""
+    query = (f"SELECT * FROM {check.table} WHERE {check.date_column} >= '{since.isoformat()}' AND "
+             f"{check.date_column} <= '{until.isoformat()}'")
+    return Check(check.title, check.kind, source, check.table, query,
+                 gxe.UnexpectedRowsExpectation(unexpected_rows_query=check.unexpected), check.columns, check.fix)
 
 
 def _facts(gxe: Any, journey_map: JourneyMap, since: dt.date, until: dt.date) -> list[Check]:

@@ -1,4 +1,5 @@
-"""Steps of the map as detection sees them: n and k per (date, step, segment), and what each step is worth."""
+"""Steps of the map as detection sees them: n and k per (date, step, segment), and what each step is worth (a
+source's cells by page, which shape a step's mix, come from its storing half: `SourceParts.mix`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,6 @@ import pandas as pd
 
 from checks.bottlenecks import StepInfo
 from models.config import JourneyMap
-from models.sources import stream_of
-from models.sources.ga4.mapping import GA4_METRICS, rule_mask
-
-# the GA4 reports whose item is a page: where a session landed (traffic) or which page was viewed (pages)
-PAGE_DIMENSION = {"traffic": "landing", "pages": "page"}
 
 
 def step_series(facts: pd.DataFrame, journey_map: JourneyMap) -> pd.DataFrame:
@@ -38,7 +34,7 @@ def step_series(facts: pd.DataFrame, journey_map: JourneyMap) -> pd.DataFrame:
                                                                  "success": "k"})
     chained = base[base["touchpoint_id"].isin(list(nxt))].assign(next=lambda f: f["touchpoint_id"].map(nxt))
     targets = base.rename(columns={"touchpoint_id": "next", "volume": "k"})[["date", "next", "segment", "k"]]
-    # a segment the next touchpoint's source does not report (Stripe has no device) cannot be measured on the
+    # a segment the next touchpoint's source does not report (a checkout has no device) cannot be measured on the
     # step; a day without a row of a reported segment is a day with zero volume
     reported = targets[["next", "segment"]].drop_duplicates()
     chained = chained.merge(reported, on=["next", "segment"])
@@ -80,28 +76,3 @@ def _volumes(journey_map: JourneyMap, totals: pd.DataFrame) -> dict[str, float]:
             if tp.id not in out and not before.success and before.id in totals.index:
                 out[tp.id] = float(totals["k"].get(before.id, 0.0))
     return out
-
-
-def page_cells(raw: pd.DataFrame, journey_map: JourneyMap) -> pd.DataFrame:
-    """(date, step, segment, n, k) of each GA4 step by its page: `landing=<page>` for a touchpoint read from the
-    traffic report, `page=<path>` for one read from the pages report.
-
-    Only steps whose success is the touchpoint's own metric have them (n and k are read from the same rows, so
-    each page has its own rate); a step whose k is the next touchpoint's volume cannot be split by page. The
-    cells only shape the step's mix-adjusted expectation (checks.bottlenecks.MIX_ONLY). `raw` holds GA4 report
-    rows: report, date, item, channel, source, medium and the metric columns.
-    """
-    columns = ["date", "step", "segment", "n", "k"]
-    parts = []
-    for _, tp in journey_map.touchpoints():
-        report = stream_of(tp.source, tp.match) if tp.source == "ga4" else ""
-        if report not in PAGE_DIMENSION or not tp.success or raw.empty:
-            continue
-        rows = raw[rule_mask(raw, tp)]
-        cells = pd.DataFrame({"date": rows["date"], "item": rows["item"].astype(str),
-                              "n": rows[GA4_METRICS[tp.volume]].astype(float),
-                              "k": rows[GA4_METRICS[tp.success]].astype(float)})
-        cells = cells.groupby(["date", "item"], as_index=False)[["n", "k"]].sum()
-        parts.append(cells.assign(step=tp.id, segment=PAGE_DIMENSION[report] + "=" + cells["item"],
-                                  k=np.minimum(cells["k"], cells["n"]))[columns])
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)

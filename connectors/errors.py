@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 T = TypeVar("T")
 
@@ -27,6 +27,10 @@ class TransientError(ConnectorError):
 
 class PermanentError(ConnectorError):
     """Auth, permissions, bad arguments: retrying cannot help; the message says what to fix."""
+
+
+class NotConfigured(PermanentError):
+    """A setting the connector needs is missing or malformed: the message names the variable and the fix."""
 
 
 class AccessDenied(PermanentError):
@@ -48,8 +52,10 @@ class QuotaExhausted(ConnectorError):
 
 @dataclass(frozen=True)
 class Rejected:
-    """A source record that could not be read, kept whole for the quarantine table."""
+    """A source record that could not be read, kept whole for the quarantine table. A reader yields it in place
+    of the record; the landing knows it by `unreadable` (it imports no connector)."""
 
+    unreadable: ClassVar[bool] = True
     key: str
     reason: str
     payload: dict[str, Any]
@@ -102,6 +108,11 @@ class RetryPolicy:
 
 
 DEFAULT_POLICY = RetryPolicy()
+
+
+def source_policy(retry_minutes: float) -> RetryPolicy:
+    """A source's retries for one run: every request of it shares `retry_minutes` of waiting."""
+    return RetryPolicy(budget_seconds=retry_minutes * 60).for_source()
 
 
 def with_retries(call: Callable[[], T], classify: Callable[[Exception], ConnectorError], *,

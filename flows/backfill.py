@@ -1,6 +1,7 @@
-"""Backfills in chunks: a range of days is cut into chunks (a source and a calendar week; Mailchimp and the survey
-exports whole), loaded side by side by Prefect's task runner under the global concurrency limit of each API, and
-recorded once committed, so that a rerun of a stopped backfill loads only the chunks it is missing.
+"""Backfills in chunks: a range of days is cut into chunks (a source and a calendar week; a source whose API cannot
+read a week on its own, and file exports, whole), loaded side by side by Prefect's task runner under the global
+concurrency limit of each API, and recorded once committed, so that a rerun of a stopped backfill loads only the
+chunks it is missing.
 
 With `fan_out`, every chunk is a run of the `backfill-chunk` deployment instead (`run_deployment`): each worker
 of the pool takes chunks, on this machine or in Docker or Kubernetes. The backfill's own run holds the warehouse
@@ -34,13 +35,13 @@ from flows.days import check_range, today_in
 from flows.progress import quiet, tracked
 from flows.settings import Settings, load_settings
 from flows.sources import CONFIG_ERRORS, Source, load_source
-from flows.sync import SourceResult, StreamResult
 from models.backfill import finished_chunks, record_chunk
 from models.config import JourneyMap
 from models.db import make_engine, migrate
-from models.ledger import missing_days
 from models.lock import warehouse_lock
 from models.mapfile import load_map
+from models.sync import SourceResult, StreamResult
+from models.sync.ledger import missing_days
 
 CHUNK_DEPLOYMENT = "backfill-chunk/backfill-chunk"
 
@@ -223,10 +224,10 @@ def backfill_chunk(source: Source, start_date: dt.date, end_date: dt.date, snaps
         source: the source to load.
         start_date: the chunk's first day.
         end_date: the chunk's last day.
-        snapshots: also read the source's whole-list streams (Stripe subscriptions).
+        snapshots: also read the source's whole-list streams (a list of subscriptions).
         as_of: the day that counts as "today" (default: today in the map's timezone).
         demo: read the built-in demo business instead of the real APIs.
-        demo_outage: with `demo`, a day the demo's GA4 records nothing.
+        demo_outage: with `demo`, a day the demo's site analytics record nothing.
         connections: requests in flight (default: the source's `concurrency`).
     """
 

@@ -8,11 +8,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from connectors.ga4 import plan_fingerprint
+from connectors.registry import BY_NAME as CONNECTOR
 from connectors.registry import SOURCES as CONNECTORS
-from flows.ga4 import plans_for
 from flows.settings import Settings
-from flows.sources import account_of
+from flows.sources import account_of, request_of
 from models.config import JourneyMap
 from models.sources import SOURCES
 
@@ -24,7 +23,7 @@ WHOLE_RANGE = {s.name: s.whole_range for s in SOURCES if s.whole_range}  # sourc
 
 @dataclass(frozen=True)
 class Chunk:
-    """A source's days since..until; `snapshots`: this chunk also reads the source's whole-list streams (Stripe
+    """A source's days since..until; `snapshots`: this chunk also reads the source's whole-list streams (a list of
     subscriptions), which one chunk per backfill is enough to read."""
 
     source: str
@@ -55,12 +54,14 @@ def plan_chunks(sources: Sequence[str], since: dt.date, until: dt.date) -> list[
 
 def identity(source: str, settings: Settings, journey_map: JourneyMap, demo: bool,
              demo_outage: dt.date | None) -> tuple[str, str]:
-    """(account, reads) of a source's chunks: a chunk loaded from another account, with another GA4 request plan
-    or another demo outage is not the same chunk. Stripe and Mailchimp count as one account per key."""
+    """(account, reads) of a source's chunks: a chunk loaded from another account, with another request plan or
+    another demo outage is not the same chunk. A source whose account is known only once its API answered counts
+    as one account per key."""
     account = account_of(source, settings, demo) or ""
+    spec = CONNECTOR[source]
     if demo:
-        return account, f"outage {demo_outage}" if demo_outage and source == "ga4" else ""
-    return account, plan_fingerprint(plans_for(journey_map)) if source == "ga4" else ""
+        return account, f"outage {demo_outage}" if demo_outage and spec.demo_outage else ""
+    return account, spec.fingerprint(request_of(source, journey_map)) if spec.fingerprint is not None else ""
 
 
 def settled(chunk: Chunk, journey_map: JourneyMap, as_of: dt.date) -> bool:

@@ -21,6 +21,7 @@ from models.sources import NAMES
 app = typer.Typer(help="Journeymap: a customer journey map that keeps itself up to date.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 SOURCE_NAMES = NAMES
+SOURCES_HELP = f"comma-separated: {','.join(NAMES)}"
 
 
 def parse_sources(value: str | None, journey_map: JourneyMap) -> list[str] | None:
@@ -45,16 +46,11 @@ def preflight(settings: Settings, journey_map: JourneyMap, chosen: list[str] | N
     if demo:
         return
     from connectors.errors import PermanentError
-    from flows.sources import ga4_job, mailchimp_reader, stripe_client
+    from flows.sources import open_readers
 
-    wanted = chosen or journey_map.used_sources()
     try:
-        if "ga4" in wanted:
-            ga4_job(settings, journey_map)
-        if "stripe" in wanted:
-            stripe_client(settings)
-        if "mailchimp" in wanted:
-            mailchimp_reader(settings, journey_map)
+        for source in chosen or journey_map.used_sources():
+            open_readers(source, settings, journey_map)
     except (SettingsError, PermanentError) as exc:
         fail(str(exc))
 
@@ -108,11 +104,11 @@ def _source_enums(chosen: list[str] | None) -> list[Source] | None:
 @app.command()
 def run(
     as_of: Annotated[str | None, typer.Option("--as-of", help="the day that counts as today (YYYY-MM-DD)")] = None,
-    sources: Annotated[str | None, typer.Option(help="comma-separated: ga4,mailchimp,stripe,surveys")] = None,
+    sources: Annotated[str | None, typer.Option(help=SOURCES_HELP)] = None,
     demo: Annotated[bool, typer.Option("--demo", help="use the built-in demo business, no accounts")] = False,
     demo_outage: Annotated[str | None, typer.Option(
-        "--demo-outage", help="with --demo: a day (YYYY-MM-DD) the demo's GA4 records nothing, to see the "
-                              "data-quality checks catch it")] = None,
+        "--demo-outage", help="with --demo: a day (YYYY-MM-DD) the demo's site analytics record nothing, to "
+                              "see the data-quality checks catch it")] = None,
 ) -> None:
     """Sync the sources, map the records onto the journey map, check the data, and print the map."""
     day = parse_date(as_of, "--as-of")
@@ -134,7 +130,7 @@ def run(
 def backfill(
     start: Annotated[str, typer.Option("--start", help="first day to load (YYYY-MM-DD)")],
     end: Annotated[str, typer.Option("--end", help="last day to load (YYYY-MM-DD), not after today")],
-    sources: Annotated[str | None, typer.Option(help="comma-separated: ga4,mailchimp,stripe,surveys")] = None,
+    sources: Annotated[str | None, typer.Option(help=SOURCES_HELP)] = None,
     demo: Annotated[bool, typer.Option("--demo", help="use the built-in demo business, no accounts")] = False,
     parallel: Annotated[int, typer.Option("--parallel", min=1, max=MAX_PARALLEL,
                                           help="chunks (a source and a week) loaded at once")] = 4,
@@ -246,12 +242,13 @@ def check_config() -> None:
     out.print(f"{settings.journey_map_file}: OK — {len(journey_map.journeys)} journeys, "
               f"{len(journey_map.stages)} stages, {tps} touchpoints, {len(journey_map.personas)} personas; "
               f"sources used: {', '.join(journey_map.used_sources())}", highlight=False)
-    folder = settings.journey_map_file.resolve().parent
-    for survey in journey_map.surveys:
-        path = folder / survey.file
-        if not path.is_file():  # a warning, not an error: the demo generates its answers
-            err.print(f"note: survey '{survey.name}' reads {path}, which does not exist yet; a run without --demo "
-                      "will stop with exit 2 until the export is there", highlight=False, soft_wrap=True)
+    from connectors.registry import BY_NAME as CONNECTORS
+    from flows.sources import request_of
+
+    for source in journey_map.used_sources():  # notes, not errors (the demo generates what is not there yet)
+        notes = CONNECTORS[source].notes
+        for note in notes(settings, request_of(source, journey_map)) if notes is not None else []:
+            err.print(f"note: {note}", highlight=False, soft_wrap=True)
 
 
 app.add_typer(incident_app, name="incident")

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from flows.discover import DiscoverResult
 
 SOURCE_NAMES = tuple(s.name for s in SOURCES if s.discoverable)
+SOURCES_HELP = f"comma-separated: {','.join(SOURCE_NAMES)} (default: every source with an account set up)"
 
 
 def _percent(shares: dict[str, float]) -> str:
@@ -32,13 +33,11 @@ def discover_command(
     demo: Annotated[bool, typer.Option("--demo", help="read the built-in demo business, no accounts")] = False,
     as_of: Annotated[str | None, typer.Option("--as-of", help="the day the window ends before (YYYY-MM-DD)")]
     = None,
-    sources: Annotated[str | None, typer.Option(help="comma-separated: ga4,mailchimp,stripe (default: every "
-                                                     "source with an account set up)")] = None,
+    sources: Annotated[str | None, typer.Option(help=SOURCES_HELP)] = None,
     scratch_database: Annotated[str | None, typer.Option(
         "--scratch-database", help="an empty database URL to load the data into (default: a temporary SQLite "
                                    "file); never the warehouse")] = None,
 ) -> None:
-    """Propose a journey map from what GA4, Mailchimp and Stripe show (or --diff: what the current map misses)."""
     from flows.discover import discover
 
     day = parse_date(as_of, "--as-of")
@@ -90,6 +89,15 @@ def discover_command(
               f"`mv {out_file} journey.yaml && journeymap run`.", highlight=False)
     if result.failed:
         raise typer.Exit(1)
+
+
+def _titles() -> str:
+    """'A, B and C': how people name the discoverable sources."""
+    titles = [s.title for s in SOURCES if s.discoverable]
+    return " and ".join([", ".join(titles[:-1]), titles[-1]] if len(titles) > 1 else titles)
+
+
+discover_command.__doc__ = f"Propose a journey map from what {_titles()} show (or --diff: what the current map misses)."
 
 
 def _what_was_read(result: DiscoverResult) -> str:

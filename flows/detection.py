@@ -8,17 +8,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
 from checks.bottlenecks import detect
 from checks.health import health_gate, held_back
 from checks.incident_store import load_incidents, recent_candidates, save_day
 from checks.incidents import Event, Incident, advance, closed_days, incident_days, incident_key
-from checks.steps import PAGE_DIMENSION, page_cells, step_series, steps_of
+from checks.steps import step_series, steps_of
 from models.config import JourneyMap
 from models.queries import facts_all_segments
-from models.sources.ga4.tables import Ga4Row
-from models.store import get_cursor, set_cursor
+from models.sources.registry import PARTS
+from models.sync.state import get_cursor, set_cursor
 from models.tables import Annotation, QualityResultRow, table_of
 
 EXTRA_DAYS = 7  # beyond the longest lag, window and baseline
@@ -46,29 +46,17 @@ def history_needed(journey_map: JourneyMap) -> int:
 
 def load_series(engine: Engine, journey_map: JourneyMap, since: dt.date, until: dt.date,
                 accounts: Mapping[str, str | None] | None = None) -> pd.DataFrame:
-    """Every step's (date, segment) counts, and the page cells of the GA4 steps that have them (their mix)."""
+    """Every step's (date, segment) counts, and the page cells of the steps that have them (their mix)."""
+    used = set(journey_map.used_sources())
     with engine.connect() as conn:
         series = step_series(facts_all_segments(conn, since, until), journey_map)
-        raw = _page_rows(conn, since, until, (accounts or {}).get("ga4")) if any(
-            tp.source == "ga4" for _, tp in journey_map.touchpoints()) else pd.DataFrame()
-    cells = page_cells(raw, journey_map)
-    if not len(cells):
+        found = [mix(conn, since, until, (accounts or {}).get(name), journey_map)
+                 for name, mix in ((p.name, p.mix) for p in PARTS.values()) if mix is not None and name in used]
+    cells = [c for c in found if len(c)]
+    if not cells:
         return series
-    return pd.concat([series, cells], ignore_index=True) if len(series) else cells.reset_index(drop=True)
-
-
-def _page_rows(conn: Connection, since: dt.date, until: dt.date, account: str | None) -> pd.DataFrame:
-    """GA4's traffic and pages report rows of since..until (of the map's property when known)."""
-    t = table_of(Ga4Row)
-    stmt = select(t.c.report, t.c.date, t.c.item, t.c.channel, t.c.source, t.c.medium, t.c.sessions,
-                  t.c.screen_page_views, t.c.event_count, t.c.key_events, t.c.purchase_revenue).where(
-        t.c.date >= since, t.c.date <= until, t.c.report.in_(list(PAGE_DIMENSION)))
-    if account is not None:
-        stmt = stmt.where(t.c.property_id == account)
-    raw = pd.read_sql(stmt, conn)
-    for column in ("report", "item", "channel", "source", "medium"):
-        raw[column] = raw[column].astype("category")
-    return raw
+    return pd.concat([series, *cells], ignore_index=True) if len(series) else \
+        pd.concat(cells, ignore_index=True)
 
 
 def _excluded(series: pd.DataFrame, annotations: pd.DataFrame, incidents: dict[str, Incident],
@@ -181,7 +169,7 @@ def run_detection(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
     """Judge each of `judged_days` on the stored facts and store the incidents' new state, day after day.
     `unusable` (sources whose data failed a blocking check of this run) applies to `as_of`: a failure that names
     its days (freshness, volume) leaves those days out and holds back only the steps judged on them; any other
-    holds back the whole source. `accounts`: per source, the account whose raw rows are the map's (the GA4
+    holds back the whole source. `accounts`: per source, the account whose raw rows are the map's (the
     property whose pages make the steps' page mix; None: every account)."""
     days = judged_days(engine, as_of, replay_from)
     series = load_series(engine, journey_map, days[0] - dt.timedelta(days=history_needed(journey_map)), as_of,

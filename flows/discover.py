@@ -15,22 +15,21 @@ from prefect.artifacts import create_markdown_artifact
 from sqlalchemy import Engine
 
 from checks.discovery.drift import Drift, coverage, map_drift
-from checks.discovery.observed import Observed, observe
-from checks.discovery.proposal import Proposal, propose
+from checks.discovery.observed import DISCOVERED as LENT
+from checks.discovery.observed import Observed, observe, probe_touchpoints
+from checks.discovery.proposal import Proposal, either, propose
 from checks.discovery.render import render_yaml
 from connectors.registry import SOURCES as CONNECTORS
 from flows.days import today_in
 from flows.settings import Settings, SettingsError, load_settings
 from flows.sources import Source, sync_source
-from models.config import STAGE_DEFAULTS, Business, Journey, JourneyMap, Stage, Touchpoint, default_source_settings
+from models.config import STAGE_DEFAULTS, Business, Journey, JourneyMap, Stage, default_source_settings
 from models.db import make_engine, migrate
 from models.mapfile import MapConfigError, load_map
-from models.sources import SOURCES
 from reports.drift import drift_lines
 
-DISCOVERED = tuple(s.name for s in SOURCES if s.discoverable)  # not survey exports: files the map names
+DISCOVERED = tuple(LENT)  # the discoverable sources (not survey exports: files the map names)
 MAX_DAYS = 400
-ANY = ".*"
 
 
 @dataclass
@@ -39,7 +38,7 @@ class DiscoverResult:
     until: dt.date
     read: list[str] = field(default_factory=list)  # sources whose data was read
     failed: dict[str, str] = field(default_factory=dict)  # source → why it could not be read
-    notes: dict[str, str] = field(default_factory=dict)  # source → what it left out (a GA4 quota stop, bad rows)
+    notes: dict[str, str] = field(default_factory=dict)  # source → what it left out (a quota stop, bad rows)
     proposal: Proposal | None = None
     written: Path | None = None
     drift: Drift | None = None
@@ -49,19 +48,11 @@ class DiscoverResult:
 
 
 def probe_map(days: int, like: JourneyMap | None) -> JourneyMap:
-    """A map that reads everything a proposal needs, by item: GA4's three reports with their traffic dimensions
-    (so a rule on channel, source or medium can be judged) and every email and checkout, over `days` days."""
+    """A map that reads everything a proposal needs, by item, over `days` days: each discovered source's probe
+    touchpoints (every report with the dimensions a rule may name, every email, every checkout)."""
     sources = {name: (like.source_settings(name) if like else default_source_settings(name)).model_copy(
         update={"history_days": days, "settle_days": 0, "empty_retry_days": 0}) for name in DISCOVERED}
-    traffic = {"channel": ANY, "source": ANY, "medium": ANY}
-    tps = [Touchpoint(id=f"probe-{key.replace('_', '-')}", name=key, stage=STAGE_DEFAULTS[0], source="ga4",
-                      match={key: ANY, **traffic}, volume=volume, success="keyEvents")
-           for key, volume in (("landing_page", "sessions"), ("page_path", "screenPageViews"),
-                               ("event_name", "eventCount"))]
-    tps += [Touchpoint(id="probe-email", name="email", stage=STAGE_DEFAULTS[0], source="mailchimp",
-                       match={"campaign": ANY}, volume="sent"),
-            Touchpoint(id="probe-checkout", name="checkout", stage=STAGE_DEFAULTS[0], source="stripe",
-                       match={"product": ANY}, volume="checkouts")]
+    tps = probe_touchpoints(STAGE_DEFAULTS[0])
     business = like.business if like else Business(name="discover")
     return JourneyMap(business=business, stages=[Stage(id=s, name=s) for s in STAGE_DEFAULTS], sources=sources,
                       segments=[], journeys=[Journey(id="probe", name="probe", goal="-", value=0, touchpoints=tps)])
@@ -71,6 +62,11 @@ def connected(settings: Settings) -> list[str]:
     """The sources whose account is set up (their sync says what else is missing)."""
     return [s.name for s in CONNECTORS if s.name in DISCOVERED and s.account
             and all(getattr(settings, variable.lower()) for variable in s.account)]
+
+
+def _account_settings() -> list[str]:
+    """The settings that connect the discovered sources (one each, the first its connector names)."""
+    return [s.account[0] for s in CONNECTORS if s.name in DISCOVERED and s.account]
 
 
 def header(result: DiscoverResult, demo: bool, out: Path, like_file: Path | None) -> list[str]:
@@ -119,7 +115,7 @@ def discover(days: int = 90, as_of: dt.date | None = None, demo: bool = False, o
         diff: compare the current map (JOURNEY_MAP_FILE) with the data instead of proposing one.
         sources: only these sources (default: every one with an account set up).
         scratch_database_url: where to load the data (default: a temporary SQLite file, removed afterwards);
-            never the warehouse, whose GA4 days would be replaced by the discovery's coarser reports.
+            never the warehouse, whose days would be replaced by the discovery's coarser reports.
     """
     if not 1 <= days <= MAX_DAYS:
         raise ValueError(f"days {days}: read between 1 and {MAX_DAYS} days")
@@ -129,15 +125,15 @@ def discover(days: int = 90, as_of: dt.date | None = None, demo: bool = False, o
         raise SettingsError(f"--diff compares {settings.journey_map_file} with the data, and it is missing or "
                             "invalid; run `journeymap check-config`, or `journeymap discover` for a proposal")
     if scratch_database_url and scratch_database_url == settings.journey_database_url:
-        raise SettingsError("the scratch database must not be JOURNEY_DATABASE_URL: discover replaces the GA4 days "
-                            "it loads with coarser reports; give an empty database, or none for a temporary one")
+        raise SettingsError("the scratch database must not be JOURNEY_DATABASE_URL: discover replaces the days it "
+                            "loads with coarser reports; give an empty database, or none for a temporary one")
     as_of = as_of or (today_in(like) if like else dt.date.today())
     result = DiscoverResult(as_of - dt.timedelta(days=days), as_of - dt.timedelta(days=1))
     wanted = [s.value for s in sources] if sources else (list(DISCOVERED) if demo else connected(settings))
     wanted = [s for s in wanted if s in DISCOVERED]
     if not wanted:
-        raise SettingsError("no source is set up: set GA4_PROPERTY_ID, MAILCHIMP_API_KEY or STRIPE_API_KEY "
-                            "(see the README's settings), or run with --demo")
+        raise SettingsError(f"no source is set up: set {either(_account_settings())} (see the README's settings), "
+                            "or run with --demo")
     folder = None if scratch_database_url else Path(tempfile.mkdtemp(prefix="journeymap-discover-"))
     engine = make_engine(scratch_database_url or f"sqlite:///{folder}/discover.db")
     try:

@@ -15,9 +15,9 @@ from checks.incidents import Incident
 from flows.detection import load_series
 from flows.views import PERIOD_DAYS, current_view
 from models.config import JourneyMap
-from models.ledger import unsettled
 from models.mapping import ALL
 from models.queries import facts_all_segments
+from models.sync.ledger import unsettled
 from models.tables import Annotation, QualityResultRow, TouchpointDaily, table_of
 from reports.map_page import SPARK_DAYS, IncidentNote, MapPage, PersonaPage, SourceStatus
 from reports.summary import AnnotationEffect

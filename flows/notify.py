@@ -14,8 +14,9 @@ from uuid import UUID
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
+from connectors.registry import BY_NAME as CONNECTORS
 from connectors.slack.client import SlackClient
 from flows.detection import DetectionOutcome, load_series
 from flows.settings import Settings, load_settings
@@ -23,11 +24,9 @@ from flows.slack import RATE_DAYS, Delivery, LinksFor, alert_outbox, as_body, ch
 from models.config import JourneyMap
 from models.db import make_engine, migrate
 from models.outbox import Outgoing, enqueue
-from models.sources.mailchimp.tables import MailchimpCampaign
-from models.sources.stripe.tables import StripeCheckoutSession
-from models.tables import table_of
+from models.sources.registry import PARTS
 from reports.slack import Links, failure_message
-from reports.source_links import Accounts, Campaign, mailchimp_dc
+from reports.source_links import Accounts
 
 ACTION_DEPLOYMENT = "incident-action/incident-action"
 SNOOZE_DAYS = 7
@@ -75,24 +74,19 @@ def links_for(ui_url: str | None, flow_run_id: str | None, deployment_id: str | 
 
 
 def alert_accounts(engine: Engine, settings: Settings) -> Accounts:
-    """The accounts behind the map, for links to each source's own reports: the GA4 property, the Search Console
-    site and the Mailchimp data centre from the settings, the Stripe account from the setting or the warehouse's
-    checkouts, and the Mailchimp campaigns whose report the web app can show."""
-    stripe_account = settings.stripe_account_id
-    if stripe_account is None:
-        table = table_of(StripeCheckoutSession)
-        with engine.connect() as conn:
-            stripe_account = conn.execute(select(table.c.account).where(table.c.account.like("acct_%"))
-                                          .order_by(table.c.account).limit(1)).scalar()
-    key = settings.mailchimp_api_key.get_secret_value() if settings.mailchimp_api_key else None
-    campaigns = table_of(MailchimpCampaign)
+    """The accounts behind the map, per source, for links to each source's own reports: what its connector reads
+    of the account from the settings, completed from the warehouse where the source needs it."""
+    out: dict[str, object] = {}
     with engine.connect() as conn:
-        known = tuple(Campaign(str(title), str(workflow), int(position), int(web_id), str(sent or ""))
-                      for title, workflow, position, web_id, sent in conn.execute(
-                          select(campaigns.c.title, campaigns.c.workflow_title, campaigns.c.position,
-                                 campaigns.c.web_id, campaigns.c.send_time).where(campaigns.c.web_id > 0)))
-    return Accounts(settings.ga4_property_id, mailchimp_dc(key), stripe_account, known,
-                    (settings.search_console_site_url or "").strip() or None)
+        for name, parts in PARTS.items():
+            if parts.link is None:
+                continue
+            spec = CONNECTORS[name]
+            known = (spec.web_account or spec.account_of)(settings)
+            context = parts.link_context(conn, known or None) if parts.link_context is not None else known
+            if context:
+                out[name] = context
+    return out
 
 
 def run_links(settings: Settings, accounts: Accounts | None = None) -> LinksFor:

@@ -28,14 +28,15 @@ from flows.quality import check_quality
 from flows.settings import Settings, load_settings
 from flows.slack import Delivery
 from flows.sources import CONFIG_ERRORS, Source, account_of, sync_source
-from flows.sync import SourceResult
 from flows.views import current_view
 from models.config import JourneyMap
 from models.db import make_engine, migrate
 from models.lock import POLL_SECONDS, warehouse_lock
 from models.mapfile import load_map
 from models.mapping import MappingResult, facts_reach, map_window, persona_segment
-from models.store import get_cursor, save_map, set_cursor
+from models.store import save_map
+from models.sync import SourceResult
+from models.sync.state import get_cursor, set_cursor
 from reports.incidents import held_back_lines, incidents_markdown
 from reports.map_view import MapView, with_gaps
 from reports.quality import quality_markdown
@@ -306,7 +307,7 @@ def journey_pipeline(start_date: dt.date | None = None, end_date: dt.date | None
         sources: the sources to sync (default: every source the map uses).
         as_of: the day that counts as "today" (default: today in the map's timezone).
         demo: read the built-in demo business instead of the real APIs.
-        demo_outage: with `demo`, a day the demo's GA4 records nothing (to see the quality checks catch it).
+        demo_outage: with `demo`, a day the demo's site analytics record nothing (to see the quality checks catch it).
         parallel_chunks: a backfill's chunks loaded at once (they share each source's connections).
         fan_out: run each chunk of a backfill as a run of the backfill-chunk deployment, so that every worker of
             the pool takes chunks.

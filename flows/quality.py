@@ -14,9 +14,10 @@ from sqlalchemy import Engine, delete, select
 from checks.quality import CheckResult, as_row, run_checks
 from checks.quality_suite import build_suite, suite_inputs
 from checks.quality_sync import settled_results, stream_results
+from connectors.registry import BY_NAME as CONNECTORS
 from models.config import JourneyMap
-from models.ledger import unsettled
 from models.store import insert_rows
+from models.sync.ledger import unsettled
 from models.tables import QualityResultRow, table_of
 
 
@@ -27,7 +28,7 @@ def quality_results(engine: Engine, url: str, journey_map: JourneyMap, since: dt
     `accounts`' rows; optional streams `skipped`), and store their results."""
     with engine.connect() as conn:
         history, mapped = suite_inputs(conn, journey_map, since, until)
-        sources = [s for s in journey_map.used_sources() if s != "surveys"]
+        sources = [s for s in journey_map.used_sources() if not CONNECTORS[s].read_whole]  # those with a ledger
         late = {s: unsettled(conn, s, (accounts or {}).get(s), since, until) for s in sources}
     checks = build_suite(journey_map, since, until, as_of, history, mapped)
     severity = journey_map.quality.severity

@@ -3,7 +3,7 @@ source's whole range when its API cannot read a week on its own), and records ea
 committed, so that a rerun of a stopped backfill loads only what is missing.
 
 A chunk is known by its source, the account it was read from, its first and last day, and `reads`: what the
-read depended on besides the days (GA4's request plan: a changed map reads its days again). Like the outbox,
+read depended on besides the days (a request plan: a changed map reads its days again). Like the outbox,
 a row records wall-clock time (`finished_at`) and the flow run that loaded it: it is a fact about the loading,
 not about the customers.
 """

@@ -62,8 +62,8 @@ class Stage(_Strict):
 class SourceSettings(_Strict):
     """How a source's days mature and settle, how far back the first sync goes, and how it is read.
 
-    A day is read again on every run until a read happens `settle_days` after it (GA4 keeps processing a day for
-    up to 72 hours); a day that came back empty from an otherwise active source is asked again for
+    A day is read again on every run until a read happens `settle_days` after it (a web analytics API keeps processing
+    a day for up to 72 hours); a day that came back empty from an otherwise active source is asked again for
     `empty_retry_days` runs before it is recorded as a confirmed gap. `lookback_days`, the older name of
     `settle_days`, is still read.
     """
@@ -74,13 +74,13 @@ class SourceSettings(_Strict):
     empty_retry_days: int = Field(default=0, ge=0, le=60,
                                   description="an empty day is asked again this many days before it is a gap")
     history_days: int = Field(default=180, ge=1, le=3650)
-    concurrency: int = Field(default=4, ge=1, le=10, description="requests in flight (GA4 and Mailchimp allow 10)")
+    concurrency: int = Field(default=4, ge=1, le=10, description="requests in flight (the APIs allow up to 10)")
     page_size: int = Field(default=100_000, ge=1, le=250_000)
     retry_minutes: float = Field(default=10, gt=0, le=240,
                                  description="time one run may spend waiting out a source's errors")
     quota_reserve: float = Field(default=0.10, ge=0, lt=1, description="stop while this share of quota is left")
-    quota_tokens_per_day: int = Field(default=200_000, ge=1, description="GA4 standard: 200 000; 360: 2 000 000")
-    quota_tokens_per_hour: int = Field(default=40_000, ge=1, description="GA4 standard: 40 000; 360: 400 000")
+    quota_tokens_per_day: int = Field(default=200_000, ge=1, description="standard: 200 000; 360: 2 000 000")
+    quota_tokens_per_hour: int = Field(default=40_000, ge=1, description="standard: 40 000; 360: 400 000")
 
 
 def _default_sources() -> dict[str, SourceSettings]:
@@ -209,7 +209,7 @@ class JourneyMap(_Strict):
 
     def source_settings(self, source: str) -> SourceSettings:
         """The settings of a source: what journey.yaml sets, the source's own defaults for the rest (a map that
-        sets only `history_days` of Stripe keeps Stripe's lag and settle time, not another source's)."""
+        sets only a source's `history_days` keeps that source's own lag and settle time, not another's)."""
         defaults = default_source_settings(source)
         given = self.sources.get(source)
         if given is None:

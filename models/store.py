@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Date, DateTime, Table, and_, delete, select
+from sqlalchemy import Boolean, Connection, Date, DateTime, Table, and_, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.config import JourneyMap
@@ -20,10 +20,8 @@ from models.sources import stream_of
 from models.tables import (
     JourneyRow,
     PersonaRow,
-    Quarantine,
     RuleRow,
     StageRow,
-    SyncState,
     TouchpointRow,
     table_of,
 )
@@ -275,22 +273,3 @@ def save_map(conn: Connection, journey_map: JourneyMap, persona_segments: Mappin
                       for p in journey_map.personas])
 
 
-def get_cursor(conn: Connection, source: str, stream: str, account: str) -> str | None:
-    """The stored cursor of a stream, or None before its first sync."""
-    return conn.execute(select(SyncState.cursor).where(
-        SyncState.source == source, SyncState.stream == stream, SyncState.account == account)).scalar()
-
-
-def set_cursor(conn: Connection, source: str, stream: str, account: str, cursor: str) -> None:
-    """Move a stream's cursor; call it in the transaction that committed the rows."""
-    upsert(conn, table_of(SyncState), [{"source": source, "stream": stream, "account": account,
-                                        "cursor": cursor}])
-
-
-def quarantine(conn: Connection, source: str, stream: str, items: Iterable[tuple[str, str, Any]],
-               seen_on: dt.date) -> int:
-    """Keep unparseable records whole: (record_key, reason, raw payload) each."""
-    return upsert(conn, table_of(Quarantine), (
-        {"source": source, "stream": stream, "record_key": key[:200], "reason": reason[:500],
-         "payload": json.dumps(payload, default=str, sort_keys=True), "seen_on": seen_on}
-        for key, reason, payload in items))

@@ -1,8 +1,9 @@
-"""SQLAlchemy 2.0 tables: the map, raw landing tables, facts and operational state.
+"""SQLAlchemy 2.0 tables: the map, facts and operational state (each source's raw landing tables are in its own
+package, `models/sources/<source>/tables.py`, on the same `Base`).
 
 Every table has a natural primary key, so that loading the same window twice
-leaves the database exactly as loading it once (the Mailchimp activity table gets
-the same from replacing what a read covers). Timestamps are stored as naive
+leaves the database exactly as loading it once (a table whose stream is replaced
+by what a read covers gets the same from the replacement). Timestamps are stored as naive
 UTC; no column records the wall-clock time of a run.
 """
 
@@ -76,7 +77,7 @@ class RuleRow(Base):
     touchpoint_id: Mapped[str] = mapped_column(ForeignKey("touchpoints.id", ondelete="CASCADE"),
                                                primary_key=True)
     source: Mapped[str] = mapped_column(String(32))
-    stream: Mapped[str] = mapped_column(String(32))  # GA4 report or source stream the rule reads
+    stream: Mapped[str] = mapped_column(String(32))  # the source's stream (or report) the rule reads
     match_json: Mapped[str] = mapped_column(Text)
     volume_metric: Mapped[str] = mapped_column(String(64))
     success_metric: Mapped[str | None] = mapped_column(String(64))

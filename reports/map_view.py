@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from models.config import MONEY_METRICS, SOURCES, Journey, JourneyMap, Touchpoint
+from models.feedback import StageFeedback
 from models.sources import BY_NAME
-from models.sources.surveys.mapping import StageFeedback
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class MapView:
     since: dt.date
     until: dt.date
     journeys: list[JourneyView] = field(default_factory=list)
-    feedback: list[FeedbackView] = field(default_factory=list)  # stages with survey answers, in stage order
+    feedback: list[FeedbackView] = field(default_factory=list)  # stages with answers (NPS and the like), in stage order
     no_data: dict[str, dt.date | None] = field(default_factory=dict)  # source → its last day with data (None:
     # never), for sources whose data stops before `until`: their cards say so instead of showing zeros
     journey_feedback: dict[str, list[FeedbackView]] = field(default_factory=dict)  # the same, per journey

@@ -9,17 +9,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from checks.discovery.observed import Observed
-from checks.discovery.parts import display, section_pattern, sections
+from checks.discovery.observed import DISCOVERED, Observed
 from models.config import JourneyMap, Touchpoint
-from models.sources import SOURCES as REGISTRY
+from models.sources.discovery import Missed, NewEmail, OnRecord, display, section_pattern, sections
 
-MIN_UNCOVERED_SHARE = 0.01  # of a GA4 report's volume: a page, landing page or event the map should look at
+MIN_UNCOVERED_SHARE = 0.01  # of a report's volume: a page, landing page or event the map should look at
 MAX_UNCOVERED = 10
-SOURCES = tuple(s.name for s in REGISTRY if s.discoverable)
-UNCOVERED_KINDS = {"pages": "page", "traffic": "landing page", "events": "event"}
-RENAMED_FROM = {"page_path": "pages", "landing_page": "traffic", "event_name": "events", "automation": "automation",
-                "campaign": "campaign", "product": "product"}  # a rule's key → where its new name would show
 RENAME_SIMILARITY = 0.6  # how alike (difflib's ratio) an old and a new name must be to call it a rename
 
 
@@ -45,15 +40,6 @@ class Dead:
     closest: str | None
 
 
-@dataclass(frozen=True)
-class NewEmail:
-    """An email of an automation the map follows, at a position no touchpoint takes."""
-
-    automation: str
-    position: int
-    title: str
-
-
 @dataclass
 class Drift:
     uncovered: list[Uncovered] = field(default_factory=list)
@@ -69,7 +55,7 @@ def coverage(observed: Observed, reference: JourneyMap, other: JourneyMap | None
     other, the share of all volume the reference maps). Volume is each row's base volume (Observed.weight)."""
     sums = {"covered": 0.0, "whole": 0.0}
     out: dict[str, float] = {}
-    for source in SOURCES:
+    for source in DISCOVERED:
         if source not in observed.raw or observed.raw[source].empty:
             continue
         weight = observed.weight(source)
@@ -91,64 +77,57 @@ def _of(journey_map: JourneyMap) -> list[Touchpoint]:
 
 def map_drift(observed: Observed, journey_map: JourneyMap) -> Drift:
     """What the data shows that the map does not, and what the map expects that the data no longer shows."""
-    missed, totals = _missed(observed, journey_map)
-    return Drift(_uncovered(missed, totals), _dead(observed, journey_map, missed), _new_emails(observed, journey_map))
+    names, listed = _missed(observed, journey_map)
+    return Drift(_uncovered(listed), _dead(observed, journey_map, names), _new_emails(observed, journey_map))
 
 
-def _missed(observed: Observed, journey_map: JourneyMap) -> tuple[dict[str, pd.Series], dict[str, float]]:
-    """Per GA4 report, the volume of each item no touchpoint takes (GA4's own automatic events weigh nothing) and the
-    report's whole volume; per Mailchimp and Stripe rule key, the rows of each name no touchpoint takes."""
-    out: dict[str, pd.Series] = {}
-    totals: dict[str, float] = {}
-    raw = observed.raw.get("ga4", pd.DataFrame())
-    if not raw.empty:
-        weight = observed.weight("ga4")
-        left = ~observed.matched("ga4", _of(journey_map))
-        for report in UNCOVERED_KINDS:
-            mine = raw["report"] == report
-            totals[report] = float(weight[mine].sum())
-            missed = weight[mine & left].groupby(raw.loc[mine & left, "item"].astype(str)).sum()
-            out[report] = missed[missed > 0]  # (GA4's automatic events weigh nothing)
-    for source, key, column in (("mailchimp", "automation", "workflow_title"), ("mailchimp", "campaign", "title"),
-                                ("stripe", "product", "product_name")):
-        frame = observed.raw.get(source, pd.DataFrame())
-        if not frame.empty:
-            rest = frame[~observed.matched(source, _of(journey_map))]
-            out[key] = rest.groupby(rest[column].astype(str)).size().astype(float)
-    return out, totals
+def _missed(observed: Observed, journey_map: JourneyMap) -> tuple[dict[str, dict[str, pd.Series]], list[Missed]]:
+    """Per source and rule key, the volume (or rows) of each name no touchpoint takes, by the source's own
+    reading (automatic events weigh nothing); and of those, the ones an uncovered item may be listed from."""
+    names: dict[str, dict[str, pd.Series]] = {}
+    listed: list[Missed] = []
+    for source, lent in DISCOVERED.items():
+        raw = observed.raw.get(source, pd.DataFrame())
+        if lent.missed is None or raw.empty:
+            continue
+        found = lent.missed(raw, observed.weight(source), ~observed.matched(source, _of(journey_map)))
+        names[source] = {m.key: m.volumes for m in found}
+        listed += [m for m in found if m.kind]
+    return names, listed
 
 
-def _uncovered(missed: dict[str, pd.Series], totals: dict[str, float]) -> list[Uncovered]:
+def _uncovered(listed: list[Missed]) -> list[Uncovered]:
     out = []
-    for report, kind in UNCOVERED_KINDS.items():
-        volumes, total = missed.get(report, pd.Series(dtype=float)), totals.get(report, 0.0)
-        groups = {item: [item] for item in volumes.index} if report == "events" else sections(volumes.index, set())
+    for missed in listed:
+        volumes, total = missed.volumes, missed.total
+        groups = sections(volumes.index, set()) if missed.by_folder else {item: [item] for item in volumes.index}
         for key, items in groups.items():
             volume = float(volumes[items].sum())
             if total and volume / total >= MIN_UNCOVERED_SHARE:
                 name = f"{display(section_pattern(key))} ({len(items)} pages)" if len(items) > 1 else key
-                out.append(Uncovered(kind, name, volume, volume / total))
+                out.append(Uncovered(missed.kind, name, volume, volume / total))
     return sorted(out, key=lambda u: -u.share)[:MAX_UNCOVERED]
 
 
-def _dead(observed: Observed, journey_map: JourneyMap, missed: dict[str, pd.Series]) -> list[Dead]:
+def _dead(observed: Observed, journey_map: JourneyMap, names: dict[str, dict[str, pd.Series]]) -> list[Dead]:
     """Touchpoints that take nothing although their source has data, each with the new name it most resembles:
     something nothing takes now, of the same kind, given to one rule only (the most alike)."""
     dead = []
     for journey, tp in journey_map.touchpoints():
         raw = observed.raw.get(tp.source)
-        if tp.source not in SOURCES or raw is None or raw.empty:
+        if tp.source not in DISCOVERED or raw is None or raw.empty:
             continue  # no data from the source: a data alert's business, not the map's
         if observed.matched(tp.source, [tp]).any():
             continue
         dead.append((journey.id, tp))
     scores = []
     for i, (_, tp) in enumerate(dead):
-        key = next((k for k in RENAMED_FROM if k in tp.match), None)
+        mine = names.get(tp.source, {})
+        key = next((k for k in mine if k in tp.match), None)
         if key is None:
             continue
         plain = re.sub(r"\\(.)", r"\1", str(tp.match[key]))
-        for name in missed.get(RENAMED_FROM[key], pd.Series(dtype=float)).index:
+        for name in mine[key].index:
             ratio = difflib.SequenceMatcher(None, plain, str(name)).ratio()
             if ratio >= RENAME_SIMILARITY:
                 scores.append((ratio, i, str(name)))
@@ -161,13 +140,13 @@ def _dead(observed: Observed, journey_map: JourneyMap, missed: dict[str, pd.Seri
 
 
 def _new_emails(observed: Observed, journey_map: JourneyMap) -> list[NewEmail]:
-    emails = observed.emails[observed.emails["kind"] == "automation"]
-    rules = [tp for _, tp in journey_map.touchpoints() if tp.source == "mailchimp" and "automation" in tp.match]
-    out = []
-    ordered = emails.sort_values(["workflow_title", "position"]).drop_duplicates(["workflow_title", "position"])
-    for _, email in ordered.iterrows():
-        mine = [tp for tp in rules if re.fullmatch(str(tp.match["automation"]), str(email["workflow_title"]))]
-        taken = any("email" not in tp.match or int(tp.match["email"]) == int(email["position"]) for tp in mine)
-        if mine and not taken:
-            out.append(NewEmail(str(email["workflow_title"]), int(email["position"]), str(email["title"])))
+    """Each source's emails of followed automations that no touchpoint takes."""
+    tps = _of(journey_map)
+    out: list[NewEmail] = []
+    for source, lent in DISCOVERED.items():
+        if lent.new_emails is not None:
+            out += lent.new_emails(observed.records.get(source, OnRecord()), [tp for tp in tps if tp.source == source])
     return out
+
+
+__all__ = ["Dead", "Drift", "NewEmail", "Uncovered", "coverage", "map_drift"]

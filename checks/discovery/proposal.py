@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from checks.discovery.candidates import JourneySpec, Proposed, checkouts, emails, events, pages, traffic
-from checks.discovery.observed import Observed
+from checks.discovery.candidates import candidates, checkouts
+from checks.discovery.observed import DISCOVERED, Observed
 from checks.discovery.parts import STREAMS, Stream, slug, stream_of_page
 from checks.discovery.rules import Candidate, Kind, assign_stage
 from models.config import STAGE_DEFAULTS, Business, Journey, JourneyMap, Stage, Touchpoint
+from models.sources.discovery import JourneySpec, Proposed
 
 KIND_ORDER: dict[str, tuple[str, ...]] = {  # inside a stage and funnel position
     "retention": ("email", "page", "event", "traffic", "landing", "campaign", "checkout"),
@@ -47,17 +48,17 @@ def propose(observed: Observed, like: JourneyMap | None = None) -> Proposal:
     """The proposed map for what `observed` shows (raises ValueError when the sources show nothing to map).
 
     `like`, the current map, lends its business name, segments and personas; the time zone and currency are the
-    sources' own where they say (GA4's property, Stripe's checkouts).
+    sources' own where they say (a web analytics property's, the sales' most used).
     """
     found, product_journeys, products, family_of = checkouts(observed)
-    items = traffic(observed) + emails(observed) + events(observed)
-    for page in pages(observed, products):
-        page.journey = family_of.get(page.product, "")  # a product's page joins its family's journey
-        items.append(page)
+    items = candidates(observed, products)
+    for item in items:
+        if item.product:  # a product's page joins its family's journey
+            item.journey = family_of.get(item.product, "")
     items += found
     if not items:
-        raise ValueError(f"the sources show nothing between {observed.since} and {observed.until}: no GA4 rows, "
-                         "emails or checkout sessions; check the credentials and --days")
+        raise ValueError(f"the sources show nothing between {observed.since} and {observed.until}: no "
+                         f"{either([lent.shows for lent in DISCOVERED.values()])}; check the credentials and --days")
     streams = [s for s in STREAMS if any(i.journey == s.id for i in items)]
     journeys = _journeys(product_journeys, streams, items)
     return _assemble(observed, items, journeys, like)
@@ -118,6 +119,11 @@ def _rank(item: Proposed, kinds: tuple[str, ...]) -> float:
     return float(kinds.index(item.kind))
 
 
+def either(names: list[str]) -> str:
+    """'a, b or c'."""
+    return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
 def _kind(kind: str) -> Kind:
     return "traffic" if kind == "landing" else kind  # type: ignore[return-value]
 
@@ -136,12 +142,8 @@ def _unique(tid: str, used: set[str]) -> str:
 
 
 def _touchpoint(tid: str, item: Proposed) -> Touchpoint:
-    volume, success = {"traffic": ("sessions", "keyEvents"), "landing": ("sessions", "keyEvents"),
-                       "page": ("screenPageViews", "keyEvents"), "event": ("eventCount", None),
-                       "email": ("sent", "opens"), "campaign": ("sent", "clicks"),
-                       "checkout": ("checkouts", "completed")}[item.kind]
-    source = {"email": "mailchimp", "campaign": "mailchimp", "checkout": "stripe"}.get(item.kind, "ga4")
+    volume, success = DISCOVERED[item.source].metrics[item.kind]  # its source's metrics of the kind
     if item.kind == "page" and item.stage == "purchase" and not item.key_events:
         success = None  # a cart or checkout page fires no key event: its step is to the next touchpoint
-    return Touchpoint(id=tid, name=item.name[:200], stage=item.stage, source=source, match=item.match,
+    return Touchpoint(id=tid, name=item.name[:200], stage=item.stage, source=item.source, match=item.match,
                       volume=volume, success=success)

@@ -6,21 +6,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
 
 from models.config import Touchpoint
-
-Kind = Literal["traffic", "page", "event", "email", "campaign", "checkout"]
-TRAFFIC_KEYS = frozenset({"source", "medium", "channel", "landing_page", "campaign_name"})
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """Something the sources show that could be a touchpoint: its kind and its name (a page path, an event name,
-    an automation's name, a campaign's name, a product, or a traffic source)."""
-
-    kind: Kind
-    name: str
+from models.sources.discovery import Candidate, Kind
+from models.sources.registry import PARTS
 
 
 @dataclass(frozen=True)
@@ -59,18 +48,11 @@ def assign_stage(candidate: Candidate, rules: tuple[StageRule, ...] = RULES) -> 
 
 
 def candidate_of(touchpoint: Touchpoint) -> Candidate:
-    """What an existing touchpoint is, by its source and match (to compare a map with what the rules propose)."""
-    match = touchpoint.match
-    if touchpoint.source == "stripe":
-        return Candidate("checkout", str(match.get("product", touchpoint.name)))
-    if touchpoint.source == "mailchimp":
-        if "automation" in match:
-            return Candidate("email", str(match["automation"]))
-        return Candidate("campaign", str(match.get("campaign", touchpoint.name)))
-    if "page_path" in match:
-        return Candidate("page", str(match["page_path"]))
-    if "event_name" in match:
-        return Candidate("event", str(match["event_name"]))
-    if set(match) & TRAFFIC_KEYS:
-        return Candidate("traffic", " ".join(f"{k}={v}" for k, v in sorted(match.items())))
-    return Candidate("page", touchpoint.name)
+    """What an existing touchpoint is, by its source and match (to compare a map with what the rules propose): its
+    source's own reading of it, else a page of its name."""
+    parts = PARTS.get(touchpoint.source)
+    of = parts.discover.candidate_of if parts is not None and parts.discover is not None else None
+    return of(touchpoint) if of is not None else Candidate("page", touchpoint.name)
+
+
+__all__ = ["RULES", "Candidate", "Kind", "StageRule", "assign_stage", "candidate_of"]

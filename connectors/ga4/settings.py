@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from connectors.spec import SourceSpec
-
 SCOPES = ("https://www.googleapis.com/auth/analytics.readonly",)
 DEFAULT_PAGE_SIZE = 100_000
 MAX_PAGE_SIZE = 250_000  # the Data API's limit per request
@@ -31,4 +29,3 @@ METRICS = {
     "purchase_revenue": "purchaseRevenue",
 }
 INTEGER_METRICS = frozenset({"sessions", "screenPageViews", "eventCount"})
-SPEC = SourceSpec("ga4", account=("GA4_PROPERTY_ID",), limit=("ga4-api", MAX_CONCURRENCY))

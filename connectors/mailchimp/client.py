@@ -16,7 +16,7 @@ import mailchimp_marketing
 import requests
 from mailchimp_marketing.api_client import ApiClient, ApiClientError
 
-from connectors.errors import AccessDenied, ConnectorError, PermanentError, TransientError
+from connectors.errors import AccessDenied, ConnectorError, NotConfigured, PermanentError, TransientError
 from connectors.mailchimp.settings import REQUEST_TIMEOUT
 
 KEY = re.compile(r"^[0-9a-f]{32}-(?P<dc>[a-z]+[0-9]+)$")
@@ -48,14 +48,14 @@ def make_client(api_key: str, api_url: str | None = None) -> mailchimp_marketing
     """A Marketing API client for `api_key` (with its -dc suffix), at `api_url` (ending in /3.0) when set.
 
     Raises:
-        PermanentError: the key has no data-centre suffix.
+        NotConfigured: the key has no data-centre suffix.
     """
     key = api_key.strip()
     match = KEY.match(key)
     if match is None:
-        raise PermanentError("MAILCHIMP_API_KEY does not look like a Mailchimp key (32 hex characters, a dash and "
-                             "the data centre, e.g. …-us6); copy it again from Mailchimp › Account › Extras › "
-                             "API keys")
+        raise NotConfigured("MAILCHIMP_API_KEY does not look like a Mailchimp key (32 hex characters, a dash and "
+                            "the data centre, e.g. …-us6); copy it again from Mailchimp › Account › Extras › "
+                            "API keys")
     config = {"api_key": key, "server": match.group("dc"), "timeout": REQUEST_TIMEOUT}
     client = mailchimp_marketing.Client(config)
     client.api_client = _HeaderClient(config)

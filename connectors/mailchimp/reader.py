@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
 import mailchimp_marketing
 
-from connectors.errors import DEFAULT_POLICY, AccessDenied, Rejected, RetryPolicy, TransientError, with_retries
+from connectors.errors import DEFAULT_POLICY, AccessDenied, Rejected, RetryPolicy, with_retries
 from connectors.fanout import interleaved
+from connectors.mailchimp import sends
 from connectors.mailchimp.client import classify
 from connectors.mailchimp.records import CampaignRead, EmailActivity, EmailCampaign, EmailReport, ListGrowth
 from connectors.mailchimp.settings import (
@@ -33,20 +34,24 @@ from connectors.mailchimp.settings import (
 from connectors.paging import Page, paginate
 from connectors.pii import EmailHasher
 
-OnRetry = Callable[[int, TransientError, float], None] | None
+OnRetry = Callable[[int, Exception, float], None] | None  # told (attempt, TransientError, wait) before a retry
 
 
 class Reader:
-    """One account's reads, each with retries; `connections` requests in flight at most (Mailchimp allows 10)."""
+    """One account's reads, each with retries; `connections` requests in flight at most (Mailchimp allows 10).
+
+    Addresses are hashed by `hasher` when set (the run's hasher of the account), else with `salt`."""
 
     def __init__(self, client: mailchimp_marketing.Client, *, salt: str, page_size: int = PAGE_SIZE,
-                 connections: int = 4, policy: RetryPolicy = DEFAULT_POLICY, on_retry: OnRetry = None) -> None:
+                 connections: int = 4, policy: RetryPolicy = DEFAULT_POLICY, on_retry: OnRetry = None,
+                 hasher: Callable[[str], str] | None = None) -> None:
         self.client = client
         self.salt = salt
         self.page_size = min(page_size, PAGE_SIZE)
         self.connections = max(1, min(connections, MAX_CONNECTIONS))
         self.policy = policy
-        self.on_retry = on_retry
+        self.on_retry: OnRetry = on_retry
+        self.hasher: Callable[[str], str] | None = hasher
         self._hasher: EmailHasher | None = None
         self._slots = threading.BoundedSemaphore(self.connections)  # requests in flight, whichever thread asks
 
@@ -64,6 +69,8 @@ class Reader:
 
     def email_hash(self, address: str) -> str:
         """The project's salted hash of the address (connectors.pii); the address itself is never kept."""
+        if self.hasher is not None:
+            return self.hasher(address)
         if self._hasher is None or self._hasher.salt != self.salt:
             self._hasher = EmailHasher(self.salt)
         return self._hasher(address)
@@ -224,6 +231,18 @@ class Reader:
         """The email's cumulative `emails_sent` as its report has it now."""
         report = self.call(self.client.reports.get_campaign_report, campaign_id, fields=["emails_sent"])
         return int(report.get("emails_sent") or 0)
+
+    @staticmethod
+    def chain_delays(emails: Iterable[EmailCampaign]) -> dict[str, dt.timedelta]:
+        """Each automation email's delay after the signup (see `sends.chain_delays`)."""
+        return sends.chain_delays(emails)
+
+    @staticmethod
+    def estimate_sends(email: EmailCampaign, delay: dt.timedelta, subscribed: Mapping[str, dt.datetime],
+                       recipients: Iterable[str] | None, emails_sent: int, now: dt.datetime) -> sends.SendEstimate:
+        """An automation email's sends per hour, rebuilt from what the reads above returned (see
+        `sends.estimate_sends`)."""
+        return sends.estimate_sends(email, delay, subscribed, recipients, emails_sent, now)
 
     # --- report snapshots ----------------------------------------------------------------------------------------
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from connectors.spec import SourceSpec
-
 PAGE_SIZE = 1000  # the Marketing API's largest `count`
 MAX_CONNECTIONS = 10  # Mailchimp allows 10 simultaneous connections per account
 REQUEST_TIMEOUT = 120.0  # seconds
@@ -15,4 +13,3 @@ REPORT_FIELDS = ["id", "emails_sent", "unsubscribed", "bounces.hard_bounces", "o
                  "clicks.unique_subscriber_clicks"]
 MEMBER_FIELDS = ["members.email_address", "members.status", "members.timestamp_opt", "members.timestamp_signup",
                  "total_items"]
-SPEC = SourceSpec("mailchimp", account=("MAILCHIMP_API_KEY",), limit=("mailchimp-api", MAX_CONNECTIONS))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from connectors.spec import SourceSpec
-
 SCOPES = ("https://www.googleapis.com/auth/webmasters.readonly",)
 API_NAME = "searchconsole"
 API_VERSION = "v1"
@@ -15,8 +13,6 @@ DATA_STATE = "all"  # partial days too, flagged by the response's metadata.first
 # per user, and load-heavy queries (page × query) spend it faster; a thread needs a client of its own, as the
 # client's HTTP connection is not thread-safe.
 MAX_CONCURRENCY = 4
-SPEC = SourceSpec("search_console", account=("SEARCH_CONSOLE_SITE_URL",),
-                  limit=("search-console-api", MAX_CONCURRENCY))
 
 # The dimensions the API groups by; every key of a row is one of them, in the order asked for.
 DIMENSIONS = ("date", "page", "query", "device", "country")

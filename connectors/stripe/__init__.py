@@ -15,8 +15,8 @@ from connectors.stripe.reader import (
     to_subscription,
 )
 from connectors.stripe.records import CheckoutSession, PaymentIntent, Refund, Subscription
-from connectors.stripe.settings import SPEC
+from connectors.stripe.source import SPEC, StripeReaders, open_stripe
 
-__all__ = ["SPEC", "CheckoutSession", "PaymentIntent", "Refund", "Subscription", "account_id", "classify",
-           "customer_hash", "make_client", "read_checkout_sessions", "read_payment_intents", "read_refunds",
-           "read_subscriptions", "to_payment_intent", "to_record", "to_subscription"]
+__all__ = ["SPEC", "CheckoutSession", "PaymentIntent", "Refund", "StripeReaders", "Subscription", "account_id",
+           "classify", "customer_hash", "make_client", "open_stripe", "read_checkout_sessions", "read_payment_intents",
+           "read_refunds", "read_subscriptions", "to_payment_intent", "to_record", "to_subscription"]

@@ -21,6 +21,7 @@ from connectors.stripe.settings import PAGE_SIZE, SESSION_EXPAND
 
 T = TypeVar("T")
 OnRetry = Callable[[int, TransientError, float], None] | None
+Salt = str | Callable[[str], str]  # the addresses' hash salt, or the salted hasher itself (connectors.pii.EmailHasher)
 
 
 def account_id(client: stripe.StripeClient, *, policy: RetryPolicy = DEFAULT_POLICY) -> str | None:
@@ -36,10 +37,12 @@ def account_id(client: stripe.StripeClient, *, policy: RetryPolicy = DEFAULT_POL
     return str(account.id)
 
 
-def customer_hash(email: str | None, salt: str) -> str:
-    """The project's salted hash of the address (connectors.pii); "" when there is none. The address itself is
-    never kept."""
-    return email_hash(email, salt) if email else ""
+def customer_hash(email: str | None, salt: Salt) -> str:
+    """The project's salted hash of the address (connectors.pii, or the hasher given); "" when there is none. The
+    address itself is never kept."""
+    if not email:
+        return ""
+    return salt(email) if callable(salt) else email_hash(email, salt)
 
 
 def _required_time(obj: Any, name: str) -> dt.datetime:
@@ -63,7 +66,7 @@ def _when(value: Any) -> dt.datetime | None:
     return None if value is None else dt.datetime.fromtimestamp(int(value), dt.UTC)
 
 
-def to_record(session: Any, salt: str) -> CheckoutSession:
+def to_record(session: Any, salt: Salt) -> CheckoutSession:
     """One session object (with `line_items` expanded) as a record; nothing of it is dropped silently:
     a null amount or an odd currency stays as Stripe sent it, for the landing step to quarantine."""
     items = (session.get("line_items") or {}).get("data") or []
@@ -91,7 +94,7 @@ def _id(value: Any) -> str:
     return str(value or "")
 
 
-def read_checkout_sessions(client: stripe.StripeClient, since: dt.date, until: dt.date, *, salt: str,
+def read_checkout_sessions(client: stripe.StripeClient, since: dt.date, until: dt.date, *, salt: Salt,
                            page_size: int = PAGE_SIZE, policy: RetryPolicy = DEFAULT_POLICY,
                            on_retry: OnRetry = None) -> Iterator[list[CheckoutSession | Rejected]]:
     """Sessions created on the UTC days [since, until], one page per API page, day by day (oldest day first).

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from connectors.spec import SourceSpec
 from connectors.surveys.pii import strip_pii
 from connectors.surveys.reader import Columns, SurveyFileError, read_survey_file
 from connectors.surveys.records import SurveyResponse
+from connectors.surveys.source import SPEC, SurveyExport, open_surveys
 
-SPEC = SourceSpec("surveys")  # export files the map names: no account, no API
-
-__all__ = ["SPEC", "Columns", "SurveyFileError", "SurveyResponse", "read_survey_file", "strip_pii"]
+__all__ = ["SPEC", "Columns", "SurveyExport", "SurveyFileError", "SurveyResponse", "open_surveys", "read_survey_file",
+           "strip_pii"]

@@ -4,13 +4,13 @@ mapping, which reads the schema)."""
 
 from __future__ import annotations
 
-from models.rows import RawStream
 from models.sources.ga4.parts import PARTS as _ga4
 from models.sources.mailchimp.parts import PARTS as _mailchimp
 from models.sources.parts import SourceParts
 from models.sources.search_console.parts import PARTS as _search_console
 from models.sources.stripe.parts import PARTS as _stripe
 from models.sources.surveys.parts import PARTS as _surveys
+from models.sync.rows import RawStream
 
 PARTS: dict[str, SourceParts] = {p.name: p for p in (_ga4, _search_console, _mailchimp, _stripe, _surveys)}
 STREAMS: dict[tuple[str, str], RawStream] = {(s.source, s.stream): s for p in PARTS.values() for s in p.streams}

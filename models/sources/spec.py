@@ -14,7 +14,7 @@ class SourceModel:
 
     Attributes:
         name: the id journey.yaml's `source:` uses.
-        title: how people name it ("GA4").
+        title: how people name it (in messages).
         keys: the `match:` keys it understands; `regex_keys` of them are full-match regular expressions.
         metrics: what `volume:` and `success:` may name; `money` of them are amounts, each with the count to use.
         non_additive: metrics it reports that are means or rates (never summed, so neither volume nor success),
@@ -31,6 +31,7 @@ class SourceModel:
         whole_range: why a backfill reads its range whole instead of a week at a time (None: by the week).
         success_is_subset: its success counts a subset of its volume's units (a checkout completes once).
         account_per_key: its account is known only once its API answered (not from a setting).
+        page_keys: its match keys that name a page (incidents of one page's touchpoints are one alert).
         main_stream: the landing stream a touchpoint's rule reads; `stream_by_key`: (match key, stream) pairs
             that send a rule naming the key to another stream (a report), the first that applies.
     """
@@ -52,6 +53,7 @@ class SourceModel:
     whole_range: str | None = None
     success_is_subset: bool = False
     account_per_key: bool = True
+    page_keys: tuple[str, ...] = ()
     main_stream: str = ""
     stream_by_key: tuple[tuple[str, str], ...] = ()
 

@@ -7,12 +7,23 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from connectors.demo import read_ga4_rows
-from connectors.errors import PermanentError, QuotaExhausted, RetryPolicy, TransientError
-from connectors.ga4 import ReportPlan, check_names, make_client, plan_reports, read_day
+from connectors.errors import NotConfigured, PermanentError, QuotaExhausted, RetryPolicy, TransientError
+from connectors.ga4 import (
+    SPEC,
+    PropertyReader,
+    ReportPlan,
+    check_names,
+    make_client,
+    plan_fingerprint,
+    plan_reports,
+    plans_of,
+    read_day,
+)
 from tests.fakes.ga4 import FakeGA4
 
 DAY = dt.date(2026, 9, 14)
@@ -40,6 +51,12 @@ def clean(fake: FakeGA4) -> Iterator[None]:
 
 def client_for(fake: FakeGA4, credentials: Path | None = None):  # type: ignore[no-untyped-def]
     return make_client(credentials or fake.credentials_file, fake.url)
+
+
+def reader_for(fake: FakeGA4, plans: list[ReportPlan], *, page_size: int = 100_000,
+               policy: RetryPolicy = FAST) -> PropertyReader:
+    """The property's reader the sync gets from `SPEC.open`, on the fake."""
+    return PropertyReader(client_for(fake), "123", plans, policy, page_size)
 
 
 def demo_totals(day: dt.date, report: str, field: str) -> float:
@@ -170,3 +187,51 @@ def test_credentials_errors_name_the_setting(tmp_path: Path) -> None:
     (tmp_path / "user.json").write_text(json.dumps({"type": "authorized_user"}))
     with pytest.raises(PermanentError, match="not a service-account key"):
         make_client(tmp_path / "user.json", None)
+
+
+REQUEST = SimpleNamespace(metrics={"traffic": {"sessions", "key_events"}, "pages": {"screen_page_views"},
+                                   "events": {"event_count"}},
+                          dimensions={"traffic": {"source", "medium", "device"}, "pages": {"device"}, "events": set()})
+
+
+def settings_for(fake: FakeGA4, property_id: str | None = "123") -> SimpleNamespace:
+    return SimpleNamespace(ga4_property_id=property_id, ga4_credentials_file=fake.credentials_file,
+                           ga4_api_endpoint=fake.url)
+
+
+def test_open_reads_the_planned_reports_of_the_property_the_settings_name(fake: FakeGA4) -> None:
+    reader = SPEC.open(settings_for(fake, " 123 "), SimpleNamespace(page_size=7, retry_minutes=1), REQUEST)
+    assert isinstance(reader, PropertyReader)
+    assert (reader.property_id, reader.page_size, reader.plans) == ("123", 7, PLANS)
+    assert reader.plan_id == plan_fingerprint(PLANS) == SPEC.fingerprint(REQUEST)
+    reader.check()
+    got = reader.read_day(DAY)
+    assert sorted(map(repr, got.rows)) == sorted(map(repr, read_day(client_for(fake), "123", DAY, PLANS).rows))
+    assert got.requests > 1  # paged by the options' page size
+    assert SPEC.account_of(settings_for(fake, " 123 ")) == "123"
+    assert plans_of(REQUEST) == PLANS
+
+
+@pytest.mark.parametrize(("property_id", "message"), [
+    (None, r"GA4_PROPERTY_ID is not set; set it to the numeric id of the GA4 property \(GA4 Admin › Property "
+           r"details\), or run with --demo"),
+    ("  ", "GA4_PROPERTY_ID is not set"),
+    ("G-ABC123", r"GA4_PROPERTY_ID 'G-ABC123' is not a property id; use the number shown in GA4 Admin › Property "
+                 r"details \(not the G-… measurement id\)"),
+])
+def test_open_names_the_setting_to_fix_before_any_request(fake: FakeGA4, property_id: str | None,
+                                                          message: str) -> None:
+    calls = len(fake.requests)
+    with pytest.raises(NotConfigured, match=message):
+        SPEC.open(settings_for(fake, property_id), SimpleNamespace(page_size=7, retry_minutes=1), REQUEST)
+    assert len(fake.requests) == calls
+
+
+def test_the_demo_reads_the_demo_business_with_its_outage() -> None:
+    assert SPEC.demo is not None
+    readers = SPEC.demo(DAY)
+    assert list(readers) == ["rows"]
+    got = [r for page in readers["rows"](DAY - dt.timedelta(days=1), DAY) for r in page]
+    assert {r.date for r in got} == {DAY - dt.timedelta(days=1)}  # nothing on the outage day
+    assert sum(r.sessions for r in got if r.report == "traffic") == \
+        demo_totals(DAY - dt.timedelta(days=1), "traffic", "sessions")

@@ -6,9 +6,13 @@ import datetime as dt
 import hashlib
 
 import pytest
+from pydantic import SecretStr
 
-from connectors.errors import PermanentError, RetryPolicy
-from connectors.mailchimp import Reader, make_client
+from connectors.errors import NotConfigured, PermanentError, RetryPolicy
+from connectors.mailchimp import SPEC, Reader, make_client
+from flows.settings import Settings
+from models.config import SourceSettings
+from models.sources.registry import PARTS
 from tests.fakes.mailchimp import FakeActivity, FakeCampaign, FakeMailchimp
 from tests.fakes.mailchimp_wire import web_id
 
@@ -107,3 +111,37 @@ def test_list_growth_history_per_audience_and_month() -> None:
     assert [m.month for m in months] == sorted(m.month for m in months)  # asked oldest first
     assert sum(m.unsubscribed for m in months) == 1
     assert sum(m.optins + m.imports + m.subscribed for m in months) > 0
+
+
+def test_open_builds_the_reader_from_the_settings_without_a_request() -> None:
+    options = SourceSettings(page_size=25, concurrency=3, retry_minutes=2)
+    with FakeMailchimp() as fake:
+        fill(fake, recipients=3)
+        assert SPEC.open is not None
+        r = SPEC.open(Settings(mailchimp_api_key=SecretStr(f" {fake.api_key} "), mailchimp_api_url=fake.url),
+                      options, None)
+        assert fake.requests == []  # opening reads nothing
+        assert isinstance(r, Reader)
+        assert (r.page_size, r.connections, r.policy.budget_seconds) == (25, 3, 120.0)
+        assert r.policy.budget is not None  # one budget for every request of the run
+        assert r.account_id() == fake.account_id
+
+
+def test_open_names_the_variable_and_the_fix_when_the_key_is_missing_or_wrong() -> None:
+    assert SPEC.open is not None
+    with pytest.raises(NotConfigured, match=r"MAILCHIMP_API_KEY is not set; .*Extras › API keys.*--demo"):
+        SPEC.open(Settings(mailchimp_api_key=None), SourceSettings(), None)
+    with pytest.raises(NotConfigured, match=r"MAILCHIMP_API_KEY is not set"):
+        SPEC.open(Settings(mailchimp_api_key=SecretStr("  ")), SourceSettings(), None)
+    with pytest.raises(NotConfigured, match=r"MAILCHIMP_API_KEY does not look like a Mailchimp key.*data centre"):
+        SPEC.open(Settings(mailchimp_api_key=SecretStr("not-a-key")), SourceSettings(), None)
+
+
+def test_the_demo_reads_campaigns_before_their_activity() -> None:
+    assert SPEC.demo is not None
+    readers = SPEC.demo(None)
+    assert list(readers) == ["campaigns", "activity"]  # the landing needs the campaigns first
+    assert all(PARTS["mailchimp"].stream(name) for name in readers)
+    campaigns = [c for page in readers["campaigns"](DAY - dt.timedelta(days=14), DAY) for c in page]
+    assert any(c.kind == "automation" for c in campaigns)
+    assert any(page for page in readers["activity"](DAY - dt.timedelta(days=14), DAY))

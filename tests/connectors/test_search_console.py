@@ -15,9 +15,19 @@ from typing import Any
 import pytest
 from googleapiclient.errors import HttpError
 
-from connectors.errors import AccessDenied, PermanentError, Rejected, RetryBudget, RetryPolicy, TransientError
+from connectors.errors import (
+    AccessDenied,
+    NotConfigured,
+    PermanentError,
+    Rejected,
+    RetryBudget,
+    RetryPolicy,
+    TransientError,
+)
 from connectors.paging import PagingLoop
-from connectors.search_console import REPORTS, SearchRow, classify, make_client, read_day
+from connectors.search_console import REPORTS, SPEC, SearchRow, classify, make_client, open_search_console, read_day
+from flows.settings import Settings
+from models.config import SourceSettings
 from tests.fakes.clock import FakeClock
 from tests.fakes.search_console import DEFAULT_SETTLING, FakeSearchConsole, make_service_account
 
@@ -262,3 +272,43 @@ def test_a_bad_argument_is_permanent_and_names_the_field(fake: FakeSearchConsole
     assert f"Search Console property {SITE} refused the request (field rowLimit): 400" in str(error)
     with pytest.raises(PermanentError, match=r"outside 1\.\.25000"):
         read(fake, DAY, "pages", row_limit=30_000)
+
+
+@pytest.mark.parametrize(("site", "words"), [
+    (None, "SEARCH_CONSOLE_SITE_URL is not set; set it to the Search Console property exactly as Search Console › "
+           "the property picker, or Settings › Ownership verification shows it ('https://www.example.com/' for a "
+           "URL-prefix property, 'sc-domain:example.com' for a domain property), or run with --demo"),
+    (" ", "SEARCH_CONSOLE_SITE_URL is not set"),
+    ("example.com", "SEARCH_CONSOLE_SITE_URL 'example.com' is not a Search Console property; use the URL-prefix "
+                    "property with its scheme and trailing slash"),
+    ("https://www.example.com", "is not a Search Console property"),
+])
+def test_open_refuses_a_missing_or_wrong_property_before_building_a_client(
+        fake: FakeSearchConsole, site: str | None, words: str) -> None:
+    settings = Settings(search_console_site_url=site, ga4_credentials_file=fake.credentials_file,
+                        search_console_api_endpoint=fake.url)
+    with pytest.raises(NotConfigured, match=re.escape(words)):
+        open_search_console(settings, SourceSettings())
+    assert fake.requests == []
+
+
+def test_the_readers_read_both_reports_of_each_day_and_note_the_days_not_final(fake: FakeSearchConsole) -> None:
+    settings = Settings(search_console_site_url=f" {SITE} ", ga4_credentials_file=fake.credentials_file,
+                        search_console_api_endpoint=fake.url)
+    assert SPEC.account_of(settings) == SITE
+    assert SPEC.open is open_search_console
+    readers = SPEC.open(settings, SourceSettings(page_size=250_000), None)
+    assert (readers.site, readers.row_limit) == (SITE, 25_000)
+    assert fake.requests == []  # nothing is asked before a read
+    pending: set[dt.date] = set()
+    days = [TODAY - dt.timedelta(days=3), TODAY - dt.timedelta(days=2)]
+    rows = rows_of(list(readers.rows(pending)(*days)))
+    assert [(b["startDate"], b["dimensions"][-1]) for b in (r.body for r in fake.requests)] == [
+        (d.isoformat(), list(REPORTS[report])[-1]) for d in days for report in REPORTS]
+    assert {(r.date, r.report) for r in rows} == {(d, report) for d in days for report in REPORTS}
+    assert pending == {days[1]}  # the day Search Console is still counting
+
+
+def test_the_demo_reads_search_rows() -> None:
+    assert SPEC.demo is not None
+    assert list(SPEC.demo(None)) == ["rows"]

@@ -7,17 +7,22 @@ import hashlib
 
 import pytest
 
-from connectors.errors import PermanentError, RetryPolicy, TransientError
+from connectors.errors import NotConfigured, PermanentError, RetryPolicy, TransientError
 from connectors.paging import PagingLoop
+from connectors.pii import EmailHasher
 from connectors.stripe import (
+    SPEC,
     account_id,
     make_client,
+    open_stripe,
     read_checkout_sessions,
     read_payment_intents,
     read_refunds,
     read_subscriptions,
     to_record,
 )
+from flows.settings import Settings
+from models.config import SourceSettings
 from tests.fakes.stripe_api import FakeStripe
 
 DAY = dt.date(2026, 9, 14)
@@ -169,3 +174,46 @@ def test_a_server_that_ignores_the_cursor_stops_the_read_instead_of_looping() ->
         requested = [r for r in fake.requests if r.path == "/v1/checkout/sessions"]
     assert len(first) == 100
     assert len(requested) == 2  # the first page, and the same page again: then it stops
+
+
+def settings_for(fake: FakeStripe, account: str | None = None) -> Settings:
+    return Settings(stripe_api_key=fake.api_key, stripe_api_base=fake.url, stripe_account_id=account)
+
+
+def test_open_names_the_missing_key_and_asks_stripe_nothing() -> None:
+    with pytest.raises(NotConfigured, match=r"STRIPE_API_KEY is not set; set it to a secret or restricted key "
+                                            r"\(Stripe Dashboard › Developers › API keys\), or run with --demo"):
+        open_stripe(Settings(stripe_api_key=None), SourceSettings())
+    with pytest.raises(PermanentError, match="STRIPE_API_KEY is not a secret key"):
+        open_stripe(Settings(stripe_api_key="pk_test_x"), SourceSettings())
+    assert SPEC.open is open_stripe
+    with FakeStripe() as fake:
+        readers = SPEC.open(settings_for(fake), SourceSettings(page_size=5000), None)
+        assert fake.requests == []  # the account is asked for when the sync wants it
+        assert readers.page_size == 100  # Stripe's largest page
+        assert readers.account() == (fake.account_id, "")
+        assert [r.path for r in fake.requests] == ["/v1/account"]
+
+
+def test_the_account_is_the_setting_else_stripes_else_one_guessed_from_the_key_with_the_fix() -> None:
+    with FakeStripe() as fake:
+        assert open_stripe(settings_for(fake, " acct_Named "), SourceSettings()).account() == ("acct_Named", "")
+        assert fake.requests == []
+        fake.disable("account")
+        account, warning = open_stripe(settings_for(fake), SourceSettings()).account()
+    assert account == "key_" + hashlib.sha256(fake.api_key.encode()).hexdigest()[:16]
+    assert warning.startswith(f"Stripe did not say which account the key belongs to; its rows are stored under "
+                              f"{account}. Set STRIPE_ACCOUNT_ID")
+
+
+def test_the_sessions_reader_hashes_customers_with_the_runs_hasher_as_with_its_salt() -> None:
+    with FakeStripe() as fake:
+        fake.add_session(created=at(DAY, 9), customer_email="Buyer@Example.com")
+        reader = open_stripe(settings_for(fake), SourceSettings()).checkout_sessions(EmailHasher("s"))
+        records = [r for p in reader(DAY, DAY) for r in p]
+    assert [r.customer_hash for r in records] == [hashlib.sha256(b"s:buyer@example.com").hexdigest()]
+
+
+def test_the_demo_reads_checkout_sessions() -> None:
+    assert SPEC.demo is not None
+    assert list(SPEC.demo(None)) == ["checkout_sessions"]

@@ -11,7 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from connectors.errors import Rejected
-from connectors.surveys import Columns, SurveyFileError, SurveyResponse, read_survey_file, strip_pii
+from connectors.surveys import SPEC, Columns, SurveyFileError, SurveyResponse, open_surveys, read_survey_file, strip_pii
+from flows.settings import Settings
+from models.mapfile import load_map
+from models.sources.surveys.sync import survey_request
+from tests.conftest import example_map_with
 
 DATA = Path(__file__).parent / "data" / "surveys"
 UTC = ZoneInfo("UTC")
@@ -245,3 +249,36 @@ def test_an_unclosed_quote_is_rejected_instead_of_swallowing_the_rows_below(tmp_
     assert rejected(items)[0].reason == (
         "responses.csv row 3: cannot be split into cells (a quote opened on line 3 is never closed, so lines 3–5 "
         "were read as one cell); check the row's quotes in the export")
+
+
+def test_open_finds_each_export_beside_the_map_and_a_file_it_cannot_read_is_its_message(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "nps.csv").write_text("when;score;why;role\n10/09/2026 09:00;9;Fine;Baker\n",
+                                                  encoding="utf-8")
+    columns = {"date": "when", "score": "score", "comment": "why", "persona": ["role"]}
+    map_file = example_map_with(tmp_path, surveys=[
+        {"name": "nps", "file": "exports/nps.csv", "delimiter": ";", "columns": columns},
+        {"name": "gone", "file": "exports/gone.csv", "columns": columns}])
+    journey_map = load_map(map_file)
+    nps, gone = open_surveys(Settings(journey_map_file=map_file), journey_map.source_settings("surveys"),
+                             survey_request(journey_map))  # no file is read yet
+    assert (nps.name, nps.path, nps.delimiter) == ("nps", (tmp_path / "exports" / "nps.csv").resolve(), ";")
+    assert nps.columns == Columns(date="when", score="score", comment="why", persona=("role",))
+    assert nps.tz == ZoneInfo(journey_map.business.timezone)
+    pages = nps.read()
+    assert not isinstance(pages, str)
+    answer, = [r for page in pages for r in page]
+    assert isinstance(answer, SurveyResponse)
+    assert (answer.score, answer.persona) == (9, "Baker")
+    assert answer.submitted == dt.datetime(2026, 9, 10, 9, tzinfo=ZoneInfo(journey_map.business.timezone))
+    message = gone.read()  # not raised: the other exports still load
+    assert isinstance(message, str)
+    assert message == f"{(tmp_path / 'exports' / 'gone.csv').resolve()}: the file does not exist; check the path in " \
+                      "journey.yaml"
+
+
+def test_the_exports_are_read_whole_and_kept_per_survey() -> None:
+    assert SPEC.read_whole
+    assert not SPEC.demo_account
+    assert SPEC.demo is not None
+    assert list(SPEC.demo(None)) == ["responses"]

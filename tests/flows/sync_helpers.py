@@ -19,9 +19,9 @@ import models.backfill
 import models.outbox  # noqa: F401  (and the Slack outbox)
 from flows.pipeline import prepare_database
 from flows.sources import sync_source
-from flows.sync import SourceResult
 from models.mapfile import load_map
 from models.mapping import map_window
+from models.sync import SourceResult
 from models.tables import Base
 from tests.conftest import PG_ENV
 

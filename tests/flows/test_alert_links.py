@@ -9,10 +9,10 @@ from sqlalchemy import Engine, insert
 
 from flows.notify import alert_accounts, links_for
 from flows.settings import Settings
+from models.sources.mailchimp.links import Campaign, MailchimpLinks
 from models.sources.mailchimp.tables import MailchimpCampaign
 from models.sources.stripe.tables import StripeCheckoutSession
 from models.tables import table_of
-from reports.source_links import Accounts, Campaign
 
 
 def session(account: str, session_id: str) -> dict[str, object]:
@@ -24,18 +24,19 @@ def session(account: str, session_id: str) -> dict[str, object]:
 
 def test_the_accounts_come_from_the_settings_and_the_warehouses_stripe_checkouts(engine: Engine) -> None:
     settings = Settings(ga4_property_id="123", mailchimp_api_key=SecretStr("abc-us6"))
-    assert alert_accounts(engine, settings) == Accounts("123", "us6", None)  # no checkouts yet: no Stripe link
+    assert alert_accounts(engine, settings) == {"ga4": "123", "mailchimp": MailchimpLinks("us6")}  # no Stripe link yet
     with engine.begin() as conn:
         conn.execute(insert(table_of(StripeCheckoutSession)), [session("demo", "cs_0"), session("acct_9Z", "cs_1")])
-    assert alert_accounts(engine, settings).stripe_account == "acct_9Z"  # the demo's rows are no account
+    assert alert_accounts(engine, settings)["stripe"] == "acct_9Z"  # the demo's rows are no account
     named = Settings(stripe_account_id="acct_1Abc")
-    assert alert_accounts(engine, named) == Accounts(None, None, "acct_1Abc")  # the setting wins
+    assert alert_accounts(engine, named) == {"stripe": "acct_1Abc"}  # the setting wins
     with engine.begin() as conn:
         conn.execute(insert(table_of(MailchimpCampaign)), [
             {"account": "a1", "campaign_id": c, "title": t, "kind": "regular", "list_id": "l1", "workflow_id": "",
              "workflow_title": "", "position": 0, "send_time": dt.datetime(2026, 9, d, 8), "web_id": w}
             for c, t, d, w in (("c1", "Weekly #12", 14, 112), ("c0", "Old", 1, 0))])
-    assert alert_accounts(engine, named).mailchimp_campaigns == (  # a campaign without a web id links nothing
+    with_key = Settings(stripe_account_id="acct_1Abc", mailchimp_api_key=SecretStr("abc-us6"))
+    assert alert_accounts(engine, with_key)["mailchimp"].campaigns == (  # a campaign without a web id links nothing
         Campaign("Weekly #12", "", 0, 112, "2026-09-14 08:00:00"),)
 
 

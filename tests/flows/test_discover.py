@@ -113,14 +113,14 @@ def fakes() -> Iterator[tuple[FakeGA4, FakeMailchimp, FakeStripe]]:
         mailchimp = stack.enter_context(FakeMailchimp())
         stripe = stack.enter_context(FakeStripe())
         mailchimp.add_list("5e1d0c9b8a", "Bakers")
-        for page in demo.read_email_campaigns(SINCE, AS_OF):
-            for c in page:
+        for campaigns in demo.read_email_campaigns(SINCE, AS_OF):
+            for c in campaigns:
                 mailchimp.add_campaign(FakeCampaign(c.campaign_id, c.title, c.kind, c.list_id, c.send_time,
                                                     c.workflow_id, c.workflow_title, c.position, c.title))
         mailchimp.add_activity(FakeActivity(a.campaign_id, f"{a.email_hash[:20]}@example.com", a.action, a.timestamp)
                                for page in demo.read_email_activity(SINCE, AS_OF) for a in page)
-        for page in demo.read_checkout_sessions(SINCE, AS_OF):
-            for s in page:
+        for sessions in demo.read_checkout_sessions(SINCE, AS_OF):
+            for s in sessions:
                 stripe.add_session(created=s.created, status=s.status, mode=s.mode, amount_total=s.amount_total,
                                    currency=s.currency, customer_email=f"{s.customer_hash[:20]}@example.com",
                                    product_id=s.product_id, product_name=s.product_name, expires_at=s.expires_at)

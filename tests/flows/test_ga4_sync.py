@@ -13,14 +13,16 @@ from sqlalchemy import Engine, create_engine, select, text
 
 from connectors.demo import read_ga4_rows
 from connectors.errors import RetryPolicy
-from connectors.ga4 import make_client, plan_reports
-from flows.ga4 import Ga4Job, days_to_read, plans_for, sync_days
+from connectors.ga4 import plan_reports, plans_of
 from models.config import SourceSettings
 from models.mapfile import load_map
+from models.sources.ga4.sync import days_to_read, request, sync_days
 from models.sources.ga4.tables import Ga4ReportMeta, Ga4Row
 from models.tables import Quarantine, SyncedDay
 from tests.conftest import EXAMPLE_MAP, example_map_with, journeymap
+from tests.connectors.test_ga4 import reader_for
 from tests.fakes.ga4 import FakeGA4, bulk_data
+from tests.models.test_ga4_awkward import Job
 
 AS_OF = dt.date(2026, 9, 30)
 FAST = RetryPolicy(attempts=3, base_seconds=0.01, max_seconds=0.05)
@@ -35,24 +37,25 @@ def test_incremental_runs_reread_only_the_lookback_and_replace_late_data(engine:
     settings = SourceSettings(history_days=10, lookback_days=3, concurrency=3)
     journey_map = load_map(EXAMPLE_MAP)
     with FakeGA4(property_id="123", today=AS_OF) as fake:
-        job = Ga4Job(make_client(fake.credentials_file, fake.url), "123", plans_for(journey_map), settings, FAST)
+        job = Job(reader_for(fake, plans_of(request(journey_map)), policy=FAST), settings)
+        run = job.run(engine, AS_OF)
         since = AS_OF - dt.timedelta(days=9)
-        first_days = days_to_read(engine, job, since, AS_OF, AS_OF)
+        first_days = days_to_read(run, job.reader, since, AS_OF)
         assert first_days == [since + dt.timedelta(days=i) for i in range(10)]
-        first = sync_days(engine, job, first_days, AS_OF)
+        first = sync_days(run, job.reader, first_days)
         assert (first.days, first.left, first.stopped) == (10, [], "")
         snapshot = {t: rows_of(engine, t) for t in (Ga4Row, Ga4ReportMeta, SyncedDay)}
 
-        again = days_to_read(engine, job, since, AS_OF, AS_OF)
+        again = days_to_read(run, job.reader, since, AS_OF)
         assert again == [AS_OF - dt.timedelta(days=d) for d in (2, 1, 0)]
-        sync_days(engine, job, again, AS_OF)
+        sync_days(run, job.reader, again)
         assert {t: rows_of(engine, t) for t in snapshot} == snapshot  # a rerun changes nothing
 
         late, old = AS_OF - dt.timedelta(days=1), AS_OF - dt.timedelta(days=5)
         fake.revise(late, 2.0)
         fake.revise(old, 2.0)  # outside the lookback: GA4 is done with it, so it is not read again
         before = _sessions(engine)
-        sync_days(engine, job, days_to_read(engine, job, since, AS_OF, AS_OF), AS_OF)
+        sync_days(run, job.reader, days_to_read(run, job.reader, since, AS_OF))
         after = _sessions(engine)
     assert after[late] == 2 * before[late]
     assert after[old] == before[old]
@@ -77,8 +80,9 @@ def test_a_quota_stop_resumes_without_reading_finished_days_again(engine: Engine
     today = dt.date(2026, 9, 30)
     with FakeGA4(bulk_data(rows_per_day=5), property_id="123", today=today) as fake:
         fake.quota(tokens_per_day=200, tokens_per_request=1)
-        job = Ga4Job(make_client(fake.credentials_file, fake.url), "123", plans, settings, FAST)
-        first = sync_days(engine, job, days_to_read(engine, job, start, end, today), today)
+        job = Job(reader_for(fake, plans, policy=FAST), settings)
+        run = job.run(engine, today)
+        first = sync_days(run, job.reader, days_to_read(run, job.reader, start, end))
         assert "quota" in first.stopped
         assert 150 <= first.days <= 185  # stopped with about 10 % of 200 tokens left
         assert len(first.left) == 365 - first.days
@@ -86,9 +90,9 @@ def test_a_quota_stop_resumes_without_reading_finished_days_again(engine: Engine
 
         fake.quota(tokens_per_day=10_000)  # a new day: a fresh budget
         fake.requests.clear()
-        remaining = days_to_read(engine, job, start, end, today)
+        remaining = days_to_read(run, job.reader, start, end)
         assert remaining == first.left
-        second = sync_days(engine, job, remaining, today)
+        second = sync_days(run, job.reader, remaining)
         asked_second = _days_asked(fake)
     assert (second.days, second.left, second.stopped) == (len(remaining), [], "")
     assert not (asked_second & _committed(asked_first, first.left))  # no finished day was requested again
@@ -112,9 +116,8 @@ def test_bad_rows_are_quarantined_and_the_day_still_loads(engine: Engine) -> Non
     with FakeGA4(property_id="123", today=AS_OF) as fake:
         fake.inject_rows(day, "landingPage", [{"date": day.strftime("%Y%m%d"), "landingPage": "/broken/",
                                                "sessions": "n/a"}])
-        job = Ga4Job(make_client(fake.credentials_file, fake.url), "123", plans_for(journey_map),
-                     SourceSettings(history_days=5), FAST)
-        result = sync_days(engine, job, [day], AS_OF)
+        job = Job(reader_for(fake, plans_of(request(journey_map)), policy=FAST), SourceSettings(history_days=5))
+        result = sync_days(job.run(engine, AS_OF), job.reader, [day])
     assert result.quarantined == 1
     assert result.rows > 100
     with engine.connect() as conn:
@@ -212,9 +215,8 @@ def test_response_metadata_is_kept_per_report_and_day(engine: Engine) -> None:
     day = AS_OF - dt.timedelta(days=6)
     with FakeGA4(property_id="123", today=AS_OF) as fake:
         fake.flags(day, data_loss_from_other_row=True, subject_to_thresholding=True, sampled=(1000, 5000))
-        job = Ga4Job(make_client(fake.credentials_file, fake.url), "123", plans_for(journey_map),
-                     SourceSettings(history_days=10), FAST)
-        sync_days(engine, job, [day, day + dt.timedelta(days=1)], AS_OF)
+        job = Job(reader_for(fake, plans_of(request(journey_map)), policy=FAST), SourceSettings(history_days=10))
+        sync_days(job.run(engine, AS_OF), job.reader, [day, day + dt.timedelta(days=1)])
     with engine.connect() as conn:
         meta = {(m.date, m.report): m for m in conn.execute(select(Ga4ReportMeta.__table__))}
     flagged = meta[(day, "pages")]
@@ -227,7 +229,7 @@ def test_response_metadata_is_kept_per_report_and_day(engine: Engine) -> None:
 
 
 def test_the_map_decides_which_dimensions_and_metrics_are_asked_for() -> None:
-    plans = {p.report: p for p in plans_for(load_map(EXAMPLE_MAP))}
+    plans = {p.report: p for p in plans_of(request(load_map(EXAMPLE_MAP)))}
     assert set(plans) == {"traffic", "pages", "events"}
     assert plans["traffic"].api_dimensions == ["date", "landingPage", "sessionDefaultChannelGroup", "sessionSource",
                                                "sessionMedium", "deviceCategory", "newVsReturning"]

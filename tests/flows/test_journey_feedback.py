@@ -13,10 +13,10 @@ from connectors.pii import EmailHasher
 from flows.map_page import build_page
 from flows.views import current_view
 from models.mapfile import parse_map
-from models.rows import prepare
 from models.sources.surveys.mapping import nps_by_journey
 from models.sources.surveys.streams import SURVEY_RESPONSES
 from models.store import upsert
+from models.sync.rows import prepare
 from reports.html_map import render_html
 from reports.map_png import map_png
 

@@ -13,10 +13,10 @@ from sqlalchemy import Engine, create_engine, select, text
 from connectors.errors import RetryPolicy, TransientError
 from connectors.mailchimp import Reader, make_client
 from connectors.pii import EmailHasher
-from flows.mailchimp import sync_activity
-from flows.sync import SourceResult
 from models.config import SourceSettings
+from models.sources.mailchimp.sync import sync_activity
 from models.sources.mailchimp.tables import MailchimpActivity
+from models.sync import SourceResult
 from tests.conftest import example_map_with
 from tests.fakes.clock import FakeClock
 from tests.fakes.mailchimp import FakeActivity, FakeCampaign, FakeMailchimp, FakeMember

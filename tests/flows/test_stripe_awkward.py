@@ -7,9 +7,14 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from prefect import flow
 from sqlalchemy import create_engine, func, select
 
-from models.sources.stripe.tables import StripeCheckoutSession
+from flows.pipeline import prepare_database
+from flows.sources import load_source
+from models.mapfile import load_map
+from models.sources.stripe.tables import StripeCheckoutSession, StripeSubscription
+from models.sync import SourceResult
 from models.tables import QualityResultRow
 from tests.conftest import example_map_with, journeymap, latest_artifact
 from tests.fakes.stripe_api import FakeStripe
@@ -111,6 +116,36 @@ def test_without_any_word_of_the_account_the_rows_keep_one_account_and_the_run_s
     assert any("STRIPE_ACCOUNT_ID" in w for w in guessed.warnings)
     assert named.account == "acct_Named"
     assert not named.warnings
+
+
+@flow(name="test-stripe-chunk", persist_result=False)
+def backfill_chunk(url: str, map_file: str, window: tuple[dt.date, dt.date]) -> SourceResult:
+    """One of a backfill's chunks that does not read the whole lists (`snapshots=False`)."""
+    journey_map = load_map(Path(map_file))
+    engine = prepare_database(url, journey_map)
+    try:
+        return load_source(engine, journey_map, "stripe", AS_OF, False, window, snapshots=False)
+    finally:
+        engine.dispose()
+
+
+def test_a_backfill_chunk_reads_its_window_and_leaves_the_subscriptions_to_the_chunk_that_reads_them(
+        db_url: str, stripe_map: Path, prefect_api_url: str, environ: pytest.MonkeyPatch) -> None:
+    window = (AS_OF - dt.timedelta(days=4), AS_OF - dt.timedelta(days=2))
+    with FakeStripe() as fake:
+        fill(fake)
+        use(environ, fake, db_url, stripe_map, fake.api_key)
+        done = backfill_chunk(db_url, str(stripe_map), window)
+        paths = {r.path for r in fake.requests}
+    assert not done.failure, done.failure
+    assert [(s.stream, s.since, s.until) for s in done.streams] == [
+        ("checkout_sessions", *window), ("refunds", *window), ("payment_intents", *window)]
+    assert done.streams[0].rows == 12
+    assert "/v1/subscriptions" not in paths
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(StripeSubscription)).scalar_one() == 0
+    engine.dispose()
 
 
 @pytest.mark.slow

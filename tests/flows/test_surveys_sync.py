@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import example_map_with, journeymap
+from tests.flows.sync_helpers import run_source
 
 AS_OF = "2026-09-30"
+COLUMNS = {"date": "Submitted At", "score": "How likely?", "stage": "Stage", "comment": "Why?", "id": "Response ID"}
 GOOD = """Response ID,Submitted At,How likely?,Stage,Why?
 r1,2026-09-10 09:00:00,10,purchase,Great course
 r2,2026-09-11 09:00:00,9,purchase,
@@ -63,3 +66,39 @@ def test_a_partly_bad_export_loads_its_good_rows_names_the_bad_one_and_shows_nps
     assert again.returncode == 2
     assert rows(db_url, "select response_id, score, stage, comment from raw_survey_responses order by response_id") \
         == stored
+
+
+def test_an_export_that_cannot_be_read_is_bad_input_and_the_others_still_load(
+        db_url: str, tmp_path: Path, prefect_api_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files are found beside journey.yaml (not the working directory); a missing one is named, not a
+    failure of the source."""
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "nps.csv").write_text(GOOD, encoding="utf-8")
+    map_file = example_map_with(tmp_path, surveys=[
+        {"name": "gone", "file": "exports/gone.csv", "stage": "advocacy", "columns": COLUMNS},
+        {"name": "nps", "file": "exports/nps.csv", "stage": "advocacy", "columns": COLUMNS}])
+    monkeypatch.setenv("JOURNEY_MAP_FILE", str(map_file))
+    monkeypatch.delenv("JOURNEY_HASH_SALT", raising=False)
+    monkeypatch.chdir(Path(__file__).parent)
+    done = run_source(db_url, str(map_file), "surveys", dt.date.fromisoformat(AS_OF))
+    assert not done.failure, done.failure
+    assert not done.misconfigured
+    missing, bad_row = done.bad_input
+    assert missing == f"{(tmp_path / 'exports' / 'gone.csv').resolve()}: the file does not exist; check the path in " \
+                      "journey.yaml"
+    assert bad_row.startswith("nps.csv row 7, column 'How likely?': 11 is not a score")
+    assert [(s.stream, s.rows, s.quarantined) for s in done.streams] == [("nps", 5, 1)]
+    assert [r[0] for r in rows(db_url, "select response_id from raw_survey_responses order by response_id")] == \
+        ["r1", "r2", "r3", "r4", "r5"]
+
+
+def test_no_export_that_can_be_read_still_says_which_days_it_covers(
+        db_url: str, tmp_path: Path, prefect_api_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    map_file = example_map_with(tmp_path, surveys=[{"name": "gone", "file": "gone.csv", "columns": COLUMNS}],
+                                sources={"surveys": {"history_days": 10}})
+    monkeypatch.setenv("JOURNEY_MAP_FILE", str(map_file))
+    done = run_source(db_url, str(map_file), "surveys", dt.date.fromisoformat(AS_OF))
+    assert not done.failure, done.failure
+    assert len(done.bad_input) == 1
+    assert [(s.source, s.stream, s.since, s.until, s.rows) for s in done.streams] == [
+        ("surveys", "responses", dt.date(2026, 9, 20), dt.date(2026, 9, 29), 0)]  # its history, lag 1

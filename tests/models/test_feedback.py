@@ -9,10 +9,10 @@ from sqlalchemy import Engine, select
 from connectors.pii import EmailHasher
 from models.mapfile import parse_map
 from models.mapping import map_window
-from models.rows import prepare
 from models.sources.surveys.mapping import nps_by_stage
 from models.sources.surveys.streams import SURVEY_RESPONSES
 from models.store import upsert
+from models.sync.rows import prepare
 from models.tables import TouchpointDaily
 
 HASHER = EmailHasher("test-salt")  # the project's one email hash, salted

@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import Engine
 
 from models.config import SourceSettings
-from models.ledger import (
+from models.sync.ledger import (
     EMPTY,
     GAP,
     OK,

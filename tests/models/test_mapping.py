@@ -12,12 +12,12 @@ from connectors.pii import EmailHasher
 from models.db import make_engine, migrate
 from models.mapfile import parse_map
 from models.mapping import map_window
-from models.rows import prepare
 from models.sources.ga4.streams import GA4_ROWS
 from models.sources.mailchimp.streams import MAILCHIMP_ACTIVITY, MAILCHIMP_CAMPAIGNS
 from models.sources.stripe.streams import STRIPE_CHECKOUTS, STRIPE_PAYMENT_INTENTS, STRIPE_REFUNDS, STRIPE_SUBSCRIPTIONS
 from models.sources.stripe.tables import StripeCheckoutSession
 from models.store import insert_rows, upsert
+from models.sync.rows import prepare
 from models.tables import TouchpointDaily, TouchpointMetricDaily, UnmappedDaily, table_of
 
 HASHER = EmailHasher("test-salt")  # the project's one email hash, salted

@@ -12,11 +12,12 @@ from sqlalchemy import Engine, select
 
 from connectors.pii import EmailHasher
 from models.db import MIGRATIONS, DatabaseConfigError, make_engine, migrate
-from models.rows import prepare
 from models.sources.ga4.streams import GA4_ROWS
 from models.sources.ga4.tables import Ga4Row
 from models.sources.mailchimp.streams import MAILCHIMP_ACTIVITY
-from models.store import get_cursor, quarantine, replace_window, set_cursor, upsert
+from models.store import replace_window, upsert
+from models.sync.rows import prepare
+from models.sync.state import get_cursor, quarantine, set_cursor
 from models.tables import Base, Quarantine, UnmappedDaily, table_of
 
 HASHER = EmailHasher("test-salt")  # the project's one email hash, salted

@@ -7,12 +7,14 @@ import io
 
 import pytest
 
+from connectors.mailchimp.links import data_centre
 from models.config import Touchpoint
+from models.sources.mailchimp.links import Campaign, MailchimpLinks
 from reports.rate_chart import rate_png
-from reports.source_links import Accounts, Campaign, mailchimp_dc, source_link
+from reports.source_links import source_link
 
-ACCOUNTS = Accounts(ga4_property="123456789", mailchimp_dc="us6", stripe_account="acct_1Abc",
-                    search_console_site="sc-domain:example.com")
+ACCOUNTS = {"ga4": "123456789", "mailchimp": MailchimpLinks("us6"), "stripe": "acct_1Abc",
+            "search_console": "sc-domain:example.com"}
 
 
 def tp(source: str, **match: str | int) -> Touchpoint:
@@ -39,12 +41,12 @@ def test_each_source_links_to_its_own_report(touchpoint: Touchpoint, label: str,
 
 
 def test_no_link_without_the_account_and_the_data_centre_comes_from_the_key() -> None:
-    assert source_link(tp("ga4", page_path="^/$"), Accounts()) is None
-    assert source_link(tp("stripe", product="x"), Accounts(ga4_property="1")) is None
-    assert source_link(tp("search_console", page="x"), Accounts(ga4_property="1")) is None
-    assert mailchimp_dc("0123abcd-us21") == "us21"
-    assert mailchimp_dc("nodash") is None
-    assert mailchimp_dc(None) is None
+    assert source_link(tp("ga4", page_path="^/$"), {}) is None
+    assert source_link(tp("stripe", product="x"), {"ga4": "1"}) is None
+    assert source_link(tp("search_console", page="x"), {"ga4": "1"}) is None
+    assert data_centre("0123abcd-us21") == "us21"
+    assert data_centre("nodash") is None
+    assert data_centre(None) is None
 
 
 def test_the_rate_picture_is_a_small_stable_png_and_days_without_volume_are_not_zero() -> None:
@@ -68,7 +70,7 @@ def test_a_mailchimp_touchpoint_links_the_report_of_the_newest_campaign_its_rule
                  Campaign("Offer", "", 0, 900, "2026-09-20 08:00:00"),
                  Campaign("Welcome 1", "Starter guide welcome", 1, 201),
                  Campaign("Welcome 2", "Starter guide welcome", 2, 202))
-    accounts = Accounts(mailchimp_dc="us6", mailchimp_campaigns=campaigns)
+    accounts = {"mailchimp": MailchimpLinks("us6", campaigns)}
     report = "https://us6.admin.mailchimp.com/reports/summary?id="
     assert source_link(tp("mailchimp", campaign="Weekly #.*"), accounts) == ("Mailchimp report", report + "112")
     assert source_link(tp("mailchimp", automation="Starter guide.*", email=2), accounts) == (

@@ -8,7 +8,6 @@ import json
 
 from models.config import JourneyMap
 from reports.slack import alert_message
-from reports.source_links import Accounts
 from tests.reports.test_slack_messages import KEY, LINKS, MAP, OPENED, PAYLOAD, golden, within_limits
 
 
@@ -21,7 +20,7 @@ def owned(journey_map: JourneyMap) -> JourneyMap:
 
 def test_an_alert_mentions_its_owners_and_links_the_map_and_the_source_report() -> None:
     links = dataclasses.replace(LINKS, map="https://maps.example/journey-map.html",
-                                accounts=Accounts(stripe_account="acct_1Abc"))
+                                accounts={"stripe": "acct_1Abc"})
     message = alert_message(owned(MAP), KEY, PAYLOAD, status="open", severity="critical", opened_on=OPENED,
                             as_of=OPENED, links=links, message_key=f"alert|{KEY}|{OPENED}|{OPENED}|opened")
     golden("alert_open_owned", message)

@@ -17,5 +17,6 @@ SOURCE = SourceModel(
                   "Admin › DebugView; compare with the last change to the page.",
     segments=("device", "channel", "user_type", "country"),
     account_per_key=False,
-    main_stream="traffic", stream_by_key=(("event_name", "events"), ("page_path", "pages")),
+    page_keys=("page_path", "landing_page"), main_stream="traffic",
+    stream_by_key=(("event_name", "events"), ("page_path", "pages")),
 )

@@ -1,12 +1,14 @@
 """GA4's landing streams: what its records become as rows of its tables, and which checks they pass
-first (records that fail go to the quarantine; see `models.rows`)."""
+first (records that fail go to the quarantine; see `models.sync.rows`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from models.rows import (
+from models.sources.ga4.tables import Ga4Row
+from models.store import row_key
+from models.sync.rows import (
     BadRecord,
     RawStream,
     Record,
@@ -14,8 +16,6 @@ from models.rows import (
     day_of,
     number,
 )
-from models.sources.ga4.tables import Ga4Row
-from models.store import row_key
 from models.tables import table_of
 
 GA4_REPORTS = ("traffic", "pages", "events")

@@ -1,5 +1,5 @@
 """Mailchimp's landing streams: what its records become as rows of its tables, and which checks they pass
-first (records that fail go to the quarantine; see `models.rows`)."""
+first (records that fail go to the quarantine; see `models.sync.rows`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ import datetime as dt
 import re
 from typing import Any
 
-from models.rows import (
+from models.sources.mailchimp.tables import (
+    MailchimpActivity,
+    MailchimpCampaign,
+    MailchimpListGrowth,
+    MailchimpReport,
+)
+from models.sync.rows import (
     BadRecord,
     Cover,
     RawStream,
@@ -20,12 +26,6 @@ from models.rows import (
     number,
     one_of,
     sha256_hex,
-)
-from models.sources.mailchimp.tables import (
-    MailchimpActivity,
-    MailchimpCampaign,
-    MailchimpListGrowth,
-    MailchimpReport,
 )
 from models.tables import table_of
 

@@ -2,9 +2,10 @@
 
 A touchpoint with only `page` reads the pages report (every impression of the page, by device and country); one
 with `query` reads the queries report (the page's top queries only, without device or country), so it has no
-device or country segments. Search Console's devices and countries are given the spellings GA4 uses, so that a
-segment of the map means the same visitors whichever source counts them; a country missing from COUNTRIES is left
-out of the country segments (its rows still count in every other segment), never given a made-up name.
+device or country segments. Search Console's devices and countries are given the spellings of the map's web
+analytics, so that a segment of the map means the same visitors whichever source counts them; a country missing
+from COUNTRIES is left out of the country segments (its rows still count in every other segment), never given a
+made-up name.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from models.tables import table_of
 
 SEARCH_METRICS = {"impressions": "impressions", "clicks": "clicks"}
 SEARCH_DIMENSIONS = ("device", "country")  # the map's segments the pages report can cut
-# Search Console's ISO 3166-1 alpha-3 codes (lower case) → the country names GA4 reports.
+# Search Console's ISO 3166-1 alpha-3 codes (lower case) → the country names the web analytics source reports.
 COUNTRIES = {
     "are": "United Arab Emirates", "arg": "Argentina", "aus": "Australia", "aut": "Austria", "bel": "Belgium",
     "bgr": "Bulgaria", "bra": "Brazil", "can": "Canada", "che": "Switzerland", "chl": "Chile", "chn": "China",
@@ -44,7 +45,7 @@ DEVICES = {"DESKTOP": "desktop", "MOBILE": "mobile", "TABLET": "tablet"}
 def read_search_console(conn: Connection, since: dt.date, until: dt.date, _tz: ZoneInfo,
                         account: str | None) -> pd.DataFrame:
     """The window's rows of both reports (Search Console's days are its own: Pacific Time, not the map's), with
-    device and country in GA4's spellings ("" where there is none, or no GA4 name)."""
+    device and country in the web analytics source's spellings ("" where there is none, or no name there)."""
     t = table_of(SearchConsoleRow)
     stmt = select(t.c.report, t.c.date, t.c.page, t.c.query, t.c.device, t.c.country, t.c.clicks,
                   t.c.impressions).where(t.c.date >= since, t.c.date <= until)
@@ -82,7 +83,7 @@ def map_search_console(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
             if persona_segment(persona) in personas:
                 frame[persona_segment(persona)] = _persona_mask(rows, persona)
         parts = [segment_facts(frame, tp, journey_id, [], personas)]
-        for dim in dims:  # a row without the dimension's value (a country GA4 does not name) is in none of its segments
+        for dim in dims:  # a row without the dimension's value (a country without a name) is in none of its segments
             cut = segment_facts(frame[frame[dim] != ""], tp, journey_id, [dim], [])
             parts.append(cut[cut["segment"] != ALL])
         out.append(concat(parts))

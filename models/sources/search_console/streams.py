@@ -1,12 +1,14 @@
 """Search Console's landing streams: what its records become as rows of its tables, and which checks they pass
-first (records that fail go to the quarantine; see `models.rows`)."""
+first (records that fail go to the quarantine; see `models.sync.rows`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from models.rows import (
+from models.sources.search_console.tables import SearchConsoleRow
+from models.store import row_key
+from models.sync.rows import (
     BadRecord,
     Cover,
     RawStream,
@@ -16,8 +18,6 @@ from models.rows import (
     number,
     one_of,
 )
-from models.sources.search_console.tables import SearchConsoleRow
-from models.store import row_key
 from models.tables import table_of
 
 SEARCH_REPORTS = ("pages", "queries")

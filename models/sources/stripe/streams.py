@@ -1,11 +1,12 @@
 """Stripe's landing streams: what its records become as rows of its tables, and which checks they pass
-first (records that fail go to the quarantine; see `models.rows`)."""
+first (records that fail go to the quarantine; see `models.sync.rows`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from models.rows import (
+from models.sources.stripe.tables import StripeCheckoutSession, StripePaymentIntent, StripeRefund, StripeSubscription
+from models.sync.rows import (
     BadRecord,
     RawStream,
     Record,
@@ -17,7 +18,6 @@ from models.rows import (
     number,
     sha256_hex,
 )
-from models.sources.stripe.tables import StripeCheckoutSession, StripePaymentIntent, StripeRefund, StripeSubscription
 from models.tables import table_of
 
 STRIPE_STATUSES = ("open", "complete", "expired")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -14,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from models.config import JourneyMap, Touchpoint
 from models.facts import FACT_COLUMNS, METRIC_COLUMNS, concat, unmapped_items
+from models.feedback import StageFeedback
 from models.sources.surveys.tables import SurveyResponseRow
 from models.tables import table_of
 
@@ -74,18 +74,6 @@ def map_surveys(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],
         out.append(facts.assign(touchpoint_id=tp.id, segment="all", journey_id=journey_id, revenue=0.0)[FACT_COLUMNS])
     left = raw[~matched & (raw["stage"] == "")] if len(raw) else raw  # answers that sit nowhere on the map
     return concat(out), unmapped_items(left, "survey", "surveys", "responses"), pd.DataFrame(columns=METRIC_COLUMNS)
-
-
-@dataclass(frozen=True)
-class StageFeedback:
-    """NPS of one stage over a period, with its score distribution and the most frequent pain points."""
-
-    stage: str
-    responses: int
-    nps: float | None  # −100 … 100; None without answers
-    scores: tuple[int, ...]  # count of each score 0..10
-    pain_points: tuple[str, ...]  # comments of detractors, most frequent first
-    stage_only: int = 0  # of the responses, those with only a stage (they show under that stage of every journey)
 
 
 def nps_by_stage(conn: Connection, journey_map: JourneyMap, since: dt.date, until: dt.date,

@@ -1,11 +1,12 @@
 """The survey exports's landing streams: what its records become as rows of its tables, and which checks they pass
-first (records that fail go to the quarantine; see `models.rows`)."""
+first (records that fail go to the quarantine; see `models.sync.rows`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from models.rows import (
+from models.sources.surveys.tables import SurveyResponseRow
+from models.sync.rows import (
     EMAIL,
     BadRecord,
     RawStream,
@@ -14,7 +15,6 @@ from models.rows import (
     naive_utc,
     number,
 )
-from models.sources.surveys.tables import SurveyResponseRow
 from models.tables import table_of
 
 

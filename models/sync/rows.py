@@ -9,7 +9,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 from sqlalchemy import Table
 
@@ -19,6 +19,21 @@ Record = Mapping[str, Any]
 Hasher = Callable[[str], str]  # an email address → its salted hash, as the landing tables store it
 _HEX = "0123456789abcdef"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}")
+
+
+class Unreadable(Protocol):
+    """A record a reader could not read, kept whole for the quarantine: a reader yields it in place of the record,
+    with `unreadable = True` (the connectors' `Rejected`)."""
+
+    unreadable: bool
+    key: str
+    reason: str
+    payload: dict[str, Any]
+
+
+def unreadable(record: object) -> TypeGuard[Unreadable]:
+    """Whether a reader yielded `record` in place of one it could not read."""
+    return getattr(record, "unreadable", False) is True
 
 
 class BadRecord(ValueError):
@@ -204,7 +219,7 @@ def resolve_repeats(rows: list[dict[str, Any]], key: tuple[str, ...], values: tu
                     ) -> tuple[list[dict[str, Any]], list[tuple[str, str, Record]]]:
     """Rows that repeat a natural key within one read, resolved whatever order they came in.
 
-    A source may send the same key twice (GA4 while a day is still processing, between two page requests). An
+    A source may send the same key twice (a report while its day is still processing, between two page requests). An
     identical repeat is stored once. Repeats with different numbers keep the one with the largest `values` (the
     later, more complete count; the choice does not depend on arrival order) and go to the quarantine with every
     version and the reason, so nothing is lost and the day still commits. Returns (rows, refused).

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from connectors.errors import RetryPolicy
-from connectors.ga4 import make_client
-from flows.ga4 import Ga4Job, days_to_read, plans_for, sync_days
+from connectors.errors import AccessDenied, ConnectorError, QuotaExhausted, RetryPolicy
+from connectors.ga4 import PropertyReader, plans_of
+from connectors.pii import EmailHasher
 from models.config import SourceSettings
-from models.ledger import EMPTY, GAP, OK, Stream, history, read_marks
 from models.mapfile import load_map
+from models.sources.ga4.sync import days_to_read, request, sync_days
 from models.sources.ga4.tables import Ga4Row
+from models.sync import ReadErrors, SyncRun
+from models.sync.ledger import EMPTY, GAP, OK, Stream, history, read_marks
 from models.tables import Quarantine, SyncedDay
 from tests.conftest import EXAMPLE_MAP
-from tests.connectors.test_ga4 import demo_totals
+from tests.connectors.test_ga4 import demo_totals, reader_for
 from tests.fakes.clock import FakeClock
 from tests.fakes.ga4 import FakeGA4
 
@@ -26,17 +29,33 @@ AS_OF = dt.date(2026, 9, 30)
 FAST = RetryPolicy(attempts=3, base_seconds=0.01, max_seconds=0.05)
 SETTINGS = SourceSettings(history_days=10, settle_days=3, empty_retry_days=7, concurrency=3)
 LEDGER = Stream("ga4", "rows", "123")
+READ_ERRORS = ReadErrors(quota=(QuotaExhausted,), refused=(AccessDenied,), failed=(ConnectorError,))  # the flow's
 
 
-def job_for(fake: FakeGA4, settings: SourceSettings = SETTINGS) -> Ga4Job:
-    return Ga4Job(make_client(fake.credentials_file, fake.url), "123", plans_for(load_map(EXAMPLE_MAP)), settings,
-                  FAST)
+@dataclass(frozen=True)
+class Job:
+    """A property's reader (what `SPEC.open` builds) and the source's settings of the runs that sync it."""
+
+    reader: PropertyReader
+    settings: SourceSettings
+
+    def run(self, engine: Engine, as_of: dt.date) -> SyncRun:
+        """The GA4 sync of a run on `as_of` (its hashes salted with the property, as without JOURNEY_HASH_SALT)."""
+        return SyncRun(engine, load_map(EXAMPLE_MAP), "ga4", as_of, None, self.settings, hasher=EmailHasher,
+                       errors=READ_ERRORS)
 
 
-def daily_run(engine: Engine, job: Ga4Job, as_of: dt.date) -> list[dt.date]:
+def job_for(fake: FakeGA4, settings: SourceSettings = SETTINGS) -> Job:
+    """The example map's plans on the fake property, paged by `settings`."""
+    plans = plans_of(request(load_map(EXAMPLE_MAP)))
+    return Job(reader_for(fake, plans, page_size=settings.page_size, policy=FAST), settings)
+
+
+def daily_run(engine: Engine, job: Job, as_of: dt.date) -> list[dt.date]:
     """What a daily run of the GA4 source does: read the days the ledger says, up to the day before `as_of`."""
-    days = days_to_read(engine, job, *history(as_of, job.settings), as_of)
-    sync_days(engine, job, days, as_of)
+    run = job.run(engine, as_of)
+    days = days_to_read(run, job.reader, *history(as_of, job.settings))
+    sync_days(run, job.reader, days)
     return days
 
 
@@ -60,11 +79,11 @@ def test_a_row_repeated_on_a_later_page_never_stops_the_source(engine: Engine) -
         fake.repeat_row(same, "pagePath", index=0)
         fake.repeat_row(conflicting, "landingPage", index=1, conflicting=True)
         job = job_for(fake, SETTINGS.model_copy(update={"page_size": 200}))  # several pages a report
-        result = sync_days(engine, job, [same, conflicting], AS_OF)
+        result = sync_days(job.run(engine, AS_OF), job.reader, [same, conflicting])
         assert (result.days, result.left, result.stopped) == (2, [], "")
         assert sum(1 for r in fake.requests.snapshot() if r.rpc == "runReport") > 2  # the repeats came on page 2+
         first = {t: table_rows(engine, t) for t in (Ga4Row, Quarantine, SyncedDay)}
-        sync_days(engine, job, [same, conflicting], AS_OF)
+        sync_days(job.run(engine, AS_OF), job.reader, [same, conflicting])
         assert {t: table_rows(engine, t) for t in first} == first
     assert sessions(engine, same) == demo_totals(same, "traffic", "sessions")
     with engine.connect() as conn:
@@ -118,8 +137,8 @@ def test_an_empty_day_is_asked_again_and_lands_when_ga4_fills_it_in(engine: Engi
     with FakeGA4(property_id="123", clock=clock) as fake:
         fake.empty_day(late, until=dt.date(2026, 9, 23))  # processing stalled for three days
         job = job_for(fake)
-        first = sync_days(engine, job, days_to_read(engine, job, *history(clock.today(), SETTINGS), clock.today()),
-                          clock.today())
+        run = job.run(engine, clock.today())
+        first = sync_days(run, job.reader, days_to_read(run, job.reader, *history(clock.today(), SETTINGS)))
         assert first.empty == [late]
         with engine.connect() as conn:
             assert read_marks(conn, LEDGER, late, late)[late].status == EMPTY
@@ -148,9 +167,10 @@ def test_an_outage_is_a_confirmed_gap_after_empty_retry_days_and_a_backfill_read
         with engine.connect() as conn:
             assert read_marks(conn, LEDGER, outage, outage)[outage].status == GAP
         fake.empty_day(outage, until=clock.today())  # GA4 recovered the day after all
-        assert days_to_read(engine, job, outage, outage, clock.today()) == []  # a daily run leaves a gap alone
-        backfill = days_to_read(engine, job, outage, outage, clock.today(), backfill=True)
-        sync_days(engine, job, backfill, clock.today())
+        run = job.run(engine, clock.today())
+        assert days_to_read(run, job.reader, outage, outage) == []  # a daily run leaves a gap alone
+        backfill = days_to_read(run, job.reader, outage, outage, backfill=True)
+        sync_days(run, job.reader, backfill)
     assert backfill == [outage]
     assert sessions(engine, outage) == demo_totals(outage, "traffic", "sessions")
 
@@ -160,9 +180,10 @@ def test_a_property_younger_than_the_history_has_no_outages_before_its_first_dat
         for days_ago in range(6, 11):  # the property began collecting 5 days ago
             fake.empty_day(AS_OF - dt.timedelta(days=days_ago))
         job = job_for(fake)
-        result = sync_days(engine, job, days_to_read(engine, job, *history(AS_OF, SETTINGS), AS_OF), AS_OF)
+        run = job.run(engine, AS_OF)
+        result = sync_days(run, job.reader, days_to_read(run, job.reader, *history(AS_OF, SETTINGS)))
         assert result.empty == []  # nothing to ask again: not outages
-        assert days_to_read(engine, job, *history(AS_OF, SETTINGS), AS_OF) == \
+        assert days_to_read(run, job.reader, *history(AS_OF, SETTINGS)) == \
             [AS_OF - dt.timedelta(days=d) for d in (2, 1)]  # only the days still settling
 
 
@@ -171,14 +192,15 @@ def test_a_spent_token_budget_stops_cleanly_naming_it_and_the_next_run_reads_onl
     with FakeGA4(property_id="123", today=AS_OF) as fake:
         job = job_for(fake, SETTINGS.model_copy(update={"quota_reserve": 0.0}))  # no reserve: GA4 itself says stop
         fake.quota(tokens_per_day=200_000, tokens_per_hour=12)  # 4 days of 3 reports, then the hour is spent
-        first = sync_days(engine, job, days_to_read(engine, job, *history(AS_OF, SETTINGS), AS_OF), AS_OF)
+        run = job.run(engine, AS_OF)
+        first = sync_days(run, job.reader, days_to_read(run, job.reader, *history(AS_OF, SETTINGS)))
         assert "hourly token quota is spent" in first.stopped
         assert "Exhausted property tokens per hour" in first.stopped
         assert 1 <= first.days < 10
         assert len(first.left) == 10 - first.days
         fake.quota(tokens_per_day=200_000)  # the next hour
-        assert days_to_read(engine, job, *history(AS_OF, SETTINGS), AS_OF) == first.left
-        second = sync_days(engine, job, first.left, AS_OF)
+        assert days_to_read(run, job.reader, *history(AS_OF, SETTINGS)) == first.left
+        second = sync_days(run, job.reader, first.left)
     assert (second.days, second.left, second.stopped) == (len(first.left), [], "")
 
 
@@ -186,8 +208,9 @@ def test_a_budget_spent_before_any_day_is_read_stops_cleanly_too(engine: Engine)
     with FakeGA4(property_id="123", today=AS_OF) as fake:
         fake.quota(tokens_per_day=0)
         job = job_for(fake)
-        days = days_to_read(engine, job, *history(AS_OF, SETTINGS), AS_OF)
-        result = sync_days(engine, job, days, AS_OF)
+        run = job.run(engine, AS_OF)
+        days = days_to_read(run, job.reader, *history(AS_OF, SETTINGS))
+        result = sync_days(run, job.reader, days)
     assert "daily token quota is spent" in result.stopped
     assert result.left == days
     assert result.days == 0

@@ -1,5 +1,7 @@
-"""Sync a source's streams into the raw landing tables, page by page, with each day's mark in the day ledger
-committed together with its rows."""
+"""The sync engine: a source's streams into the raw landing tables, page by page, with each day's mark in the day
+ledger committed together with its rows; what a reader could not read, and what fails the landing checks, goes to
+the quarantine. It knows no source and no API: readers come from the flow (built by each connector), landing
+streams from the source registry."""
 
 from __future__ import annotations
 
@@ -14,19 +16,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 
-from connectors import demo
-from connectors.errors import Rejected, RetryPolicy
-from connectors.pii import EmailHasher
-from flows.settings import Settings
 from models.config import SourceSettings
-from models.ledger import DayMark, Stream, after_read, days_between, history, plan_reads, read_marks, write_marks
-from models.rows import Hasher, RawStream, prepare, prepare_covered, scrub
-from models.sources.ga4.streams import GA4_ROWS
-from models.sources.mailchimp.streams import MAILCHIMP_ACTIVITY, MAILCHIMP_CAMPAIGNS
-from models.sources.search_console.streams import SEARCH_CONSOLE_ROWS
-from models.sources.stripe.streams import STRIPE_CHECKOUTS
-from models.sources.surveys.streams import SURVEY_RESPONSES
-from models.store import clear_window, insert_values, quarantine, set_cursor, upsert
+from models.store import clear_window, insert_values, upsert
+from models.sync.ledger import DayMark, Stream, after_read, days_between, history, plan_reads, read_marks, write_marks
+from models.sync.rows import Hasher, RawStream, prepare, prepare_covered, scrub, unreadable
+from models.sync.state import quarantine, set_cursor
 
 Pages = Iterator[Sequence[Any]]
 Reader = Callable[[dt.date, dt.date], Pages]
@@ -76,16 +70,6 @@ class SourceResult:
         return max(s.until for s in self.streams)
 
 
-def source_policy(settings: SourceSettings) -> RetryPolicy:
-    """A source's retries for one run: every request of it shares `retry_minutes` of waiting."""
-    return RetryPolicy(budget_seconds=settings.retry_minutes * 60).for_source()
-
-
-def hasher_for(settings: Settings, account: str) -> EmailHasher:
-    """The salted hash of the addresses of one account: JOURNEY_HASH_SALT, or the account id when unset."""
-    return EmailHasher(settings.journey_hash_salt.get_secret_value() if settings.journey_hash_salt else account)
-
-
 def skipped_warning(name: str, skipped: dict[str, str], gives: dict[str, str]) -> str:
     """One sentence for the optional streams a source left out: which, why, and which metrics stay empty."""
     streams = ", ".join(s.replace("_", " ") for s in skipped)
@@ -104,20 +88,6 @@ def window_to_read(engine: Engine, stream: RawStream, account: str, as_of: dt.da
         marks = read_marks(conn, _ledger(stream, account), since, until)
     days = plan_reads(marks, since, until, as_of, settings).days
     return (days[0], until) if days else None
-
-
-def demo_streams(source: str, outage: dt.date | None = None) -> list[tuple[RawStream, Reader]]:
-    """The demo business's streams for a source, in load order (campaigns before activity); `outage`: a day the
-    demo's GA4 property records nothing."""
-    table: dict[str, list[tuple[RawStream, Reader]]] = {
-        "ga4": [(GA4_ROWS, lambda s, u: demo.read_ga4_rows(s, u, outage=outage))],
-        "search_console": [(SEARCH_CONSOLE_ROWS, lambda s, u: demo.read_search_rows(s, u))],
-        "mailchimp": [(MAILCHIMP_CAMPAIGNS, lambda s, u: demo.read_email_campaigns(s, u)),
-                      (MAILCHIMP_ACTIVITY, lambda s, u: demo.read_email_activity(s, u))],
-        "stripe": [(STRIPE_CHECKOUTS, lambda s, u: demo.read_checkout_sessions(s, u))],
-        "surveys": [(SURVEY_RESPONSES, lambda s, u: demo.read_survey_responses(s, u))],
-    }
-    return table[source]
 
 
 BULK_BATCH = 20_000  # rows per statement when a stream's read is landed in one transaction
@@ -253,7 +223,7 @@ def land_covered(conn: Connection, stream: RawStream, pages: Iterable[Sequence[A
     seen: set[tuple[Any, ...]] = set()
     for batch in _batches(iter(pages), BULK_BATCH):
         items = [r for page in batch for r in page]
-        rows, prepared = prepare_covered(stream, [r for r in items if not isinstance(r, Rejected)], account,
+        rows, prepared = prepare_covered(stream, [r for r in items if not unreadable(r)], account,
                                          lambda r: as_dict(r, account=account), hasher)
         fresh = [row for key, row in rows.items() if key not in seen]
         seen.update(rows)
@@ -287,7 +257,7 @@ def _land(conn: Connection, stream: RawStream, batch: list[Sequence[Any]], accou
           result: StreamResult, hasher: Hasher) -> list[dt.date]:
     """Upsert a batch of pages; returns the day of each row written."""
     items = [r for page in batch for r in page]
-    prepared = prepare(stream, [as_dict(r, account=account) for r in items if not isinstance(r, Rejected)], hasher)
+    prepared = prepare(stream, [as_dict(r, account=account) for r in items if not unreadable(r)], hasher)
     result.rows += upsert(conn, stream.table, prepared.rows)
     _quarantine(conn, stream, items, prepared.bad, as_of, result, hasher)
     return [d for d in prepared.days if d != dt.date.min]
@@ -295,8 +265,9 @@ def _land(conn: Connection, stream: RawStream, batch: list[Sequence[Any]], accou
 
 def _quarantine(conn: Connection, stream: RawStream, items: list[Any], refused: list[tuple[str, str, Any]],
                 as_of: dt.date, result: StreamResult, hasher: Hasher) -> None:
-    """What the connector could not read (`Rejected`) and what failed the landing checks, with their reasons."""
-    bad = [(r.key, r.reason, scrub(r.payload, hasher)) for r in items if isinstance(r, Rejected)] + refused
+    """What the connector could not read (see `models.sync.rows.unreadable`) and what failed the landing checks,
+    with their reasons."""
+    bad = [(r.key, r.reason, scrub(r.payload, hasher)) for r in items if unreadable(r)] + refused
     if bad:
         result.quarantined += quarantine(conn, stream.source, stream.stream, bad, as_of)
         result.reasons += [reason for _, reason, _ in bad]

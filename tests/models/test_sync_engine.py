@@ -14,14 +14,14 @@ from connectors.errors import Rejected
 from connectors.ga4 import Ga4ReportRow
 from connectors.mailchimp.records import EmailActivity
 from connectors.pii import EmailHasher, email_hash
-from flows import sync
-from flows.sync import StreamResult, land_covered, sync_stream, window_to_read
 from models.config import SourceSettings
-from models.ledger import Stream, read_marks
 from models.sources.ga4.streams import GA4_ROWS
 from models.sources.ga4.tables import Ga4Row
 from models.sources.mailchimp.streams import MAILCHIMP_ACTIVITY
 from models.sources.mailchimp.tables import MailchimpActivity
+from models.sync import StreamResult, land_covered, sync_stream, window_to_read
+from models.sync import engine as sync
+from models.sync.ledger import Stream, read_marks
 from models.tables import Quarantine
 
 AS_OF = dt.date(2026, 9, 30)
@@ -92,7 +92,7 @@ def test_a_stop_keeps_every_committed_day_and_the_rerun_resumes_at_the_first_unf
 def test_a_refused_write_names_the_table_and_reason_but_never_the_sql_or_its_values(engine: Engine) -> None:
     from sqlalchemy import text
 
-    from flows.sync import LandingError
+    from models.sync import LandingError
 
     with engine.begin() as conn:  # a warehouse that refuses every GA4 row (a constraint added by a DBA)
         if engine.dialect.name == "sqlite":
