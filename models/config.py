@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from models.sources import SOURCES as REGISTRY
+from models.sources import MapSections
 
 # Which rule keys and metrics each source understands (each source declares its own: models/sources/). The keys
 # of a touchpoint's `match:` are regular expressions (full match) unless noted.
@@ -126,30 +127,6 @@ class Persona(_Strict):
     where: dict[str, str] = Field(min_length=1)
 
 
-class SurveyColumns(_Strict):
-    """The export's column names (as in its header row; case and surrounding spaces do not matter)."""
-
-    date: str
-    score: str = Field(description="the 0–10 'how likely are you to recommend us' answer")
-    stage: str | None = None
-    touchpoint: str | None = None
-    comment: str | None = None
-    persona: list[str] = Field(default_factory=list)
-    id: str | None = Field(default=None, description="the export's response id (stable re-imports)")
-
-
-class Survey(_Strict):
-    """A survey / NPS export (Typeform, Google Forms, Hotjar CSV) and where its answers sit on the map."""
-
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    file: str = Field(description="the CSV export, relative to journey.yaml")
-    columns: SurveyColumns
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
-    date_format: str | None = Field(default=None, description="strptime format when dates are not ISO 8601")
-    stage: str | None = Field(default=None, description="stage of answers without a stage column")
-    touchpoint: str | None = Field(default=None, description="touchpoint of answers without a touchpoint column")
-
-
 class AlertPolicy(_Strict):
     """Detection defaults of the bottleneck spec, tunable per business."""
 
@@ -195,7 +172,7 @@ class QualityPolicy(_Strict):
         return {**SEVERITY, **value}
 
 
-class JourneyMap(_Strict):
+class JourneyMap(MapSections, _Strict):
     version: Literal[1] = 1
     business: Business
     stages: list[Stage] = Field(min_length=1)
@@ -205,7 +182,6 @@ class JourneyMap(_Strict):
     alerts: AlertPolicy = Field(default_factory=AlertPolicy)
     quality: QualityPolicy = Field(default_factory=QualityPolicy)
     journeys: list[Journey] = Field(min_length=1)
-    surveys: list[Survey] = Field(default_factory=list)
 
     def source_settings(self, source: str) -> SourceSettings:
         """The settings of a source: what journey.yaml sets, the source's own defaults for the rest (a map that
@@ -218,7 +194,8 @@ class JourneyMap(_Strict):
 
     def used_sources(self) -> list[str]:
         """Sources that at least one touchpoint reads, in the order of SOURCES."""
-        used = {tp.source for j in self.journeys for tp in j.touchpoints} | ({"surveys"} if self.surveys else set())
+        used = {tp.source for j in self.journeys for tp in j.touchpoints} | {
+            s.name for s in REGISTRY if s.section_used is not None and s.section_used(self)}
         return [s for s in SOURCES if s in used]
 
     def touchpoints(self) -> list[tuple[Journey, Touchpoint]]:

@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from models.config import DIMENSIONS, MONEY_METRICS, NON_ADDITIVE, REGEX_KEYS, SOURCES, JourneyMap
+from models.sources import SOURCES as SOURCES_DECLARED
 
 Loc = tuple[str | int, ...]
 
@@ -199,16 +200,11 @@ def _check_references(m: JourneyMap, where: _Located) -> Iterable[Problem]:
                                                      f"'{tp.stage}'{_suggest(tp.stage, stage_ids)}; stages are "
                                                      f"{', '.join(stage_ids)}")
             yield from _check_rule(tp.id, tp.source, tp.match, tp.volume, tp.success, loc, where)
-    yield from _duplicates([s.name for s in m.surveys], lambda i: ("surveys", i, "name"), "survey", where)
-    for i, survey in enumerate(m.surveys):
-        if survey.stage is not None and survey.stage not in stage_ids:
-            yield where.problem(("surveys", i, "stage"), f"survey '{survey.name}' references unknown stage "
-                                                         f"'{survey.stage}'{_suggest(survey.stage, stage_ids)}; "
-                                                         f"stages are {', '.join(stage_ids)}")
-        if survey.touchpoint is not None and survey.touchpoint not in seen:
-            yield where.problem(("surveys", i, "touchpoint"),
-                                f"survey '{survey.name}' references unknown touchpoint '{survey.touchpoint}'"
-                                f"{_suggest(survey.touchpoint, list(seen))}")
+    touchpoint_ids = list(seen)
+    for declared in SOURCES_DECLARED:
+        if declared.section_problems is not None:
+            for loc, message in declared.section_problems(m, stage_ids, touchpoint_ids):
+                yield where.problem(loc, message)
 
 
 def _check_rule(tp_id: str, source: str, match: dict[str, str | int], volume: str, success: str | None,

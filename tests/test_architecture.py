@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 import sys
 from pathlib import Path
 
@@ -141,3 +142,27 @@ def test_both_registries_list_the_same_sources_in_the_same_order() -> None:
 
     assert [c.name for c in CONNECTORS] == [s.name for s in SOURCES]
     assert list(PARTS) == [s.name for s in SOURCES]
+
+
+REGISTRY_MODULES = {"models/sources/__init__.py", "models/sources/registry.py"}
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.name)
+def test_a_source_is_named_only_in_its_own_places_and_the_registries(source: object) -> None:
+    """Outside its own package and migrations, no module of the four rooms names a source (a word, in any case,
+    in code, comments or docstrings) but the two registry modules: a new source is its own places and a line in
+    each registry."""
+    from models.sources.spec import SourceModel
+
+    assert isinstance(source, SourceModel)
+    word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(source.name)}(?![A-Za-z0-9_])", re.IGNORECASE)
+    own = (f"models/sources/{source.name}/", "models/migrations/")
+    naming = sorted(str(p.relative_to(ROOT)) for room in ("flows", "models", "checks", "reports")
+                    for p in (ROOT / room).rglob("*.py") if word.search(p.read_text(encoding="utf-8")))
+    assert [p for p in naming if not p.startswith(own) and p not in REGISTRY_MODULES] == []
+
+
+def test_every_declared_section_of_journey_yaml_is_part_of_the_maps_schema() -> None:
+    from models.sources import MapSections
+
+    assert {s.section for s in SOURCES if s.section is not None} <= set(MapSections.__mro__)

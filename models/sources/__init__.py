@@ -9,9 +9,16 @@ from collections.abc import Mapping
 
 from models.sources import ga4, mailchimp, search_console, stripe, surveys
 from models.sources.spec import SourceModel
+from models.sources.surveys.section import SurveysSection
 
 SOURCES: tuple[SourceModel, ...] = (ga4.SOURCE, search_console.SOURCE, mailchimp.SOURCE, stripe.SOURCE,
                                     surveys.SOURCE)
+
+
+class MapSections(SurveysSection):
+    """The top-level parts of journey.yaml that sources add (the map's schema inherits them)."""
+
+
 BY_NAME: dict[str, SourceModel] = {s.name: s for s in SOURCES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 
@@ -26,4 +33,4 @@ def stream_of(source: str, match: Mapping[str, object]) -> str:
     return BY_NAME[source].rule_stream(match)
 
 
-__all__ = ["BY_NAME", "NAMES", "SOURCES", "SourceModel", "source", "stream_of"]
+__all__ = ["BY_NAME", "NAMES", "SOURCES", "MapSections", "SourceModel", "source", "stream_of"]

@@ -4,8 +4,9 @@ settings, its landing streams and how the rest of the map treats it. One `Source
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class SourceModel:
         success_is_subset: its success counts a subset of its volume's units (a checkout completes once).
         account_per_key: its account is known only once its API answered (not from a setting).
         page_keys: its match keys that name a page (incidents of one page's touchpoints are one alert).
+        section: its own top-level part of journey.yaml (a pydantic model whose fields the map holds), if any;
+            `section_used`: the map reads the source because that part lists something; `section_problems`:
+            (map, stage ids, touchpoint ids) → (where, what is wrong and the fix) of each problem in it.
         main_stream: the landing stream a touchpoint's rule reads; `stream_by_key`: (match key, stream) pairs
             that send a rule naming the key to another stream (a report), the first that applies.
     """
@@ -54,6 +58,10 @@ class SourceModel:
     success_is_subset: bool = False
     account_per_key: bool = True
     page_keys: tuple[str, ...] = ()
+    section: type | None = None
+    section_used: Callable[[Any], bool] | None = None
+    section_problems: Callable[[Any, Sequence[str], Sequence[str]],
+                               Iterator[tuple[tuple[str | int, ...], str]]] | None = None
     main_stream: str = ""
     stream_by_key: tuple[tuple[str, str], ...] = ()
 

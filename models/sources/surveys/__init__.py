@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from models.sources.spec import SourceModel
+from models.sources.surveys.section import SurveysSection, problems, used
 
 SOURCE = SourceModel(
     name="surveys", title="Surveys",
@@ -15,4 +16,5 @@ SOURCE = SourceModel(
     discoverable=False,  # export files the map names, not something to discover
     whole_range="an export file is read whole",
     main_stream="responses",
+    section=SurveysSection, section_used=used, section_problems=problems,
 )
