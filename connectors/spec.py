@@ -13,6 +13,22 @@ from typing import Any
 Reader = Callable[[dt.date, dt.date], Iterator[Sequence[Any]]]
 
 
+@dataclass(frozen=True)
+class Setting:
+    """An environment variable a connector reads (the flow reads the environment and hands the values over).
+
+    Attributes:
+        name: the variable, in lower case (the attribute the connector reads of the flow's settings).
+        kind: `text`, `path` (a file) or `secret` (never printed; also read from the Prefect Secret block of its
+            kebab-case name when the variable is unset).
+        doc: what it is, in a few words.
+    """
+
+    name: str
+    kind: str = "text"
+    doc: str = ""
+
+
 def _no_account(_settings: Any) -> str | None:
     return None
 
@@ -23,6 +39,7 @@ class SourceSpec:
 
     Attributes:
         name: the source's id, as journey.yaml's `source:` names it.
+        settings: the environment variables it reads (a variable two connectors read is declared by both).
         account: the settings that say which account to read (set: the source is connected).
         limit: the name of the global concurrency limit that keeps its API's quota across runs and workers, and
             the slots it has (the API's concurrent requests per account); None for a file source.
@@ -46,6 +63,7 @@ class SourceSpec:
     """
 
     name: str
+    settings: tuple[Setting, ...] = ()
     account: tuple[str, ...] = ()
     limit: tuple[str, int] | None = None
     open: Callable[[Any, Any, Any], Any] | None = None

@@ -4,35 +4,27 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connectors.registry import SOURCES as CONNECTORS
 
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable and the fix."""
 
 
-class Settings(BaseSettings):
-    """Every setting Journeymap reads; each is documented in README.md."""
+class CoreSettings(BaseSettings):
+    """The settings of Journeymap itself; each connector adds the variables it reads (its `SPEC.settings`), and
+    `Settings` is both. Each is documented in README.md."""
 
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
     journey_database_url: str = "sqlite:///journey.db"
     journey_map_file: Path = Path("journey.yaml")
     journey_hash_salt: SecretStr | None = None  # salt of the stored email hashes; default: the source account id
-    ga4_property_id: str | None = None
-    ga4_credentials_file: Path | None = None
-    ga4_api_endpoint: str | None = None
-    # the Search Console property, "https://www.example.com/" or "sc-domain:example.com"; read with GA4_CREDENTIALS_FILE
-    search_console_site_url: str | None = None
-    search_console_api_endpoint: str | None = None  # root URL override (proxies, tests)
-    mailchimp_api_key: SecretStr | None = None
-    mailchimp_api_url: str | None = None
-    stripe_api_key: SecretStr | None = None
-    stripe_api_base: str | None = None
-    stripe_account_id: str | None = None  # acct_…: only needed when the key may not read /v1/account or its refusal
     slack_bot_token: SecretStr | None = None
     slack_channel: str | None = None
     slack_api_url: str | None = None
@@ -41,7 +33,18 @@ class Settings(BaseSettings):
     journey_outbox_dir: Path = Path("outbox")  # where messages go as Block Kit JSON when there is no Slack token
 
 
-SECRETS = ("slack_bot_token", "stripe_api_key", "mailchimp_api_key", "journey_hash_salt")
+_KINDS: dict[str, Any] = {"text": str | None, "path": Path | None, "secret": SecretStr | None}
+# every connector's variables, once each (two connectors may read the same one)
+SOURCE_SETTINGS = {s.name: s for spec in CONNECTORS for s in spec.settings}
+
+if TYPE_CHECKING:
+    Settings = CoreSettings
+else:
+    Settings = create_model("Settings", __base__=CoreSettings, __doc__="Every setting Journeymap reads.",
+                            **{name: (_KINDS[s.kind], None) for name, s in SOURCE_SETTINGS.items()})
+
+SECRETS = ("slack_bot_token", *(name for name, s in SOURCE_SETTINGS.items() if s.kind == "secret"),
+           "journey_hash_salt")
 
 
 def secret_block_name(setting: str) -> str:

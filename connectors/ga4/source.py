@@ -16,7 +16,7 @@ from connectors.ga4.client import make_client
 from connectors.ga4.reader import DayReport, read_day
 from connectors.ga4.reports import ReportPlan, check_names, plan_fingerprint, plan_reports
 from connectors.ga4.settings import DEFAULT_PAGE_SIZE, MAX_CONCURRENCY
-from connectors.spec import Reader, SourceSpec
+from connectors.spec import Reader, Setting, SourceSpec
 
 
 class ReportRequest(Protocol):
@@ -118,5 +118,12 @@ def demo(outage: dt.date | None) -> dict[str, Reader]:
     return {"rows": lambda since, until: read_ga4_rows(since, until, outage=outage)}
 
 
-SPEC = SourceSpec("ga4", account=("GA4_PROPERTY_ID",), limit=("ga4-api", MAX_CONCURRENCY), open=open_property,
+# the environment variables it reads (the flow reads them and hands the values over)
+SETTINGS = (
+    Setting("ga4_property_id", doc="the numeric GA4 property id"),
+    Setting("ga4_credentials_file", "path", "service-account JSON (Application Default Credentials when unset)"),
+    Setting("ga4_api_endpoint", doc="REST endpoint override (proxies, tests)"),
+)
+SPEC = SourceSpec("ga4", settings=SETTINGS,
+                  account=("GA4_PROPERTY_ID",), limit=("ga4-api", MAX_CONCURRENCY), open=open_property,
                   demo=demo, account_of=account_of, fingerprint=fingerprint, demo_outage=True)

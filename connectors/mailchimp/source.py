@@ -12,7 +12,7 @@ from connectors.mailchimp.links import web_account
 from connectors.mailchimp.reader import Reader
 from connectors.mailchimp.settings import MAX_CONNECTIONS
 from connectors.spec import Reader as StreamReader
-from connectors.spec import SourceSpec
+from connectors.spec import Setting, SourceSpec
 
 
 def open_reader(settings: Any, options: Any, request: Any = None) -> Reader:
@@ -38,5 +38,11 @@ def demo_readers(outage: dt.date | None = None) -> dict[str, StreamReader]:
     return {"campaigns": demo.read_email_campaigns, "activity": demo.read_email_activity}
 
 
-SPEC = SourceSpec("mailchimp", account=("MAILCHIMP_API_KEY",), limit=("mailchimp-api", MAX_CONNECTIONS),
+# the environment variables it reads (the flow reads them and hands the values over)
+SETTINGS = (
+    Setting("mailchimp_api_key", "secret", "an API key with its data-centre suffix (…-us6)"),
+    Setting("mailchimp_api_url", doc="base URL override ending in /3.0"),
+)
+SPEC = SourceSpec("mailchimp", settings=SETTINGS,
+                  account=("MAILCHIMP_API_KEY",), limit=("mailchimp-api", MAX_CONNECTIONS),
                   open=open_reader, demo=demo_readers, web_account=web_account)

@@ -16,7 +16,7 @@ from connectors.search_console.client import make_client
 from connectors.search_console.reader import read_day
 from connectors.search_console.records import SearchRow
 from connectors.search_console.settings import MAX_CONCURRENCY, REPORTS, ROW_LIMIT
-from connectors.spec import Reader, SourceSpec
+from connectors.spec import Reader, Setting, SourceSpec
 
 OnRetry = Callable[[int, TransientError, float], None] | None
 SITE_HELP = "Search Console › the property picker, or Settings › Ownership verification"
@@ -86,6 +86,13 @@ def web_site(settings: Any) -> str | None:
     return site_of(settings) or None
 
 
-SPEC = SourceSpec("search_console", account=("SEARCH_CONSOLE_SITE_URL",),
+# the environment variables it reads (the flow reads them and hands the values over)
+SETTINGS = (
+    Setting("search_console_site_url", doc="the property: https://www.example.com/ or sc-domain:example.com"),
+    Setting("ga4_credentials_file", "path", "the service-account JSON it shares with GA4"),
+    Setting("search_console_api_endpoint", doc="root URL override (proxies, tests)"),
+)
+SPEC = SourceSpec("search_console", settings=SETTINGS,
+                  account=("SEARCH_CONSOLE_SITE_URL",),
                   limit=("search-console-api", MAX_CONCURRENCY), open=open_search_console, demo=demo_readers,
                   account_of=site_of, web_account=web_site)

@@ -11,7 +11,7 @@ import stripe
 
 from connectors import demo
 from connectors.errors import NotConfigured, RetryPolicy, TransientError, source_policy
-from connectors.spec import Reader, SourceSpec
+from connectors.spec import Reader, Setting, SourceSpec
 from connectors.stripe.client import make_client
 from connectors.stripe.reader import (
     Salt,
@@ -89,7 +89,14 @@ def named_account(settings: Any) -> str | None:
     return (settings.stripe_account_id or "").strip() or None
 
 
+# the environment variables it reads (the flow reads them and hands the values over)
+SETTINGS = (
+    Setting("stripe_api_key", "secret", "a secret or restricted key"),
+    Setting("stripe_api_base", doc="API base override"),
+    Setting("stripe_account_id", doc="acct_…: only when the key may not read /v1/account"),
+)
 # each Stripe chunk reads one page at a time; 10 keeps far below its rate limit (100 requests a second). The
 # account is the one the key belongs to: Stripe names it when the sync asks (`StripeReaders.account`).
-SPEC = SourceSpec("stripe", account=("STRIPE_API_KEY",), limit=("stripe-api", 10), open=open_stripe,
+SPEC = SourceSpec("stripe", settings=SETTINGS,
+                  account=("STRIPE_API_KEY",), limit=("stripe-api", 10), open=open_stripe,
                   demo=demo_readers, web_account=named_account)
