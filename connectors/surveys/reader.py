@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -32,14 +31,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.errors import Rejected
+from connectors.surveys.csvtext import NOT_UTF8, Row, quote_left_open, readable, split_records
+from connectors.surveys.csvtext import shown as _shown
 from connectors.surveys.dates import day_first_parts, parse_date
 from connectors.surveys.pii import redact, strip_pii
 from connectors.surveys.records import SurveyResponse
 
 OTHER_DELIMITERS = (",", ";", "\t", "|")
-MAX_SHOWN = 60  # characters of a cell quoted in a reason
 
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 _SCORE = re.compile(r"-?\d+(?:\.0*)?")
 
 
@@ -80,19 +79,10 @@ def read_survey_file(path: Path, survey: str, columns: Columns, *, tz: ZoneInfo,
 
 
 @dataclass(frozen=True, slots=True)
-class _Row:
-    line: int  # the physical line the record starts on, 1-based
-    last_line: int
-    cells: list[str]
-    text: str  # the record as written in the file, without its final line end
-    error: str | None = None  # why the csv module could not split it
-
-
-@dataclass(frozen=True, slots=True)
 class _Export:
     name: str
     header: list[str]  # payload keys: the header's names, trimmed, made unique
-    rows: list[_Row]
+    rows: list[Row]
     date: int
     score: int
     stage: int | None
@@ -118,16 +108,16 @@ class _Export:
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             raise SurveyFileError(f"{name}: the file is UTF-16 text; export it again as CSV in UTF-8")
         text = data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
-        rows = list(_split(text, delimiter))
+        rows = list(split_records(text, delimiter))
         if not rows or rows[0].error is not None:
             raise SurveyFileError(f"{name}: the file is empty or has no header row; export it again with its "
                                   f"header row")
         head, body = rows[0], rows[1:]
-        if body and body[-1].last_line > body[-1].line and _quote_left_open(body[-1].text, delimiter):
+        if body and body[-1].last_line > body[-1].line and quote_left_open(body[-1].text, delimiter):
             last = body[-1]
             body[-1] = replace(last, error=f"a quote opened on line {last.line} is never closed, so lines "
                                            f"{last.line}–{last.last_line} were read as one cell")
-        names = [_readable(cell).strip() for cell in head.cells]
+        names = [readable(cell).strip() for cell in head.cells]
         _check_delimiter(name, head, delimiter)
         found = _find_columns(name, names, head, columns, date_format)
         export = cls(name=name, header=_unique(names), rows=body, delimiter=delimiter, **found)
@@ -137,7 +127,7 @@ class _Export:
 
     def check_day_first(self) -> None:
         """Refuse a file whose slashed dates are month first: reading it day first would misdate some rows."""
-        month_first: _Row | None = None
+        month_first: Row | None = None
         for row in self.rows:
             if row.error is not None or self.date >= len(row.cells):
                 continue
@@ -156,62 +146,7 @@ class _Export:
                                   f"{_shown(value)}); set date_format: '{fmt}' for this survey in journey.yaml")
 
 
-def _split(text: str, delimiter: str) -> Iterator[_Row]:
-    """The file's non-blank records, each with the lines it spans and its text."""
-    lines = _Lines(text)
-    reader = csv.reader(lines, delimiter=delimiter)
-    while True:
-        start = lines.count + 1
-        lines.taken.clear()
-        error = None
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            cells, error = [], str(exc)
-        if error is None and not any(cell.strip() for cell in cells):
-            continue
-        yield _Row(start, lines.count, cells, "".join(lines.taken).rstrip("\r\n"), error)
-
-
-class _Lines:
-    """The file's physical lines, remembering which ones the csv reader took for the current record."""
-
-    def __init__(self, text: str) -> None:
-        self._lines = iter(io.StringIO(text, newline=""))
-        self.taken: list[str] = []
-        self.count = 0
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._lines)
-        self.taken.append(line)
-        self.count += 1
-        return line
-
-
-def _quote_left_open(text: str, delimiter: str) -> bool:
-    """Whether `text` ends inside a quoted cell, read as the csv module reads it (the module itself
-    silently takes an unclosed quote to run to the end of the file)."""
-    quoted = closing = False
-    at_start = True
-    for char in text:
-        if quoted:
-            if char == '"':
-                quoted, closing = False, True
-            continue
-        if char == '"' and (at_start or closing):
-            quoted, closing = True, False  # a new quoted cell, or "" inside one
-        else:
-            closing = False
-        at_start = char in (delimiter, "\r", "\n")
-    return quoted
-
-
-def _check_delimiter(name: str, head: _Row, delimiter: str) -> None:
+def _check_delimiter(name: str, head: Row, delimiter: str) -> None:
     if len(head.cells) != 1:
         return
     for other in OTHER_DELIMITERS:
@@ -221,7 +156,7 @@ def _check_delimiter(name: str, head: _Row, delimiter: str) -> None:
                                   f"set delimiter: '{shown}' for this survey in journey.yaml")
 
 
-def _find_columns(name: str, names: list[str], head: _Row, columns: Columns,
+def _find_columns(name: str, names: list[str], head: Row, columns: Columns,
                   date_format: str | None) -> dict[str, Any]:
     """The position of every mapped column, or one error naming every missing one."""
     positions: dict[str, list[int]] = {}
@@ -254,7 +189,7 @@ def _find_columns(name: str, names: list[str], head: _Row, columns: Columns,
             raise SurveyFileError(f"{name}: the first line holds data, not a header ({_shown(strip_pii(head.text))}); "
                                   f"export the file again with its header row")
         listed = ", ".join(_shown(n) for n in names)
-        hint = "; the header is not UTF-8 text — export the file as UTF-8" if _NOT_UTF8.search(head.text) else ""
+        hint = "; the header is not UTF-8 text — export the file as UTF-8" if NOT_UTF8.search(head.text) else ""
         raise SurveyFileError(f"{name}: no column {' or '.join(missing)} in the header, whose columns are: "
                               f"{listed}; fix the column names for this survey in journey.yaml{hint}")
     found["persona"] = tuple(found["persona"])
@@ -286,7 +221,7 @@ def _pages(export: _Export, survey: str, tz: ZoneInfo, date_format: str | None,
         yield page
 
 
-def _to_item(export: _Export, row: _Row, survey: str, tz: ZoneInfo, date_format: str | None,
+def _to_item(export: _Export, row: Row, survey: str, tz: ZoneInfo, date_format: str | None,
              seen_ids: dict[str, int]) -> SurveyResponse | Rejected:
     where = f"{export.name} row {row.line}"
 
@@ -298,7 +233,7 @@ def _to_item(export: _Export, row: _Row, survey: str, tz: ZoneInfo, date_format:
 
     if row.error is not None:
         return reject(f"{where}: cannot be split into cells ({row.error}); check the row's quotes in the export")
-    if _NOT_UTF8.search(row.text):
+    if NOT_UTF8.search(row.text):
         return reject(f"{where}: not UTF-8 text; export the file as UTF-8")
     width = len(export.header)
     if any(cell.strip() for cell in row.cells[width:]):
@@ -345,31 +280,18 @@ def _to_item(export: _Export, row: _Row, survey: str, tz: ZoneInfo, date_format:
     )
 
 
-def _payload(export: _Export, row: _Row) -> dict[str, Any]:
+def _payload(export: _Export, row: Row) -> dict[str, Any]:
     """The row by header name for the quarantine table, with personal data stripped: mapped date, score and
     id cells keep their digits (only addresses and query strings go), every other cell goes through
     `strip_pii`. Bytes that are not UTF-8 become U+FFFD."""
     if row.error is not None:
-        return {"row text": strip_pii(_readable(row.text))}
+        return {"row text": strip_pii(readable(row.text))}
     exact = {export.date, export.score, export.id}
     payload: dict[str, Any] = {}
     for i, value in enumerate(row.cells):
         key = export.header[i] if i < len(export.header) else f"column {i + 1}"
-        value = _readable(value)
+        value = readable(value)
         payload[key] = redact(value, phones=False) if i in exact else strip_pii(value)
     return payload
 
 
-def _readable(value: str) -> str:
-    """Text with the bytes that were not UTF-8 (kept as surrogates while reading) turned into U+FFFD."""
-    if not _NOT_UTF8.search(value):
-        return value
-    return value.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
-
-
-def _shown(value: str) -> str:
-    """A cell quoted for a message: no address or query string, at most MAX_SHOWN characters."""
-    text = " ".join(redact(_readable(value), phones=False).split())
-    if len(text) > MAX_SHOWN:
-        text = text[:MAX_SHOWN - 1] + "…"
-    return repr(text)

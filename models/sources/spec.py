@@ -27,7 +27,7 @@ class SourceModel:
         what_to_check: the first thing to check when one of its steps drops (the alert's "What to do").
         segments: the map's segment dimensions its records carry (a segment view shows its touchpoints' numbers
             only for these; the whole audience's would mislead); `unsegmented_by`: match keys that read a report
-            without them (Search Console's queries).
+            without them (a search engine's queries report).
         discoverable: `journeymap discover` proposes touchpoints from it.
         whole_range: why a backfill reads its range whole instead of a week at a time (None: by the week).
         success_is_subset: its success counts a subset of its volume's units (a checkout completes once).
