@@ -10,10 +10,11 @@ from prefect import flow, get_run_logger
 
 from checks.incident_store import incident_keys, set_action
 from flows.days import today_in
+from flows.news import as_body
 from flows.notify import slack_client
 from flows.pipeline import prepare_database
 from flows.settings import load_settings
-from flows.slack import Delivery, as_body, deliver
+from flows.slack import Delivery, deliver
 from models.mapfile import load_map
 from models.outbox import Outgoing, enqueue, top_of
 from reports.blocks import message, sections

@@ -19,8 +19,9 @@ from sqlalchemy import Engine
 from connectors.registry import BY_NAME as CONNECTORS
 from connectors.slack.client import SlackClient
 from flows.detection import DetectionOutcome, load_series
+from flows.news import RATE_DAYS, LinksFor, alert_outbox, as_body, chart_outbox, source_outbox
 from flows.settings import Settings, load_settings
-from flows.slack import RATE_DAYS, Delivery, LinksFor, alert_outbox, as_body, chart_outbox, deliver, source_outbox
+from flows.slack import Delivery, deliver
 from models.config import JourneyMap
 from models.db import make_engine, migrate
 from models.outbox import Outgoing, enqueue

@@ -21,10 +21,11 @@ from checks.leaks import static_leaks
 from flows.days import today_in
 from flows.detection import load_series
 from flows.map_page import ANNOTATION_DAYS, annotation_effects, build_page, read_annotations, touchpoint_names
+from flows.news import as_body
 from flows.notify import notify_failure, slack_client
 from flows.pipeline import journey_pipeline, prepare_database
 from flows.settings import load_settings
-from flows.slack import Delivery, as_body, deliver
+from flows.slack import Delivery, deliver
 from flows.sources import account_of
 from flows.views import current_view
 from models.config import JourneyMap

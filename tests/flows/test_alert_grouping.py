@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from checks.incident_store import load_incidents, save_day
 from checks.incidents import advance, cause_of
 from flows.detection import DetectionOutcome
-from flows.slack import alert_outbox
+from flows.news import alert_outbox
 from models.config import AlertPolicy
 from models.mapfile import load_map
 from models.outbox import OutboxMessage

@@ -16,7 +16,7 @@ from checks.incident_store import load_incidents, save_day
 from checks.incidents import Incident, advance
 from flows.detection import DetectionOutcome
 from flows.map_page import incident_note
-from flows.slack import alert_outbox
+from flows.news import alert_outbox
 from models.config import AlertPolicy
 from models.mapfile import load_map
 from models.outbox import OutboxMessage

@@ -17,7 +17,8 @@ from sqlalchemy import Engine, event, select
 from checks.incidents import Event, Incident
 from connectors.slack.client import SlackClient
 from flows.detection import DetectionOutcome
-from flows.slack import alert_outbox, as_body, deliver
+from flows.news import alert_outbox, as_body
+from flows.slack import deliver
 from models.mapfile import load_map
 from models.outbox import FAILED, PENDING, SENT, OutboxMessage, Outgoing, enqueue
 from models.tables import table_of
