@@ -2,64 +2,32 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import cast
 
-import google.auth
 import requests
 from google.analytics.data_v1beta import BetaAnalyticsDataClient
 from google.api_core import exceptions as gexc
 from google.auth import exceptions as auth_exc
-from google.oauth2 import service_account
 
 from connectors.errors import ConnectorError, PermanentError, QuotaExhausted, TransientError
 from connectors.ga4.settings import SCOPES
+from connectors.google_auth import load_credentials
 
 
 def make_client(credentials_file: Path | None, endpoint: str | None) -> BetaAnalyticsDataClient:
-    """A Data API client: service-account key file if given, else Application Default Credentials.
+    """A Data API client: service-account key file if given, else Application Default Credentials (see
+    `connectors.google_auth.load_credentials`).
 
     `endpoint` (e.g. http://127.0.0.1:8080) switches to the REST transport at that URL.
 
     Raises:
         PermanentError: the credentials cannot be loaded; the message says how to fix it.
     """
-    credentials: google.auth.credentials.Credentials
-    if credentials_file is not None:
-        credentials = _service_account(credentials_file)
-    else:
-        try:
-            credentials, _ = google.auth.default(scopes=list(SCOPES))
-        except auth_exc.DefaultCredentialsError:
-            raise PermanentError("no Google credentials found: set GA4_CREDENTIALS_FILE to a service-account "
-                                 "JSON key, or configure Application Default Credentials "
-                                 "(gcloud auth application-default login)") from None
+    credentials = load_credentials(credentials_file, SCOPES)
     if endpoint:
         return BetaAnalyticsDataClient(credentials=credentials, transport="rest",
                                        client_options={"api_endpoint": endpoint})
     return BetaAnalyticsDataClient(credentials=credentials)
-
-
-def _service_account(path: Path) -> service_account.Credentials:
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PermanentError(f"GA4_CREDENTIALS_FILE {path} does not exist; point it at the service-account "
-                             "JSON key downloaded from Google Cloud › IAM › Service accounts › Keys") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PermanentError(f"GA4_CREDENTIALS_FILE {path} is not a JSON key file ({exc}); download the "
-                             "service account's key again as JSON") from None
-    if not isinstance(info, dict) or info.get("type") != "service_account":
-        raise PermanentError(f"GA4_CREDENTIALS_FILE {path} is not a service-account key (its \"type\" is "
-                             f"{info.get('type') if isinstance(info, dict) else None!r}); use a service "
-                             "account's JSON key, or unset it to use Application Default Credentials")
-    try:
-        return cast(service_account.Credentials,
-                    service_account.Credentials.from_service_account_info(info, scopes=list(SCOPES)))  # type: ignore[no-untyped-call]
-    except (ValueError, KeyError) as exc:
-        raise PermanentError(f"GA4_CREDENTIALS_FILE {path} is an incomplete service-account key ({exc}); "
-                             "download the key again") from None
 
 
 TRANSIENT = (gexc.TooManyRequests, gexc.ResourceExhausted, gexc.ServiceUnavailable, gexc.InternalServerError,

@@ -6,65 +6,34 @@ import http.client
 import json
 import re
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import google.auth
 import httplib2
 from google.auth import exceptions as auth_exc
-from google.oauth2 import service_account
 from googleapiclient.discovery import Resource, build
 from googleapiclient.errors import HttpError
 
 from connectors.errors import AccessDenied, ConnectorError, PermanentError, QuotaExhausted, TransientError
+from connectors.google_auth import load_credentials
 from connectors.search_console.settings import API_NAME, API_VERSION, SCOPES
 
-KEY_HELP = "Google Cloud › IAM › Service accounts › Keys"
 USERS_HELP = "Search Console › Settings › Users and permissions"
 
 
 def make_client(credentials_file: Path | None, endpoint: str | None) -> Resource:
     """A Search Console API client: the GA4 service-account key file if given, else Application Default
-    Credentials. The API's description ships with the client library, so nothing is downloaded to build it.
+    Credentials (see `connectors.google_auth.load_credentials`). The API's description ships with the client
+    library, so nothing is downloaded to build it.
 
     `endpoint` (e.g. http://127.0.0.1:8080) replaces Google's root URL.
 
     Raises:
         PermanentError: the credentials cannot be loaded; the message says how to fix it.
     """
-    credentials: google.auth.credentials.Credentials
-    if credentials_file is not None:
-        credentials = _service_account(credentials_file)
-    else:
-        try:
-            credentials, _ = google.auth.default(scopes=list(SCOPES))
-        except auth_exc.DefaultCredentialsError:
-            raise PermanentError("no Google credentials found: set GA4_CREDENTIALS_FILE to a service-account "
-                                 "JSON key, or configure Application Default Credentials "
-                                 "(gcloud auth application-default login)") from None
+    credentials = load_credentials(credentials_file, SCOPES)
     options = {"api_endpoint": endpoint} if endpoint else None
     return build(API_NAME, API_VERSION, credentials=credentials, static_discovery=True, cache_discovery=False,
                  client_options=options)
-
-
-def _service_account(path: Path) -> service_account.Credentials:
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PermanentError(f"GA4_CREDENTIALS_FILE {path} does not exist; point it at the service-account "
-                             f"JSON key downloaded from {KEY_HELP}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PermanentError(f"GA4_CREDENTIALS_FILE {path} is not a JSON key file ({exc}); download the "
-                             "service account's key again as JSON") from None
-    if not isinstance(info, dict) or info.get("type") != "service_account":
-        raise PermanentError(f"GA4_CREDENTIALS_FILE {path} is not a service-account key (its \"type\" is "
-                             f"{info.get('type') if isinstance(info, dict) else None!r}); use a service "
-                             "account's JSON key, or unset it to use Application Default Credentials")
-    try:
-        return cast(service_account.Credentials,
-                    service_account.Credentials.from_service_account_info(info, scopes=list(SCOPES)))  # type: ignore[no-untyped-call]
-    except (ValueError, KeyError) as exc:
-        raise PermanentError(f"GA4_CREDENTIALS_FILE {path} is an incomplete service-account key ({exc}); "
-                             "download the key again") from None
 
 
 NETWORK = (ConnectionError, TimeoutError, http.client.HTTPException, httplib2.ServerNotFoundError,

@@ -24,8 +24,12 @@ from connectors.errors import (
     RetryPolicy,
     TransientError,
 )
+from connectors.ga4 import make_client as make_ga4_client
+from connectors.ga4.settings import SCOPES as GA4_SCOPES
+from connectors.google_auth import load_credentials
 from connectors.paging import PagingLoop
 from connectors.search_console import REPORTS, SPEC, SearchRow, classify, make_client, open_search_console, read_day
+from connectors.search_console.settings import SCOPES
 from flows.settings import Settings
 from models.config import SourceSettings
 from tests.fakes.clock import FakeClock
@@ -58,6 +62,7 @@ def clean(fake: FakeSearchConsole, clock: FakeClock) -> Iterator[None]:
     fake.allowed_sites = {SITE, DOMAIN}
     fake.ignore_start_row = False
     fake.settling(DEFAULT_SETTLING)
+    fake.clear_empty_days()
     clock.set(NOON)
 
 
@@ -116,6 +121,21 @@ def test_every_row_is_read_once_over_many_small_pages(fake: FakeSearchConsole, r
 def test_a_day_without_data_yields_nothing_after_one_request(fake: FakeSearchConsole) -> None:
     assert read(fake, TODAY + dt.timedelta(days=1), "pages") == []
     assert [r.status for r in fake.requests] == [200]
+
+
+def test_an_empty_day_is_answered_without_rows_until_it_fills_in(fake: FakeSearchConsole, clock: FakeClock) -> None:
+    fake.empty_day(DAY, until=TODAY + dt.timedelta(days=1))
+    fake.empty_day(DAY - dt.timedelta(days=1), site_url=DOMAIN)  # of the domain property only, for good
+    assert read(fake, DAY, "pages") == []
+    assert read(fake, DAY, "queries") == []
+    assert [r.status for r in fake.requests] == [200, 200]  # one request each: a day without a row
+    assert rows_of(read(fake, DAY + dt.timedelta(days=1), "pages"))  # the property's other days are served
+    assert rows_of(read(fake, DAY - dt.timedelta(days=1), "pages"))
+    assert read(fake, DAY - dt.timedelta(days=1), "pages", DOMAIN) == []
+    clock.advance(days=1)  # Search Console has processed the day
+    rows = rows_of(read(fake, DAY, "pages"))
+    assert sorted(key_of(r) for r in rows) == sorted(expected(fake, SITE, DAY, "pages"))
+    assert {r.final for r in rows} == {True}
 
 
 def test_partial_days_are_not_final_until_they_settle(fake: FakeSearchConsole, clock: FakeClock) -> None:
@@ -241,6 +261,33 @@ def test_a_bad_credentials_file_names_the_setting(tmp_path: Path, content: str |
         path.write_text(content, encoding="utf-8")
     with pytest.raises(PermanentError, match=rf"GA4_CREDENTIALS_FILE {re.escape(str(path))} {message}"):
         make_client(path, "http://127.0.0.1:9")
+
+
+def test_one_loader_gives_each_google_source_the_key_with_its_own_scopes(fake: FakeSearchConsole) -> None:
+    for scopes in (SCOPES, GA4_SCOPES):
+        credentials = load_credentials(fake.credentials_file, scopes)
+        assert credentials.scopes == list(scopes)
+        assert credentials.service_account_email == fake.service_account_email
+    with pytest.raises(ValueError, match="needs the scopes"):
+        load_credentials(fake.credentials_file, ())
+
+
+def test_without_a_key_file_application_default_credentials_are_used(
+        fake: FakeSearchConsole, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(fake.credentials_file))
+    rows = rows_of(list(read_day(make_client(None, fake.url), SITE, DAY, "pages", policy=FAST)))
+    assert sorted(key_of(r) for r in rows) == sorted(expected(fake, SITE, DAY, "pages"))
+
+
+def test_without_any_google_credentials_both_sources_name_the_setting_and_the_fix(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "nowhere.json"))
+    for make in (make_client, make_ga4_client):
+        with pytest.raises(PermanentError) as caught:
+            make(None, "http://127.0.0.1:9")
+        assert "no Google credentials found: set GA4_CREDENTIALS_FILE to a service-account JSON key" in str(
+            caught.value)
+        assert "gcloud auth application-default login" in str(caught.value)
 
 
 def test_a_key_the_service_does_not_trust_is_refused_as_credentials(fake: FakeSearchConsole, tmp_path: Path) -> None:

@@ -268,7 +268,8 @@ class FakeSearchConsole(Serving):
 
     Knobs, callable from the test at any time: `fail_next` (429 with Retry-After, 5xx), `exceed_quota_next`
     (403 quotaExceeded), `clear_faults`, `allowed_sites` (the others answer 403 permission denied), `ignore_start_row`,
-    `settling` (how far the last days are counted), `inject_rows` (raw rows served verbatim).
+    `settling` (how far the last days are counted), `inject_rows` (raw rows served verbatim), `empty_day` (a day
+    answered with no rows, for good or until a later day), `clear_empty_days`.
     """
 
     def __init__(self, sites: Iterable[str] = ("https://www.example.com/",), *, seed: int = 7,
@@ -287,15 +288,16 @@ class FakeSearchConsole(Serving):
         self._faults: deque[ApiError] = deque()
         self._settling = dict(DEFAULT_SETTLING)
         self._injected: dict[tuple[date, tuple[str, ...]], list[dict[str, Any]]] = {}
+        self._empty: dict[tuple[str | None, date], date | None] = {}  # (site, day) → first today it is served
         self._cells: dict[tuple[str, date], list[Fine]] = {}
         self._own_dir = tmp_dir is None
         self._dir = Path(tmp_dir) if tmp_dir is not None else Path(tempfile.mkdtemp(prefix="fake-search-console-"))
         self._server = _Server(self, _Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.token_uri = f"{self.url}/token"
-        self.credentials_file, public_pem = make_service_account(self._dir, self.token_uri)
+        self.credentials_file, self.public_pem = make_service_account(self._dir, self.token_uri)
         self.key_id, self.service_account_email = key_identity(self.credentials_file)
-        self.auth.trust(self.key_id, self.service_account_email, public_pem)
+        self.auth.trust(self.key_id, self.service_account_email, self.public_pem)
 
     def _on_stop(self) -> None:
         if self._own_dir:
@@ -312,6 +314,12 @@ class FakeSearchConsole(Serving):
         with self._lock:
             ages = [age for age, share in self._settling.items() if share < 1.0]
         return self.today - timedelta(days=max(ages)) if ages else None
+
+    def share_key_with(self, other: TokenAuthority) -> None:
+        """Let another fake's token authority (the fake GA4's `auth`) trust this fake's service-account key, so
+        that one key file serves both, as GA4_CREDENTIALS_FILE does: the GA4 SDK signs its own JWTs with the key
+        (it never asks /token), the Search Console client gets its token from this fake's /token."""
+        other.trust(self.key_id, self.service_account_email, self.public_pem)
 
     # --- knobs ----------------------------------------------------------------------------------------------
     @property
@@ -361,12 +369,36 @@ class FakeSearchConsole(Serving):
         with self._lock:
             self._injected.setdefault((day, tuple(d.lower() for d in dimensions)), []).extend(rows)
 
+    def empty_day(self, day: date, until: date | None = None, *, site_url: str | None = None) -> None:
+        """Answer `day` with no rows at all while today (Pacific Time) is before `until`, for good if `until` is
+        None; of `site_url` only, else of every site. `until` ≤ today serves the day again.
+
+        Search Console answers a day it lost or has not processed yet like a day without a single impression:
+        no `rows` key; the other days of the property are served as usual. Injected rows of the day are held back
+        too.
+        """
+        with self._lock:
+            self._empty[(site_url, day)] = until
+
+    def clear_empty_days(self) -> None:
+        """Serve every day `empty_day` emptied again."""
+        with self._lock:
+            self._empty.clear()
+
+    def is_empty(self, site_url: str, day: date) -> bool:
+        """Whether `day` of `site_url` is answered with no rows today (see `empty_day`)."""
+        today = self.today
+        with self._lock:
+            spans = [self._empty[key] for key in ((site_url, day), (None, day)) if key in self._empty]
+        return any(until is None or today < until for until in spans)
+
     # --- the data -------------------------------------------------------------------------------------------
     def cells(self, site_url: str, day: date, data_state: str = "all") -> list[Fine]:
-        """The day's finest-grain cells as served today (partial days scaled down, future days empty)."""
+        """The day's finest-grain cells as served today (partial days scaled down, future days and days emptied by
+        `empty_day` empty)."""
         today = self.today
         age = (today - day).days
-        if age < 0:
+        if age < 0 or self.is_empty(site_url, day):
             return []
         with self._lock:
             share = self._settling.get(age, 1.0)
@@ -398,9 +430,10 @@ class FakeSearchConsole(Serving):
                                       "ctr": clicks / impressions, "position": weighted / impressions}
                                      for keys, (clicks, impressions, weighted) in ordered]
         with self._lock:
-            for (when, dims), rows in self._injected.items():
-                if dims == query.dimensions and query.start <= when <= query.end:
-                    out += rows
+            injected = list(self._injected.items())
+        for (when, dims), rows in injected:
+            if dims == query.dimensions and query.start <= when <= query.end and not self.is_empty(site_url, when):
+                out += rows
         return out
 
     def answer(self, site_url: str, body: Any) -> dict[str, Any]:

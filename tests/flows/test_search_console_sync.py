@@ -17,6 +17,7 @@ from flows.pipeline import PipelineResult, journey_pipeline
 from flows.sources import Source
 from models.sources.search_console.tables import SearchConsoleRow
 from models.sources.stripe.tables import StripeCheckoutSession
+from models.sync import SourceResult
 from models.tables import Quarantine, SyncedDay, TouchpointDaily
 from tests.fakes.clock import FakeClock
 from tests.fakes.search_console import FakeSearchConsole, Fine, generate_day
@@ -339,3 +340,122 @@ def test_the_demo_reads_search_console_when_the_map_uses_it(
         assert got[("starter-query", day, "all")] == (sum(r.impressions for r in queries),
                                                       sum(r.clicks for r in queries))
         assert ("starter-query", day, "device=mobile") not in got  # the queries report has no devices
+
+
+def marks(url: str) -> dict[dt.date, tuple[str, bool]]:
+    """The ledger's Search Console days: (status, settled)."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(select(SyncedDay.day, SyncedDay.status, SyncedDay.settled).where(
+            SyncedDay.source == "search_console")).all()
+    engine.dispose()
+    return {day: (status, bool(settled)) for day, status, settled in found}
+
+
+def days_asked(fake: FakeSearchConsole) -> set[dt.date]:
+    return {dt.date.fromisoformat(r.body["startDate"]) for r in fake.requests if r.status == 200}
+
+
+def daily_source_run(db_url: str, map_file: Path, fake: FakeSearchConsole, clock: FakeClock,
+                     as_of: dt.date) -> tuple[SourceResult, set[dt.date]]:
+    """The Search Console sync of a run on `as_of` (the clock set to it, its days mapped): its result, the days
+    it asked for."""
+    clock.set(midnight(as_of))
+    fake.requests.clear()
+    done = run_source(db_url, str(map_file), "search_console", as_of, map_days=HISTORY)
+    assert not done.failure, done.failure
+    return done, days_asked(fake)
+
+
+def test_an_empty_day_is_asked_again_named_in_a_warning_and_lands_when_search_console_fills_it_in(
+        db_url: str, map_file: Path, fake: FakeSearchConsole, clock: FakeClock, environ: pytest.MonkeyPatch,
+        prefect_api_url: str) -> None:
+    late = START - dt.timedelta(days=2)
+    fake.empty_day(late, until=START + dt.timedelta(days=1))  # Pacific Time: served again from the run of START + 2
+    for as_of in (START, START + dt.timedelta(days=1)):
+        done, asked = daily_source_run(db_url, map_file, fake, clock, as_of)
+        assert late in asked
+        assert len(done.warnings) == 1, done.warnings
+        assert f"Search Console property {SITE}: 1 day(s) came back empty ({late})" in done.warnings[0]
+        assert "asked again for 3 days, then recorded as gaps" in done.warnings[0]
+        assert marks(db_url)[late][0] == "empty"
+        assert not {k for k in facts(db_url) if k[1] == late}  # nothing stored for it yet
+        other = late + dt.timedelta(days=1)  # the property is otherwise active
+        assert {k: v for k, v in facts(db_url).items() if k[1] == other} == expected(fake.cells(SITE, other), other)
+    filled, asked = daily_source_run(db_url, map_file, fake, clock, START + dt.timedelta(days=2))
+    assert late in asked
+    assert filled.warnings == []
+    assert marks(db_url)[late] == ("ok", True)
+    got = facts(db_url)
+    assert {k: v for k, v in got.items() if k[1] == late} == expected(generate_day(SITE, late, SEED), late)
+    _, asked = daily_source_run(db_url, map_file, fake, clock, START + dt.timedelta(days=3))
+    assert late not in asked  # filled in and settled: done
+
+
+def test_a_day_empty_for_good_is_a_confirmed_gap_after_empty_retry_days_and_a_backfill_reads_it_again(
+        db_url: str, map_file: Path, fake: FakeSearchConsole, clock: FakeClock, environ: pytest.MonkeyPatch,
+        prefect_api_url: str) -> None:
+    outage = START - dt.timedelta(days=2)
+    fake.empty_day(outage)  # for good
+    asked, warnings = 0, []
+    for d in range(5):  # the day stays in the history until the run of START + 4
+        done, days = daily_source_run(db_url, map_file, fake, clock, START + dt.timedelta(days=d))
+        asked += outage in days
+        warnings.append(done.warnings)
+    assert asked == 4  # the first read and 3 days of asking again (empty_retry_days), not the fifth run
+    assert all(str(outage) in w[0] for w in warnings[:4])
+    assert "came back empty" in warnings[2][0]
+    assert f"1 day(s) stayed empty for 3 days ({outage}) and are now recorded as gaps" in warnings[3][0]
+    assert "a backfill of those days reads them again" in warnings[3][0]
+    assert warnings[4] == []  # a gap is not read again by a daily run, nor named again
+    assert marks(db_url)[outage][0] == "gap"
+
+    fake.empty_day(outage, until=fake.today)  # Search Console has the day after all
+    fake.requests.clear()
+    as_of = START + dt.timedelta(days=4)
+    backfill = run_source(db_url, str(map_file), "search_console", as_of, window=(outage, outage), map_days=HISTORY)
+    assert not backfill.failure, backfill.failure
+    assert days_asked(fake) == {outage}
+    assert backfill.warnings == []
+    assert marks(db_url)[outage] == ("ok", True)
+    got = facts(db_url)
+    assert {k: v for k, v in got.items() if k[1] == outage} == expected(generate_day(SITE, outage, SEED), outage)
+
+
+def test_an_empty_day_whose_retries_ran_out_between_runs_is_a_gap_without_another_read(
+        db_url: str, map_file: Path, fake: FakeSearchConsole, clock: FakeClock, environ: pytest.MonkeyPatch,
+        prefect_api_url: str) -> None:
+    outage = START - dt.timedelta(days=1)
+    fake.empty_day(outage)
+    first, _ = daily_source_run(db_url, map_file, fake, clock, START)
+    assert str(outage) in first.warnings[0]
+    later, asked = daily_source_run(db_url, map_file, fake, clock, START + dt.timedelta(days=4))  # no runs between
+    assert outage not in asked
+    # the new days, and the day still settling at the last run; not the empty one
+    assert asked == {START + dt.timedelta(days=d) for d in (-2, 0, 1, 2, 3)}
+    assert later.warnings == []
+    assert marks(db_url)[outage][0] == "gap"
+
+
+def test_a_property_younger_than_the_history_has_no_empty_days_before_its_first_data(
+        db_url: str, map_file: Path, fake: FakeSearchConsole, clock: FakeClock, environ: pytest.MonkeyPatch,
+        prefect_api_url: str) -> None:
+    young = [START - dt.timedelta(days=d) for d in (6, 5, 4)]  # Search Console has data of the last 3 days only
+    for day in young:
+        fake.empty_day(day)
+    done, _ = daily_source_run(db_url, map_file, fake, clock, START)
+    assert done.warnings == []
+    assert all(marks(db_url)[day] == ("ok", True) for day in young)
+    _, asked = daily_source_run(db_url, map_file, fake, clock, START + dt.timedelta(days=1))
+    assert not asked & set(young)
+
+
+def test_a_property_without_any_data_is_not_warned_about(
+        db_url: str, map_file: Path, fake: FakeSearchConsole, clock: FakeClock, environ: pytest.MonkeyPatch,
+        prefect_api_url: str) -> None:
+    for day in history_of(START):
+        fake.empty_day(day)
+    done, asked = daily_source_run(db_url, map_file, fake, clock, START)
+    assert asked == set(history_of(START))
+    assert done.warnings == []
+    assert {status for status, _ in marks(db_url).values()} == {"ok"}

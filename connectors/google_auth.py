@@ -1,0 +1,62 @@
+"""Google credentials for the Google connectors (GA4, Search Console): the service-account key file named by
+GA4_CREDENTIALS_FILE, else Application Default Credentials, with the scopes the connector asks for."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import cast
+
+import google.auth
+from google.auth import exceptions as auth_exc
+from google.auth.credentials import Credentials
+from google.oauth2 import service_account
+
+from connectors.errors import PermanentError
+
+SETTING = "GA4_CREDENTIALS_FILE"  # the one key file every Google source reads
+KEY_HELP = "Google Cloud › IAM › Service accounts › Keys"
+
+
+def load_credentials(credentials_file: Path | None, scopes: Sequence[str]) -> Credentials:
+    """The service account of `credentials_file` (a JSON key) if given, else Application Default Credentials,
+    both asking for `scopes`. Nothing is asked of Google yet: a key Google does not trust fails at the first
+    request (as a refresh error).
+
+    Raises:
+        PermanentError: the credentials cannot be loaded; the message names GA4_CREDENTIALS_FILE and the fix.
+    """
+    if not scopes:
+        raise ValueError("load_credentials needs the scopes to ask for")
+    if credentials_file is not None:
+        return _service_account(credentials_file, scopes)
+    try:
+        credentials, _ = google.auth.default(scopes=list(scopes))
+    except auth_exc.DefaultCredentialsError:
+        raise PermanentError(f"no Google credentials found: set {SETTING} to a service-account JSON key "
+                             f"(downloaded from {KEY_HELP}), or configure Application Default Credentials "
+                             "(gcloud auth application-default login)") from None
+    return credentials
+
+
+def _service_account(path: Path, scopes: Sequence[str]) -> service_account.Credentials:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PermanentError(f"{SETTING} {path} does not exist; point it at the service-account JSON key "
+                             f"downloaded from {KEY_HELP}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PermanentError(f"{SETTING} {path} is not a JSON key file ({exc}); download the service account's "
+                             "key again as JSON") from None
+    if not isinstance(info, dict) or info.get("type") != "service_account":
+        raise PermanentError(f"{SETTING} {path} is not a service-account key (its \"type\" is "
+                             f"{info.get('type') if isinstance(info, dict) else None!r}); use a service "
+                             "account's JSON key, or unset it to use Application Default Credentials")
+    try:
+        return cast(service_account.Credentials,
+                    service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                        info, scopes=list(scopes)))
+    except (ValueError, KeyError) as exc:
+        raise PermanentError(f"{SETTING} {path} is an incomplete service-account key ({exc}); download the key "
+                             f"again from {KEY_HELP}") from None
