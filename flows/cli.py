@@ -163,7 +163,7 @@ def backtest(
     persona: Annotated[str | None, typer.Option(help="only this persona's segment")] = None,
 ) -> None:
     """Replay detection day by day over stored history; prints what would have opened and resolved, writes nothing."""
-    from flows.detection import backtest as replay
+    from checks.detection import backtest as replay
     from reports.incidents import incidents_table
 
     first, last = parse_date(start, "--start"), parse_date(end, "--end")

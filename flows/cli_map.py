@@ -34,9 +34,9 @@ def show_map(
 ) -> None:
     """Print the current map from the stored facts (no sync), or write it as one self-contained HTML file (every
     persona, with a switcher) or a PNG (all customers, or --persona)."""
-    from flows.views import current_view
     from models.queries import last_fact_date
     from reports.render import render_markdown, render_table
+    from reports.views import current_view
 
     day = parse_date(as_of, "--as-of")
     settings, journey_map = load_config()
@@ -53,9 +53,9 @@ def show_map(
         fail("no facts stored yet; run `journeymap run` (or `journeymap run --demo`) first", code=1)
     as_of_day = day or newest + dt.timedelta(days=1)
     if fmt in (Format.html, Format.png):
-        from flows.map_page import build_page
         from reports.html_map import render_html
         from reports.map_png import map_png
+        from reports.page_data import build_page
 
         target = out_file or Path(f"journey-map.{fmt.value}")
         page = build_page(engine, journey_map, as_of_day, period_days=period, journey_id=journey,

@@ -10,7 +10,6 @@ from prefect import flow, get_run_logger
 
 from checks.incident_store import incident_keys, set_action
 from flows.days import today_in
-from flows.news import as_body
 from flows.notify import slack_client
 from flows.pipeline import prepare_database
 from flows.settings import load_settings
@@ -18,6 +17,7 @@ from flows.slack import Delivery, deliver
 from models.mapfile import load_map
 from models.outbox import Outgoing, enqueue, top_of
 from reports.blocks import message, sections
+from reports.news import as_body
 
 MAX_SNOOZE_DAYS = 90
 

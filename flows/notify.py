@@ -16,16 +16,16 @@ from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 from sqlalchemy import Engine
 
+from checks.detection import DetectionOutcome, load_series
 from connectors.registry import BY_NAME as CONNECTORS
 from connectors.slack.client import SlackClient
-from flows.detection import DetectionOutcome, load_series
-from flows.news import RATE_DAYS, LinksFor, alert_outbox, as_body, chart_outbox, source_outbox
 from flows.settings import Settings, load_settings
 from flows.slack import Delivery, deliver
 from models.config import JourneyMap
 from models.db import make_engine, migrate
 from models.outbox import Outgoing, enqueue
 from models.sources.registry import PARTS
+from reports.news import RATE_DAYS, LinksFor, alert_outbox, as_body, chart_outbox, source_outbox
 from reports.slack import Links, failure_message
 from reports.source_links import Accounts
 

@@ -18,17 +18,16 @@ from prefect.states import Failed
 from pydantic import Field
 from sqlalchemy import Engine
 
+from checks.detection import DetectionOutcome, history_needed, run_detection
 from checks.quality import as_row, unusable
 from flows.backfill import BackfillResult, run_backfill
 from flows.days import check_range, today_in
-from flows.detection import DetectionOutcome, history_needed, run_detection
-from flows.map_page import publish_rendered_map, source_status
+from flows.map_page import publish_rendered_map
 from flows.notify import notify_failure, tell_slack
 from flows.quality import check_quality
 from flows.settings import Settings, load_settings
 from flows.slack import Delivery
 from flows.sources import CONFIG_ERRORS, Source, account_of, sync_source
-from flows.views import current_view
 from models.config import JourneyMap
 from models.db import make_engine, migrate
 from models.lock import POLL_SECONDS, warehouse_lock
@@ -39,8 +38,10 @@ from models.sync import SourceResult
 from models.sync.state import get_cursor, set_cursor
 from reports.incidents import held_back_lines, incidents_markdown
 from reports.map_view import MapView, with_gaps
+from reports.page_data import source_status
 from reports.quality import quality_markdown
 from reports.render import render_markdown, sources_markdown
+from reports.views import current_view
 
 
 @dataclass

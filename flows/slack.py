@@ -1,4 +1,4 @@
-"""Slack delivery: the outbox (what `flows.news` wrote of a run) is delivered — posted, threaded, edited,
+"""Slack delivery: the outbox (what `reports.news` wrote of a run) is delivered — posted, threaded, edited,
 uploaded — or, without a Slack token, written to a folder and shown."""
 
 from __future__ import annotations

@@ -13,21 +13,18 @@ import pandas as pd
 from prefect import flow, get_run_logger
 from sqlalchemy import Engine, select
 
+from checks.detection import load_series
 from checks.discovery.drift import map_drift
 from checks.discovery.observed import observe
 from checks.incident_snapshot import snapshot_of
 from checks.incident_store import load_incidents
 from checks.leaks import static_leaks
 from flows.days import today_in
-from flows.detection import load_series
-from flows.map_page import ANNOTATION_DAYS, annotation_effects, build_page, read_annotations, touchpoint_names
-from flows.news import as_body
 from flows.notify import notify_failure, slack_client
 from flows.pipeline import journey_pipeline, prepare_database
 from flows.settings import load_settings
 from flows.slack import Delivery, deliver
 from flows.sources import account_of
-from flows.views import current_view
 from models.config import JourneyMap
 from models.mapfile import load_map
 from models.outbox import Outgoing, enqueue
@@ -36,7 +33,10 @@ from models.tables import IncidentEvent, QualityResultRow, table_of
 from reports.chart import funnel_png
 from reports.map_png import map_png
 from reports.map_view import MapView
+from reports.news import as_body
+from reports.page_data import ANNOTATION_DAYS, annotation_effects, build_page, read_annotations, touchpoint_names
 from reports.summary import PERIODS, IncidentLine, Leak, Summary, summary_message
+from reports.views import current_view
 
 
 @dataclass

@@ -11,13 +11,13 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from checks.detection import DetectionOutcome
 from checks.incident_store import load_incidents, save_day
 from checks.incidents import advance, cause_of
-from flows.detection import DetectionOutcome
-from flows.news import alert_outbox
 from models.config import AlertPolicy
 from models.mapfile import load_map
 from models.outbox import OutboxMessage
+from reports.news import alert_outbox
 from reports.slack import Links
 from tests.conftest import EXAMPLE_MAP
 from tests.reports.test_slack_messages import golden

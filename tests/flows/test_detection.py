@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, insert
 
+from checks.detection import judge_day
 from checks.incidents import Incident, closed_days
-from flows.detection import judge_day
 from models.mapfile import parse_map
 from models.tables import QualityResultRow, table_of
 
@@ -57,7 +57,7 @@ def test_a_blocking_quality_failure_holds_back_the_sources_step_alerts() -> None
 
 def test_days_a_blocking_check_found_missing_stay_out_of_later_baselines(engine: Engine) -> None:
     """A GA4 gap found on 09-20 is left out of every GA4 step's baseline from then on, like an annotated day."""
-    from flows.detection import _unusable_days
+    from checks.detection import _unusable_days
     from models.mapfile import load_map
     from tests.conftest import EXAMPLE_MAP
 
@@ -88,7 +88,7 @@ def test_a_gap_weeks_ago_holds_back_nothing_and_a_failure_naming_no_day_holds_ba
     """A confirmed GA4 gap ten days before the run still fails the blocking freshness check (it is inside the
     52-day quality window), but only its day is left out: no GA4 step is held back. A failure that names rows,
     not days, still holds back the whole source."""
-    from flows.detection import _unusable_days, _whole_source
+    from checks.detection import _unusable_days, _whole_source
     from models.mapfile import load_map
     from tests.conftest import EXAMPLE_MAP
 
@@ -116,7 +116,7 @@ def test_a_gap_weeks_ago_holds_back_nothing_and_a_failure_naming_no_day_holds_ba
 def test_run_detection_reads_the_page_mix_of_ga4_steps_from_the_raw_rows(engine: Engine) -> None:
     """social-ads (a traffic-report touchpoint with its own success) gets one landing cell per page of its own
     rows; a chained step (its k is the next touchpoint's volume) gets none."""
-    from flows.detection import load_series
+    from checks.detection import load_series
     from models.mapfile import load_map
     from models.sources.ga4.tables import Ga4Row
     from tests.conftest import EXAMPLE_MAP

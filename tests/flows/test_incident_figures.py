@@ -11,12 +11,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from checks.detection import DetectionOutcome
 from checks.incident_snapshot import snapshot_of
 from checks.incident_store import load_incidents, save_day
 from checks.incidents import Incident, advance
-from flows.detection import DetectionOutcome
-from flows.map_page import incident_note
-from flows.news import alert_outbox
 from models.config import AlertPolicy
 from models.mapfile import load_map
 from models.outbox import OutboxMessage
@@ -26,6 +24,8 @@ from reports.incidents import incidents_markdown
 from reports.map_page import MapPage, PersonaPage
 from reports.map_png import incident_caption, map_png
 from reports.map_view import JourneyView, MapView, StageView, TouchpointView
+from reports.news import alert_outbox
+from reports.page_data import incident_note
 from reports.slack import Links
 from reports.summary import IncidentLine, Summary, summary_lines
 from tests.conftest import EXAMPLE_MAP

@@ -10,8 +10,6 @@ import re
 from sqlalchemy import Engine, delete
 
 from connectors.pii import EmailHasher
-from flows.map_page import build_page
-from flows.views import current_view
 from models.mapfile import parse_map
 from models.sources.surveys.mapping import nps_by_journey
 from models.sources.surveys.streams import SURVEY_RESPONSES
@@ -19,6 +17,8 @@ from models.store import upsert
 from models.sync.rows import prepare
 from reports.html_map import render_html
 from reports.map_png import map_png
+from reports.page_data import build_page
+from reports.views import current_view
 
 HASHER = EmailHasher("test-salt")
 MAP = """\

@@ -14,11 +14,11 @@ from sqlalchemy import create_engine, inspect, select, text
 
 import models.backfill  # (registers the backfill chunk records: they are compared too)
 import models.outbox  # noqa: F401  (the Slack outbox is compared too)
-from flows.map_page import build_page
 from models.db import make_engine
 from models.mapfile import load_map
 from models.tables import Base
 from reports.map_png import map_png
+from reports.page_data import build_page
 from tests.conftest import EXAMPLE_MAP, ROOT, journeymap, latest_artifact
 from tests.reports.map_html import check_in_browser, golden, structure
 

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, select
 
+from checks.detection import DetectionOutcome
 from checks.incidents import Event, Incident
 from connectors.slack.client import SlackClient
-from flows.detection import DetectionOutcome
-from flows.news import alert_outbox, as_body
 from flows.slack import deliver
 from models.mapfile import load_map
 from models.outbox import FAILED, PENDING, SENT, OutboxMessage, Outgoing, enqueue
 from models.tables import table_of
+from reports.news import alert_outbox, as_body
 from reports.slack import Links
 from tests.conftest import EXAMPLE_MAP
 from tests.fakes.slack import FakeSlack

@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, RowMapping
 
+from checks.detection import DetectionOutcome
 from checks.incident_snapshot import snapshot_of
 from checks.incidents import Event, Incident, cause_of
-from flows.detection import DetectionOutcome
 from models.config import JourneyMap
 from models.outbox import (
     Outgoing,
