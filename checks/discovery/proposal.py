@@ -15,11 +15,11 @@ from models.config import STAGE_DEFAULTS, Business, Journey, JourneyMap, Stage, 
 from models.sources.discovery import JourneySpec, Proposed
 
 KIND_ORDER: dict[str, tuple[str, ...]] = {  # inside a stage and funnel position
-    "retention": ("email", "page", "event", "traffic", "landing", "campaign", "checkout"),
-    "": ("traffic", "landing", "campaign", "page", "event", "email", "checkout"),
+    "retention": ("email", "page", "event", "search", "traffic", "landing", "campaign", "checkout"),
+    "": ("search", "traffic", "landing", "campaign", "page", "event", "email", "checkout"),
 }
-UNITS = {"traffic": "sessions", "landing": "sessions", "page": "page views", "event": "events", "email": "sends",
-         "campaign": "sends", "checkout": "checkout sessions"}
+UNITS = {"search": "impressions", "traffic": "sessions", "landing": "sessions", "page": "page views",
+         "event": "events", "email": "sends", "campaign": "sends", "checkout": "checkout sessions"}
 
 
 @dataclass
@@ -31,8 +31,11 @@ class Proposal:
 
 
 def funnel_position(item: Proposed) -> int:
-    """Where a purchase-like step sits: product pages, then the cart, the checkout, the confirmation, the receipt."""
+    """Where a purchase-like step sits: product pages, then the cart, the checkout, the confirmation, the receipt
+    (a search engine's results come before any visit, whatever the page)."""
     name = str(next(iter(item.match.values()), item.name)) if item.kind != "email" else item.name
+    if item.kind == "search":
+        return 0
     if item.kind == "checkout":
         return 30
     if re.search(r"complete|thank|success|confirm|receipt|order|^purchase$", name, re.IGNORECASE):
@@ -66,12 +69,13 @@ def propose(observed: Observed, like: JourneyMap | None = None) -> Proposal:
 
 def _journeys(product_journeys: list[JourneySpec], streams: list[Stream], items: list[Proposed]) -> list[JourneySpec]:
     """The product journeys (without any sale, one for the website), then a journey per money-click stream, which
-    takes the pages that carry its links. The first journey takes every touchpoint no other one claims."""
+    takes the pages that carry its links (and their search results). The first journey takes every touchpoint no
+    other one claims."""
     out = list(product_journeys) or [JourneySpec("website", "The website", "A visitor takes a key action", 0.0)]
     for stream in streams:
         out.append(JourneySpec(stream.id, stream.name, stream.goal, 0.0))
         for item in items:
-            path = str(item.match.get("page_path", item.match.get("landing_page", "")))
+            path = item.path or str(item.match.get("page_path", item.match.get("landing_page", "")))
             if not item.journey and path and stream_of_page(path, [stream]):
                 item.journey = stream.id
     return out

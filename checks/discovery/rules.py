@@ -1,6 +1,7 @@
-"""The rules `journeymap discover` proposes stages by: what a record is (a traffic source, a page, an event, an
-email of an automation, a campaign, a checkout) and what it is called, matched against rules a person can read
-and change. Each answer carries the rule's reason, which the proposal writes beside the touchpoint."""
+"""The rules `journeymap discover` proposes stages by: what a record is (a page in a search engine's results, a
+traffic source, a page, an event, an email of an automation, a campaign, a checkout) and what it is called,
+matched against rules a person can read and change. Each answer carries the rule's reason, which the proposal
+writes beside the touchpoint."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ class StageRule:
 
 
 RULES: tuple[StageRule, ...] = (
+    StageRule("awareness", frozenset({"search"}), "",
+              "people find the site in a search engine's results, before any visit"),
     StageRule("awareness", frozenset({"traffic"}), "", "a traffic source brings people in"),
     StageRule("awareness", frozenset({"campaign"}), "", "a regular newsletter or campaign reaches the audience"),
     StageRule("purchase", frozenset({"checkout"}), "", "a checkout is where the money changes hands"),

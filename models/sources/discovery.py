@@ -20,14 +20,15 @@ if TYPE_CHECKING:
 
     from models.config import Touchpoint
 
-Kind = Literal["traffic", "page", "event", "email", "campaign", "checkout"]
+Kind = Literal["search", "traffic", "page", "event", "email", "campaign", "checkout"]
 ANY = ".*"  # a rule that takes every value (a probe map's)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """Something the sources show that could be a touchpoint: its kind and its name (a page path, an event name,
-    an automation's name, a campaign's name, a product, or a traffic source)."""
+    """Something the sources show that could be a touchpoint: its kind and its name (a page's address in a search
+    engine's results, a page path, an event name, an automation's name, a campaign's name, a product, or a traffic
+    source)."""
 
     kind: Kind
     name: str
@@ -51,6 +52,7 @@ class Proposed:
     span: str = ""  # what the volume covers when not the window ("in all, by the email source's report")
     from_email: bool = False  # a page most of whose visits start from an email's link: it comes after the emails
     source: str = ""  # the source whose rows it takes (the engine sets it)
+    path: str = ""  # the page path it is about, where its rule is on a whole address (a search result's page)
 
 
 @dataclass(frozen=True)
@@ -167,10 +169,24 @@ def slug(text: str, limit: int = 48) -> str:
     return out or "touchpoint"
 
 
+ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/]*", re.IGNORECASE)
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """A page's whole address as (origin, path): 'https://www.example.com/blog/a/' → ('https://www.example.com',
+    '/blog/a/'); a page path has no origin ('', path)."""
+    origin = ORIGIN.match(address)
+    if origin is None:
+        return "", address
+    return origin.group(0), address[origin.end():] or "/"
+
+
 def parent(path: str) -> str:
-    """The folder of a page path: '/blog/open-crumb/' → '/blog/' ('/' for top-level pages)."""
+    """The folder of a page path or address: '/blog/open-crumb/' → '/blog/' ('/' for top-level pages; a whole
+    address keeps its origin: 'https://www.example.com/blog/a/' → 'https://www.example.com/blog/')."""
+    origin, path = split_address(path)
     parts = [p for p in path.split("/") if p]
-    return "/" + "".join(f"{p}/" for p in parts[:-1])
+    return origin + "/" + "".join(f"{p}/" for p in parts[:-1])
 
 
 def exact(value: str) -> str:
@@ -189,16 +205,17 @@ def display(pattern: str) -> str:
 
 
 def sections(paths: Iterable[str], keep_apart: set[str]) -> dict[str, list[str]]:
-    """Folders holding SECTION_MIN_PAGES or more pages → their pages; the rest, and `keep_apart`, one each."""
+    """Folders holding SECTION_MIN_PAGES or more pages → their pages; the rest, and `keep_apart`, one each (page
+    paths, or whole addresses: folders of the same origin)."""
     by_folder: dict[str, list[str]] = defaultdict(list)
     out: dict[str, list[str]] = {}
     for path in paths:
         if path in keep_apart:
             out[path] = [path]
         else:
-            by_folder[parent(path) if path.count("/") > 1 else path].append(path)
+            by_folder[parent(path) if split_address(path)[1].count("/") > 1 else path].append(path)
     for folder, pages in by_folder.items():
-        if len(pages) >= SECTION_MIN_PAGES and folder != "/":
+        if len(pages) >= SECTION_MIN_PAGES and split_address(folder)[1] != "/":
             out[folder] = sorted(pages)
         else:
             out.update({page: [page] for page in pages})

@@ -1,7 +1,8 @@
 """`journeymap discover` as a new user runs it, on SQLite and PostgreSQL scratch warehouses: from the demo business,
 and from the GA4, Mailchimp and Stripe fakes serving the same business through the real SDKs. The proposal must
-cover the hand-written demo map, order the funnel, list the welcome emails in order, validate and run; `--diff`
-must find a renamed page and an email added to an automation."""
+cover the hand-written demo map, order the funnel, start it with the top pages in Google's results, list the
+welcome emails in order, validate and run; `--diff` must find a renamed page, an email added to an automation and
+the pages in search the demo map leaves out."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ AS_OF = dt.date(2026, 10, 1)
 DAYS = 28
 SINCE = AS_OF - dt.timedelta(days=DAYS + 14)  # the fakes also hold the sends whose opens fall in the window
 WELCOME = "Starter guide welcome"
+SITE = "https://www.sourdoughhour.example"
+SEARCHED = {rf"https://www\.sourdoughhour\.example/{folder}/[^/]+/?" for folder in ("blog", "recipes")}
 RENAMED = ("/free-starter-guide/", "/free-sourdough-starter-guide/")
 pytestmark = pytest.mark.slow
 
@@ -81,6 +84,15 @@ def test_the_demo_proposal_covers_the_demo_map_validates_and_runs(db_url: str, p
     assert covered(stdout) >= 90.0
     proposal = check_proposal(out)
     assert proposal.business.name == "The Sourdough Hour"  # kept from the current map, with its personas
+    main = proposal.journeys[0].touchpoints  # the demo blog's top pages in Google's results start the journey
+    searched = [i for i, t in enumerate(main) if t.source == "search_console"]
+    landing = [i for i, t in enumerate(main) if "landing_page" in t.match]
+    assert searched, [t.id for t in main]
+    assert landing, [t.id for t in main]
+    assert max(searched) < min(landing), [t.id for t in main]
+    assert {str(main[i].match["page"]) for i in searched} >= SEARCHED
+    assert {(main[i].stage, main[i].volume, main[i].success) for i in searched} == {
+        ("awareness", "impressions", "clicks")}
     assert [p.name for p in proposal.personas] == [p.name for p in load_map(EXAMPLE_MAP).personas]
 
     checked = journeymap("check-config", env={"JOURNEY_MAP_FILE": str(out)})
@@ -93,6 +105,9 @@ def test_the_demo_proposal_covers_the_demo_map_validates_and_runs(db_url: str, p
     assert shown.returncode == 0, shown.stderr[-3000:]
     for tp in ("Checkout: Sourdough Masterclass", "/shop/sourdough-masterclass/", "Welcome 4: Join the"):
         assert tp in shown.stdout, shown.stdout
+
+    diff = discover(env, "--diff", "--demo")  # the demo map reads no search results yet
+    assert f"not on the map: the search result {SITE}/blog/… (4 pages)" in diff, diff
 
 
 class Renamed(DemoData):
@@ -134,7 +149,8 @@ def test_the_fakes_give_the_same_proposal_and_diff_finds_a_renamed_page_and_a_ne
            "GA4_PROPERTY_ID": "123",
            "GA4_CREDENTIALS_FILE": str(ga4.credentials_file), "GA4_API_ENDPOINT": ga4.url,
            "MAILCHIMP_API_KEY": mailchimp.api_key, "MAILCHIMP_API_URL": mailchimp.url,
-           "STRIPE_API_KEY": stripe.api_key, "STRIPE_API_BASE": stripe.url}
+           "STRIPE_API_KEY": stripe.api_key, "STRIPE_API_BASE": stripe.url,
+           "SEARCH_CONSOLE_SITE_URL": ""}  # no search property: the proposal is of the three sources
     out = tmp_path / "journey.proposed.yaml"
     stdout = discover(env, "--out", str(out), "--scratch-database", db_url)  # a new user: no journey.yaml yet
     assert "from ga4, mailchimp, stripe" in stdout
@@ -177,10 +193,11 @@ def test_the_fakes_give_the_same_proposal_and_diff_finds_a_renamed_page_and_a_ne
 
 def test_without_any_account_or_map_discover_says_what_to_set(prefect_api_url: str, tmp_path: Path) -> None:
     env = {"JOURNEY_MAP_FILE": str(tmp_path / "journey.yaml"), "PREFECT_API_URL": prefect_api_url,
-           "GA4_PROPERTY_ID": "", "MAILCHIMP_API_KEY": "", "STRIPE_API_KEY": ""}
+           "GA4_PROPERTY_ID": "", "SEARCH_CONSOLE_SITE_URL": "", "MAILCHIMP_API_KEY": "", "STRIPE_API_KEY": ""}
     nothing = journeymap("discover", env=env)
     assert nothing.returncode == 2
-    assert "no source is set up: set GA4_PROPERTY_ID, MAILCHIMP_API_KEY or STRIPE_API_KEY" in nothing.stderr
+    assert ("no source is set up: set GA4_PROPERTY_ID, SEARCH_CONSOLE_SITE_URL, MAILCHIMP_API_KEY or "
+            "STRIPE_API_KEY") in nothing.stderr
     no_map = journeymap("discover", "--diff", "--demo", env=env)
     assert no_map.returncode == 2
     assert f"--diff compares {tmp_path / 'journey.yaml'} with the data, and it is missing" in no_map.stderr
@@ -198,7 +215,7 @@ def test_a_source_that_cannot_be_read_is_named_and_the_others_still_make_the_pro
         env = {"JOURNEY_MAP_FILE": str(tmp_path / "journey.yaml"), "PREFECT_API_URL": prefect_api_url,
                "GA4_PROPERTY_ID": "123", "GA4_CREDENTIALS_FILE": str(ga4.credentials_file),
                "GA4_API_ENDPOINT": ga4.url, "STRIPE_API_KEY": "sk_test_wrong", "STRIPE_API_BASE": stripe.url,
-               "MAILCHIMP_API_KEY": ""}
+               "MAILCHIMP_API_KEY": "", "SEARCH_CONSOLE_SITE_URL": ""}
         out = tmp_path / "journey.proposed.yaml"
         done = journeymap("discover", "--days", "7", "--as-of", AS_OF.isoformat(), "--out", str(out), env=env)
     assert done.returncode == 1, done.stderr[-2000:]

@@ -17,7 +17,7 @@ SOURCE = SourceModel(
                   "Console › Performance for the page and query: a click-through drop often follows a changed title "
                   "or a lost rich result.",
     segments=("device", "country"), unsegmented_by=frozenset({"query"}),  # a query's report has neither
-    discoverable=False,  # `journeymap discover` does not propose touchpoints from it yet
+    discoverable=True,  # `journeymap discover` proposes the pages with most impressions, before any visit
     whole_range=None,
     success_is_subset=True,
     account_per_key=False,
