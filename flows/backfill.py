@@ -100,7 +100,7 @@ def load_here(engine: Engine, settings: Settings, journey_map: JourneyMap, chunk
         concurrency(limit[0], occupy=min(connections, limit[1]), strict=True)
     with slots, quiet():
         result = load_source(engine, journey_map, chunk.source, as_of, demo, (chunk.since, chunk.until),
-                             demo_outage, snapshots=chunk.snapshots, connections=connections)
+                             demo_outage, snapshots=chunk.snapshots, connections=connections, settings=settings)
     if not result.note and not result.bad_input:
         account, reads = identity(chunk.source, settings, journey_map, demo, demo_outage)
         with engine.begin() as conn:
@@ -121,7 +121,8 @@ def load_chunk(engine: Engine, settings: Settings, journey_map: JourneyMap, chun
     child = cast(FlowRun, run_deployment(CHUNK_DEPLOYMENT, parameters={
         "source": chunk.source, "start_date": chunk.since.isoformat(), "end_date": chunk.until.isoformat(),
         "snapshots": chunk.snapshots, "as_of": as_of.isoformat(), "demo": demo,
-        "demo_outage": demo_outage.isoformat() if demo_outage else None, "connections": connections},
+        "demo_outage": demo_outage.isoformat() if demo_outage else None, "connections": connections,
+        "business": settings.journey_business},
         idempotency_key=f"{flow_run.id}:{chunk.name}", poll_interval=2, flow_run_name=f"chunk {chunk.name}"))
     if child.state is None or not child.state.is_completed():
         raise RuntimeError(f"chunk {chunk.name}: its run {child.name} ended "
@@ -216,7 +217,7 @@ def chunks_markdown(title: str, result: BackfillResult) -> str:
 @flow(name="backfill-chunk", log_prints=True)
 def backfill_chunk(source: Source, start_date: dt.date, end_date: dt.date, snapshots: bool = False,
                    as_of: dt.date | None = None, demo: bool = False, demo_outage: dt.date | None = None,
-                   connections: int | None = None) -> int:
+                   connections: int | None = None, business: str | None = None) -> int:
     """Load one chunk of a backfill and record it; returns its rows. Backfills with fan_out start these runs; a run
     started on its own waits for the warehouse like any other run.
 
@@ -229,9 +230,10 @@ def backfill_chunk(source: Source, start_date: dt.date, end_date: dt.date, snaps
         demo: read the built-in demo business instead of the real APIs.
         demo_outage: with `demo`, a day the demo's site analytics record nothing.
         connections: requests in flight (default: the source's `concurrency`).
+        business: in a warehouse of several businesses, the one the chunk is of (empty: the one map).
     """
 
-    settings = load_settings()
+    settings = load_settings(business or None)
     journey_map = load_map(settings.journey_map_file)
     as_of = as_of or today_in(journey_map)
     check_range(start_date, end_date, today=as_of)

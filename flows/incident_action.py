@@ -35,7 +35,7 @@ def check_action(action: str, days: int) -> None:
 
 @flow(name="incident-action", log_prints=True)
 def incident_action(key: str, action: Literal["ack", "snooze"] = "ack", days: int = 7,
-                    as_of: dt.date | None = None) -> Delivery:
+                    as_of: dt.date | None = None, business: str | None = None) -> Delivery:
     """Acknowledge an incident (no more messages about it) or snooze it for `days` days, and say so in its thread.
 
     Args:
@@ -43,9 +43,10 @@ def incident_action(key: str, action: Literal["ack", "snooze"] = "ack", days: in
         action: ack or snooze.
         days: how long a snooze lasts.
         as_of: the day it counts from (default: today in the map's timezone).
+        business: in a warehouse of several businesses, the incident's (empty: the one map).
     """
     check_action(action, days)
-    settings = load_settings()
+    settings = load_settings(business or None)
     journey_map = load_map(settings.journey_map_file)
     day = as_of or today_in(journey_map)
     engine = prepare_database(settings.journey_database_url, journey_map)

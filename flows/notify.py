@@ -58,9 +58,12 @@ def _form(ui: str, deployment_id: str, parameters: dict[str, object]) -> str:
 
 
 def links_for(ui_url: str | None, flow_run_id: str | None, deployment_id: str | None, *,
-              map_url: str | None = None, accounts: Accounts | None = None) -> LinksFor:
-    """Alert key → its buttons: the flow run, acknowledge / snooze through the incident-action form, the rendered
-    map (`map_url`, else the run's artifacts in the UI) and the touchpoint's own report in its source."""
+              map_url: str | None = None, accounts: Accounts | None = None,
+              business: str | None = None) -> LinksFor:
+    """Alert key → its buttons: the flow run, acknowledge / snooze through the incident-action form (of the
+    alert's business, in a warehouse of several), the rendered map (`map_url`, else the run's artifacts in the
+    UI) and the touchpoint's own report in its source."""
+    whose: dict[str, object] = {"business": business} if business else {}
     ui = ui_url.rstrip("/") if ui_url else None
     run = f"{ui}/runs/flow-run/{flow_run_id}" if ui and flow_run_id else None
     the_map = map_url or (f"{run}?tab=Artifacts" if run else None)
@@ -68,8 +71,8 @@ def links_for(ui_url: str | None, flow_run_id: str | None, deployment_id: str | 
     def of(key: str) -> Links:
         if ui is None or deployment_id is None or key.startswith("data|"):
             return Links(run, map=the_map, accounts=accounts)
-        return Links(run, _form(ui, deployment_id, {"key": key, "action": "ack"}),
-                     _form(ui, deployment_id, {"key": key, "action": "snooze", "days": SNOOZE_DAYS}),
+        return Links(run, _form(ui, deployment_id, {"key": key, "action": "ack", **whose}),
+                     _form(ui, deployment_id, {"key": key, "action": "snooze", "days": SNOOZE_DAYS, **whose}),
                      the_map, accounts)
     return of
 
@@ -97,7 +100,7 @@ def run_links(settings: Settings, accounts: Accounts | None = None) -> LinksFor:
     if not settings.prefect_ui_url:
         return links_for(None, None, None, map_url=settings.journey_map_url, accounts=accounts)
     return links_for(settings.prefect_ui_url, str(flow_run.id) if flow_run.id else None, _action_deployment_id(),
-                     map_url=settings.journey_map_url, accounts=accounts)
+                     map_url=settings.journey_map_url, accounts=accounts, business=settings.journey_business)
 
 
 def _failed_step(flow_run_id: UUID) -> str:
@@ -129,7 +132,7 @@ def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
     except MissingContextError:
         logger = logging.getLogger("journeymap.notify")
     try:
-        settings = load_settings()
+        settings = load_settings(getattr(flow_run, "parameters", {}).get("business") or None)
         ui = settings.prefect_ui_url.rstrip("/") if settings.prefect_ui_url else None
         try:
             step = _failed_step(flow_run.id)

@@ -163,8 +163,8 @@ class Chunking:
 
 def _run(as_of: dt.date | None, sources: list[Source] | None, demo: bool,
          window: tuple[dt.date, dt.date] | None, demo_outage: dt.date | None = None,
-         chunking: Chunking = Chunking()) -> PipelineResult:
-    settings = load_settings()
+         chunking: Chunking = Chunking(), business: str | None = None) -> PipelineResult:
+    settings = load_settings(business)
     journey_map = load_map(settings.journey_map_file)
     as_of = as_of or today_in(journey_map)
     if window is not None:
@@ -192,7 +192,7 @@ def _locked_run(settings: Settings, journey_map: JourneyMap, as_of: dt.date, sou
     to_map: tuple[dt.date, dt.date] | None = None
     if window is None:
         for source in used:  # one failing source never stops the others; the run reports it
-            _take(result, sync_source(engine, journey_map, source, as_of, demo, window, demo_outage))
+            _take(result, sync_source(engine, journey_map, source, as_of, demo, window, demo_outage, settings))
         if result.synced:  # the days the syncs read (and the email cohorts they reach); today is not over, so never
             # mapped (a snapshot is dated today)
             to_map = (min(facts_reach(s.source, s.since) for s in result.synced),
@@ -297,7 +297,7 @@ def journey_pipeline(start_date: dt.date | None = None, end_date: dt.date | None
                      sources: list[Source] | None = None, as_of: dt.date | None = None,
                      demo: bool = False, demo_outage: dt.date | None = None,
                      parallel_chunks: Annotated[int, Field(ge=1, le=MAX_PARALLEL)] = 4,
-                     fan_out: bool = False) -> PipelineResult:
+                     fan_out: bool = False, business: str | None = None) -> PipelineResult:
     """Sync the sources, map their records onto the journey map, check the data, judge it, tell Slack, and
     publish the map; with start_date and end_date, load and map that range instead (a backfill, in chunks of a
     source and a week: chunks loaded by an earlier backfill are skipped, so a stopped backfill resumes).
@@ -312,11 +312,13 @@ def journey_pipeline(start_date: dt.date | None = None, end_date: dt.date | None
         parallel_chunks: a backfill's chunks loaded at once (they share each source's connections).
         fan_out: run each chunk of a backfill as a run of the backfill-chunk deployment, so that every worker of
             the pool takes chunks.
+        business: in a warehouse of several businesses, the one to run (its map is JOURNEY_MAPS_DIR/<id>.yaml);
+            empty: the one map (JOURNEY_MAP_FILE).
     """
     from prefect.runtime import deployment
 
     window = check_parameters(start_date, end_date, demo, demo_outage, deployment.name)
-    result = _run(as_of, sources, demo, window, demo_outage, Chunking(parallel_chunks, fan_out))
+    result = _run(as_of, sources, demo, window, demo_outage, Chunking(parallel_chunks, fan_out), business or None)
     if result.nothing_read:  # everything else is done (alerts queued, map published): the run itself failed
         get_run_logger().error("%s", result.nothing_read)
         return Failed(message=result.nothing_read[:1000], data=result)  # type: ignore[return-value]

@@ -1,4 +1,5 @@
-"""Settings from the environment (pydantic-settings); only flows/ reads them."""
+"""Settings from the environment (pydantic-settings); only flows/ reads them. A business of a warehouse of
+several (`--business ID`) has its own map, part of the warehouse, outbox, accounts, secrets and Slack channel."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import SecretStr, ValidationError, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.registry import SOURCES as CONNECTORS
+from models.db import BUSINESS_ID, DatabaseConfigError, business_url
 
 
 class SettingsError(ValueError):
@@ -31,6 +33,8 @@ class CoreSettings(BaseSettings):
     prefect_ui_url: str | None = None  # links in Slack messages to the flow run and the incident-action form
     journey_map_url: str | None = None  # where the rendered map is published (an alert's "Open the map" button)
     journey_outbox_dir: Path = Path("outbox")  # where messages go as Block Kit JSON when there is no Slack token
+    journey_maps_dir: Path = Path("maps")  # the maps of a warehouse of several businesses: <id>.yaml each
+    journey_business: str | None = None  # the business of this run, of those in journey_maps_dir (None: the one map)
 
 
 _KINDS: dict[str, Any] = {"text": str | None, "path": Path | None, "secret": SecretStr | None}
@@ -45,6 +49,10 @@ else:
 
 SECRETS = ("slack_bot_token", *(name for name, s in SOURCE_SETTINGS.items() if s.kind == "secret"),
            "journey_hash_salt")
+# what a business sets for itself (<ID>_<NAME>, or a Secret block <id>-<name>); the accounts and the Slack channel
+# are its own or none, the rest falls back to the shared setting (one Slack app or service account for all)
+BUSINESS_SETTINGS = (*SECRETS, "slack_channel", "journey_map_url", *SOURCE_SETTINGS)
+OWN_SETTINGS = frozenset({"slack_channel", *(a.lower() for spec in CONNECTORS for a in spec.account)})
 
 
 def secret_block_name(setting: str) -> str:
@@ -52,33 +60,98 @@ def secret_block_name(setting: str) -> str:
     return setting.replace("_", "-")
 
 
-def load_settings() -> Settings:
+def business_variable(business: str, setting: str) -> str:
+    """The environment variable of a business's own value of a setting: ACME_EU_GA4_PROPERTY_ID."""
+    return f"{business.replace('-', '_')}_{setting}".upper()
+
+
+def load_settings(business: str | None = None) -> Settings:
     """Read the settings now (never at import time), with errors that name the variable. A secret missing from
-    the environment is read from the Prefect Secret block of its kebab-case name when a Prefect server is set."""
+    the environment is read from the Prefect Secret block of its kebab-case name when a Prefect server is set.
+
+    With a business: its map is `JOURNEY_MAPS_DIR/<id>.yaml`, its warehouse its own part of
+    JOURNEY_DATABASE_URL's (`models.db.business_url`), its outbox `JOURNEY_OUTBOX_DIR/<id>`; each of
+    `BUSINESS_SETTINGS` is its own `<ID>_<NAME>` variable, or for a secret its `<id>-<name>` Secret block, else
+    the shared variable or block — except its accounts and Slack channel, which are its own or unset."""
+    shared: dict[str, Any] = {}
     try:
         settings = Settings()
+        business = business or settings.journey_business
+        if business is not None:
+            settings, shared = _business(settings, business)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        if business is not None and name.lower() in BUSINESS_SETTINGS:
+            name = f"{business_variable(business, name)} (or {name})"
         raise SettingsError(f"{name}: {first['msg']}; fix the environment variable") from None
-    return _with_secret_blocks(settings)
+    return _with_secret_blocks(settings, business, shared)
 
 
-def _with_secret_blocks(settings: Settings) -> Settings:
+def _business(settings: Settings, business: str) -> tuple[Settings, dict[str, Any]]:
+    """The business's settings, and the shared secrets it falls back to when it has no value or block of its own."""
+    if not BUSINESS_ID.fullmatch(business):
+        raise SettingsError(f"--business {business!r}: a business id is 1-40 lower-case letters, digits and "
+                            "dashes (its map is JOURNEY_MAPS_DIR/<id>.yaml)")
+    map_file = settings.journey_maps_dir / f"{business}.yaml"
+    if not map_file.is_file():
+        known = business_ids(settings.journey_maps_dir)
+        raise SettingsError(f"--business {business}: there is no map {map_file}; create it (a copy of journey.yaml "
+                            "to start) or set JOURNEY_MAPS_DIR to the folder of the maps"
+                            + (f"; the businesses there are {', '.join(known)}" if known else ""))
+    try:
+        url = business_url(settings.journey_database_url, business)
+    except DatabaseConfigError as exc:
+        raise SettingsError(str(exc)) from None
+    values = settings.model_dump()
+    shared = {name: values[name] for name in SECRETS}
+    for name in BUSINESS_SETTINGS:
+        own = os.environ.get(business_variable(business, name))
+        if own is not None:
+            values[name] = own
+            shared.pop(name, None)
+        elif name in OWN_SETTINGS or name in SECRETS:
+            values[name] = None
+    values.update(journey_business=business, journey_map_file=map_file, journey_database_url=url,
+                  journey_outbox_dir=settings.journey_outbox_dir / business)
+    return Settings(**values), shared
+
+
+def business_ids(maps_dir: Path) -> list[str]:
+    """The businesses of a warehouse of several: the maps in `maps_dir`, by id."""
+    if not maps_dir.is_dir():
+        return []
+    return sorted(p.stem for p in maps_dir.glob("*.yaml") if BUSINESS_ID.fullmatch(p.stem))
+
+
+def _with_secret_blocks(settings: Settings, business: str | None, shared: dict[str, Any]) -> Settings:
+    """Each secret still unset: the business's block, the shared variable, the shared block, in that order."""
     missing = [name for name in SECRETS if getattr(settings, name) is None]
-    if not missing or not os.environ.get("PREFECT_API_URL"):  # no server to ask: nothing to look up
-        return settings
+    server = bool(os.environ.get("PREFECT_API_URL"))  # no server: no block to look up
+    found: dict[str, Any] = {}
+    for name in missing:
+        blocks = [f"{business}-{secret_block_name(name)}"] if business is not None else []
+        value = _block(name, blocks) if server and blocks else None
+        if value is None:
+            value = shared.get(name)
+        if value is None and server:
+            value = _block(name, [secret_block_name(name)])
+        if value is not None:
+            found[name] = value
+    return settings.model_copy(update=found) if found else settings
+
+
+def _block(name: str, blocks: list[str]) -> SecretStr | None:
     from prefect.blocks.system import Secret
 
-    found: dict[str, SecretStr] = {}
-    for name in missing:
+    for block_name in blocks:
         try:
-            block = cast(Secret[str], Secret.load(secret_block_name(name)))  # called from sync code: the block itself
-            found[name] = SecretStr(str(block.get()))
+            block = cast(Secret[str], Secret.load(block_name))  # called from sync code: the block itself
+            return SecretStr(str(block.get()))
         except ValueError:  # no such block
             continue
         except Exception as exc:  # the server cannot answer: say which setting was being looked up, and where
-            raise SettingsError(f"{name.upper()} is not set, and its Prefect Secret block '{secret_block_name(name)}' "
-                                f"could not be read from PREFECT_API_URL ({type(exc).__name__}); set the variable "
-                                "or check that the Prefect server is up") from None
-    return settings.model_copy(update=found) if found else settings
+            raise SettingsError(f"{name.upper()} is not set, and its Prefect Secret block '{block_name}' could not "
+                                f"be read from PREFECT_API_URL ({type(exc).__name__}); set the variable or check "
+                                "that the Prefect server is up") from None
+    return None

@@ -63,11 +63,12 @@ def open_readers(source: str, settings: Settings, journey_map: JourneyMap) -> An
 
 @task(cache_policy=NO_CACHE, task_run_name="sync-{source}")
 def sync_source(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.date, demo: bool,
-                window: tuple[dt.date, dt.date] | None = None, demo_outage: dt.date | None = None) -> SourceResult:
+                window: tuple[dt.date, dt.date] | None = None, demo_outage: dt.date | None = None,
+                settings: Settings | None = None) -> SourceResult:
     """Load every stream of one source: its days to read, or `window` for a backfill. A failure after the
     retries is the result's `failure` (one line, no traceback): what was read before it stays committed."""
     try:
-        return load_source(engine, journey_map, source, as_of, demo, window, demo_outage)
+        return load_source(engine, journey_map, source, as_of, demo, window, demo_outage, settings=settings)
     except KNOWN_ERRORS as exc:
         return SourceResult(source, failure=str(exc), misconfigured=isinstance(exc, CONFIG_ERRORS))
     except Exception as exc:  # a bug: one line for the user, the traceback in the debug log
@@ -77,7 +78,8 @@ def sync_source(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.
 
 def load_source(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.date, demo: bool,
                 window: tuple[dt.date, dt.date] | None = None, demo_outage: dt.date | None = None, *,
-                snapshots: bool = True, connections: int | None = None) -> SourceResult:
+                snapshots: bool = True, connections: int | None = None,
+                settings: Settings | None = None) -> SourceResult:
     """Load one source's streams for its days to read or `window`. `snapshots=False` leaves out the streams
     that are a whole list rather than days (a backfill's chunks read them once); `connections` overrides the
     source's `concurrency` (chunks running side by side share it)."""
@@ -85,7 +87,7 @@ def load_source(engine: Engine, journey_map: JourneyMap, source: str, as_of: dt.
         shared = journey_map.source_settings(source)
         journey_map = journey_map.model_copy(update={"sources": {
             **journey_map.sources, source: shared.model_copy(update={"concurrency": connections})}})
-    settings = load_settings()
+    settings = settings or load_settings()
     run = SyncRun(engine, journey_map, source, as_of, window, journey_map.source_settings(source),
                   hasher=lambda account: hasher_for(settings, account), errors=READ_ERRORS, log=get_run_logger(),
                   tracked=tracked, snapshots=snapshots)

@@ -112,17 +112,19 @@ def build_summary(engine: Engine, journey_map: JourneyMap, period: str, as_of: d
 
 
 @flow(name="map-summary", log_prints=True, on_failure=[notify_failure])
-def journey_summary(period: str = "month", as_of: dt.date | None = None, demo: bool = False) -> SummaryResult:
+def journey_summary(period: str = "month", as_of: dt.date | None = None, demo: bool = False,
+                    business: str | None = None) -> SummaryResult:
     """Post the map-update summary of the last week, month (28 days) or quarter (91 days) with its chart.
 
     Args:
         period: week, month or quarter.
         as_of: the day after the period (default: today in the map's timezone).
         demo: load the built-in demo business for both periods first when the warehouse has none of it.
+        business: in a warehouse of several businesses, the one to summarise (empty: the one map).
     """
     if period not in PERIODS:
         raise ValueError(f"period {period!r}: choose week, month or quarter")
-    settings = load_settings()
+    settings = load_settings(business or None)
     journey_map = load_map(settings.journey_map_file)
     as_of = as_of or today_in(journey_map)
     engine = prepare_database(settings.journey_database_url, journey_map)
@@ -131,7 +133,7 @@ def journey_summary(period: str = "month", as_of: dt.date | None = None, demo: b
         newest = last_fact_date(conn)
     if demo and (newest is None or newest < as_of - dt.timedelta(days=1)):
         journey_pipeline(start_date=as_of - dt.timedelta(days=2 * days), end_date=as_of - dt.timedelta(days=1),
-                         demo=True)
+                         demo=True, business=business)
     accounts = {s: account_of(s, settings, demo) for s in journey_map.used_sources()}
     summary = build_summary(engine, journey_map, period, as_of, accounts)
     chart = funnel_png(summary.view)

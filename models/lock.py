@@ -1,8 +1,10 @@
 """One run at a time per warehouse: two runs that overlap (a daily run and a backfill, or the same deployment
 started twice) wait for each other instead of interleaving their writes.
 
-PostgreSQL: a session advisory lock keyed by the schema (so schemas of one database do not block each other),
-held on a connection of its own for the whole run. SQLite: an exclusive `flock` on a file beside the database.
+PostgreSQL: a session advisory lock keyed by the schema (so schemas of one database, and so the businesses of one
+warehouse, do not block each other),
+held on a connection of its own for the whole run. SQLite: an exclusive `flock` on a file beside the database
+(each business has a file of its own).
 Both are released by the operating system or the server if the process dies.
 """
 
@@ -14,6 +16,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, text
+
+from models.db import ensure_schema
 
 POLL_SECONDS = 2.0
 Waiting = Callable[[float], None]  # called while waiting, with the seconds waited so far
@@ -41,6 +45,7 @@ def warehouse_lock(engine: Engine, waiting: Waiting | None = None, poll: float =
 @contextmanager
 def _postgres_lock(engine: Engine, waiting: Waiting | None, poll: float) -> Iterator[None]:
     key = "SELECT hashtext('journeymap:' || current_schema())"
+    ensure_schema(engine)  # a business's first run: its schema is what the lock is keyed by
     with engine.connect() as conn:
         def attempt() -> bool:
             held = bool(conn.execute(text(f"SELECT pg_try_advisory_lock(({key}))")).scalar())

@@ -1,0 +1,128 @@
+"""Many businesses, one warehouse: what `--business ID` resolves to (map, part of the warehouse, outbox, own
+accounts, secrets and Slack channel), and that each business's part is its own on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+
+from flows.settings import SettingsError, load_settings
+from models.db import DatabaseConfigError, business_url, make_engine, migrate
+from models.lock import warehouse_lock
+from tests.conftest import EXAMPLE_MAP
+
+
+@pytest.fixture
+def maps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Two businesses' maps in JOURNEY_MAPS_DIR, a SQLite warehouse, and no variable of the environment leaking in."""
+    folder = tmp_path / "maps"
+    folder.mkdir()
+    for business in ("acme", "bolt-eu"):
+        shutil.copy(EXAMPLE_MAP, folder / f"{business}.yaml")
+    for name in ("GA4_PROPERTY_ID", "STRIPE_API_KEY", "SLACK_CHANNEL", "SLACK_BOT_TOKEN", "PREFECT_API_URL",
+                 "JOURNEY_BUSINESS", "JOURNEY_MAP_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JOURNEY_MAPS_DIR", str(folder))
+    monkeypatch.setenv("JOURNEY_DATABASE_URL", f"sqlite:///{tmp_path}/journey.db")
+    monkeypatch.setenv("JOURNEY_OUTBOX_DIR", str(tmp_path / "outbox"))
+    return folder
+
+
+def test_a_business_has_its_own_map_warehouse_and_outbox(maps: Path, tmp_path: Path) -> None:
+    one = load_settings()
+    acme = load_settings("acme")
+    assert one.journey_business is None and one.journey_map_file == Path("journey.yaml")
+    assert acme.journey_business == "acme"
+    assert acme.journey_map_file == maps / "acme.yaml"
+    assert acme.journey_database_url == f"sqlite:///{tmp_path}/journey-acme.db"
+    assert acme.journey_outbox_dir == tmp_path / "outbox" / "acme"
+
+
+def test_the_business_variable_names_the_business_of_every_run(maps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOURNEY_BUSINESS", "bolt-eu")
+    assert load_settings().journey_map_file == maps / "bolt-eu.yaml"
+    assert load_settings("acme").journey_map_file == maps / "acme.yaml"  # an explicit business wins
+
+
+def test_accounts_and_channel_are_a_business_s_own_and_the_rest_is_shared(
+        maps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GA4_PROPERTY_ID", "111")  # the single map's property: never another business's
+    monkeypatch.setenv("SLACK_CHANNEL", "#everyone")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-shared")  # one Slack app for every business
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_shared")
+    monkeypatch.setenv("ACME_GA4_PROPERTY_ID", "222")
+    monkeypatch.setenv("ACME_SLACK_CHANNEL", "#acme-journey")
+    monkeypatch.setenv("BOLT_EU_STRIPE_API_KEY", "sk_test_bolt")
+    acme, bolt = load_settings("acme"), load_settings("bolt-eu")
+    assert (acme.ga4_property_id, acme.slack_channel) == ("222", "#acme-journey")
+    assert (bolt.ga4_property_id, bolt.slack_channel) == (None, None)
+    assert acme.slack_bot_token is not None and acme.slack_bot_token.get_secret_value() == "xoxb-shared"
+    assert acme.stripe_api_key is not None and acme.stripe_api_key.get_secret_value() == "sk_test_shared"
+    assert bolt.stripe_api_key is not None and bolt.stripe_api_key.get_secret_value() == "sk_test_bolt"
+
+
+def test_a_business_without_a_map_is_refused_naming_the_file_and_the_businesses_there(maps: Path) -> None:
+    with pytest.raises(SettingsError) as missing:
+        load_settings("acme-uk")
+    assert f"there is no map {maps / 'acme-uk.yaml'}" in str(missing.value)
+    assert "the businesses there are acme, bolt-eu" in str(missing.value)
+    with pytest.raises(SettingsError, match="lower-case letters, digits and dashes"):
+        load_settings("Acme Ltd")
+
+
+def test_business_urls() -> None:
+    assert business_url("sqlite:////data/journey.db", "acme") == "sqlite:////data/journey-acme.db"
+    assert business_url("postgresql+psycopg2://u@h/db", "bolt-eu") == \
+        "postgresql+psycopg2://u@h/db?options=-csearch_path%3Djourney_bolt_eu"
+    assert business_url("postgresql+psycopg2://u@h/db?options=-csearch_path%3Dprod", "acme") == \
+        "postgresql+psycopg2://u@h/db?options=-csearch_path%3Dprod_acme"
+    with pytest.raises(DatabaseConfigError, match="in-memory"):
+        business_url("sqlite://", "acme")
+
+
+def test_each_business_has_its_own_tables_and_run_lock(db_url: str) -> None:
+    """Two businesses of one warehouse: migrated apart (a PostgreSQL schema or a SQLite file each, created on
+    first use), rows of one never seen by the other, and one's run lock does not hold up the other's."""
+    engines = {b: make_engine(business_url(db_url, b)) for b in ("acme", "bolt-eu")}
+    same = make_engine(business_url(db_url, "acme"))
+    try:
+        for engine in engines.values():
+            migrate(engine)
+        with engines["acme"].begin() as conn:
+            conn.execute(text("INSERT INTO annotations (touchpoint_id, date, note) VALUES ('tp', '2026-09-01', 'x')"))
+        with engines["bolt-eu"].connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM annotations")).scalar() == 0
+            assert "raw_ga4_rows" in inspect(conn).get_table_names()
+        with same.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM annotations")).scalar() == 1
+        order: list[str] = []
+        waited: list[float] = []
+
+        def holder(engine: Engine, name: str) -> None:
+            with warehouse_lock(engine, waited.append if name == "acme again" else None, poll=0.05):
+                order.append(name)
+        with warehouse_lock(engines["acme"]):
+            threads = [threading.Thread(target=holder, args=(same, "acme again")),
+                       threading.Thread(target=holder, args=(engines["bolt-eu"], "bolt-eu"))]
+            for thread in threads:
+                thread.start()
+            threads[1].join(timeout=20)
+            assert order == ["bolt-eu"]  # another business went on; the same one waits
+            order.append("acme done")
+        threads[0].join(timeout=20)
+        assert order == ["bolt-eu", "acme done", "acme again"]
+        assert waited
+    finally:
+        for engine in (*engines.values(), same):
+            engine.dispose()
+        if db_url.startswith("postgresql"):
+            admin = make_engine(db_url)
+            with admin.begin() as conn:
+                schema = conn.execute(text("SELECT current_schema()")).scalar()
+                for business in ("acme", "bolt_eu"):
+                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}_{business}" CASCADE'))
+            admin.dispose()
