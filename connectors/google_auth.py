@@ -40,6 +40,23 @@ def load_credentials(credentials_file: Path | None, scopes: Sequence[str]) -> Cr
     return credentials
 
 
+PROJECT_SLOTS = 10  # requests in flight per Google Cloud project, across its properties and sites
+
+
+def project_limit(settings: object) -> tuple[str, int] | None:
+    """The global concurrency limit of the Google Cloud project whose service account the settings name
+    (`google-project-<id>`): the quotas every property and site read with it share. None without a key file
+    (Application Default Credentials name no project here) or when it names none."""
+    path = getattr(settings, "ga4_credentials_file", None)
+    if path is None:
+        return None
+    try:
+        project = json.loads(Path(path).read_text(encoding="utf-8")).get("project_id")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return None  # the connector itself says what is wrong with the file
+    return (f"google-project-{project}", PROJECT_SLOTS) if isinstance(project, str) and project else None
+
+
 def _service_account(path: Path, scopes: Sequence[str]) -> service_account.Credentials:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))

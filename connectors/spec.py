@@ -60,6 +60,8 @@ class SourceSpec:
             that is not there yet), each a sentence; never an error.
         fingerprint: what a read depends on besides its days (a request plan), from `request`; a backfill chunk
             read with another is another chunk.
+        shared_limit: settings → the global concurrency limit of a quota it shares with other sources and
+            accounts (a Google Cloud project), and its slots; None: none.
     """
 
     name: str
@@ -75,3 +77,4 @@ class SourceSpec:
     web_account: Callable[[Any], str | None] | None = None
     notes: Callable[[Any, Any], list[str]] | None = None
     fingerprint: Callable[[Any], str] | None = None
+    shared_limit: Callable[[Any], tuple[str, int] | None] | None = None

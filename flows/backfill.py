@@ -11,18 +11,15 @@ lock for its chunks; a chunk run started on its own takes it itself.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import FlowRun
-from prefect.concurrency.sync import concurrency
 from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -30,9 +27,10 @@ from prefect.tasks import exponential_backoff
 from sqlalchemy import Engine
 
 from connectors.errors import TransientError
-from flows.chunks import API_LIMITS, Chunk, connections_for, identity, plan_chunks, settled
+from flows.chunks import Chunk, connections_for, identity, limits_of, plan_chunks, settled
 from flows.days import check_range, today_in
 from flows.progress import quiet, tracked
+from flows.quotas import api_slots, on_server
 from flows.settings import Settings, load_settings
 from flows.sources import CONFIG_ERRORS, Source, load_source
 from models.backfill import finished_chunks, record_chunk
@@ -68,37 +66,11 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-@cache
-def limits_on_server() -> frozenset[str]:
-    """The API limits the Prefect server has (asked once per process; a server without them, such as the temporary
-    one of a command-line run, caps no chunks, which is said once rather than per chunk)."""
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
-
-    found = set()
-    with get_client(sync_client=True) as client:
-        for name, _ in API_LIMITS.values():
-            try:
-                client.read_global_concurrency_limit_by_name(name)
-                found.add(name)
-            except ObjectNotFound:
-                pass
-    missing = sorted({name for name, _ in API_LIMITS.values()} - found)
-    if missing:
-        logging.getLogger("journeymap.backfill").info(
-            "the Prefect server has no %s concurrency limit: chunks are not capped across runs "
-            "(journeymap setup-prefect creates them)", ", ".join(missing))
-    return frozenset(found)
-
-
 def load_here(engine: Engine, settings: Settings, journey_map: JourneyMap, chunk: Chunk, as_of: dt.date,
               demo: bool, demo_outage: dt.date | None, connections: int) -> SourceResult:
     """Load one chunk in this process, holding its API's global concurrency slots, and record it when every row
     of it is committed (a quota stop or refused input leaves it for the rerun)."""
-    limit = None if demo else API_LIMITS.get(chunk.source)
-    slots = nullcontext() if limit is None or limit[0] not in limits_on_server() else \
-        concurrency(limit[0], occupy=min(connections, limit[1]), strict=True)
-    with slots, quiet():
+    with api_slots(chunk.source, settings, connections, demo), quiet():
         result = load_source(engine, journey_map, chunk.source, as_of, demo, (chunk.since, chunk.until),
                              demo_outage, snapshots=chunk.snapshots, connections=connections, settings=settings)
     if not result.note and not result.bad_input:
@@ -149,7 +121,8 @@ def run_backfill(engine: Engine, settings: Settings, journey_map: JourneyMap, so
     if result.skipped:
         logger.info("%d chunks already loaded by an earlier backfill: skipped", len(result.skipped))
     if not demo and pending:
-        limits_on_server()  # asked once, before the chunks' threads start
+        for limit in {name for source in sources for name, _ in limits_of(source, settings)}:
+            on_server(limit)  # asked once, before the chunks' threads start
     per_source: dict[str, list[SourceResult]] = {}
     running: dict[PrefectFuture[SourceResult], Chunk] = {}
     title = f"Backfill {window[0]}..{window[1]}"

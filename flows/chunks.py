@@ -15,9 +15,18 @@ from flows.sources import account_of, request_of
 from models.config import JourneyMap
 from models.sources import SOURCES
 
-# global concurrency limits (created by `journeymap setup-prefect`), sized to each API's quota: a chunk holds as
-# many slots as the connections it opens, whichever run, flow or worker it belongs to
+# global concurrency limits (created by `journeymap setup-prefect`), sized to each API's quota: a read (a daily
+# sync or a backfill chunk) holds as many slots as the connections it opens, whichever business, run, flow or
+# worker it belongs to
 API_LIMITS: dict[str, tuple[str, int]] = {s.name: s.limit for s in CONNECTORS if s.limit}
+
+
+def limits_of(source: str, settings: Settings) -> list[tuple[str, int]]:
+    """The global concurrency limits a read of the source holds: its API's, and the quota it shares with other
+    sources of the same provider account (a Google Cloud project), with their slots."""
+    spec = CONNECTOR[source]
+    shared = spec.shared_limit(settings) if spec.shared_limit is not None else None
+    return [limit for limit in (spec.limit, shared) if limit is not None]
 WHOLE_RANGE = {s.name: s.whole_range for s in SOURCES if s.whole_range}  # source → why it is read whole
 
 

@@ -25,6 +25,7 @@ from flows.days import check_range, today_in
 from flows.map_page import publish_rendered_map
 from flows.notify import notify_failure, tell_slack
 from flows.quality import check_quality
+from flows.quotas import api_slots
 from flows.settings import Settings, load_settings
 from flows.slack import Delivery
 from flows.sources import CONFIG_ERRORS, Source, account_of, sync_source
@@ -192,7 +193,8 @@ def _locked_run(settings: Settings, journey_map: JourneyMap, as_of: dt.date, sou
     to_map: tuple[dt.date, dt.date] | None = None
     if window is None:
         for source in used:  # one failing source never stops the others; the run reports it
-            _take(result, sync_source(engine, journey_map, source, as_of, demo, window, demo_outage, settings))
+            with api_slots(source, settings, journey_map.source_settings(source).concurrency, demo):
+                _take(result, sync_source(engine, journey_map, source, as_of, demo, window, demo_outage, settings))
         if result.synced:  # the days the syncs read (and the email cohorts they reach); today is not over, so never
             # mapped (a snapshot is dated today)
             to_map = (min(facts_reach(s.source, s.since) for s in result.synced),

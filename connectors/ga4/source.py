@@ -16,6 +16,7 @@ from connectors.ga4.client import make_client
 from connectors.ga4.reader import DayReport, read_day
 from connectors.ga4.reports import ReportPlan, check_names, plan_fingerprint, plan_reports
 from connectors.ga4.settings import DEFAULT_PAGE_SIZE, MAX_CONCURRENCY
+from connectors.google_auth import project_limit
 from connectors.spec import Reader, Setting, SourceSpec
 
 
@@ -126,4 +127,5 @@ SETTINGS = (
 )
 SPEC = SourceSpec("ga4", settings=SETTINGS,
                   account=("GA4_PROPERTY_ID",), limit=("ga4-api", MAX_CONCURRENCY), open=open_property,
-                  demo=demo, account_of=account_of, fingerprint=fingerprint, demo_outage=True)
+                  demo=demo, account_of=account_of, fingerprint=fingerprint, demo_outage=True,
+                  shared_limit=project_limit)

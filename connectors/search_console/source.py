@@ -12,6 +12,7 @@ from googleapiclient.discovery import Resource
 
 from connectors import demo
 from connectors.errors import NotConfigured, Rejected, RetryPolicy, TransientError, source_policy
+from connectors.google_auth import project_limit
 from connectors.search_console.client import make_client
 from connectors.search_console.reader import read_day
 from connectors.search_console.records import SearchRow
@@ -95,4 +96,4 @@ SETTINGS = (
 SPEC = SourceSpec("search_console", settings=SETTINGS,
                   account=("SEARCH_CONSOLE_SITE_URL",),
                   limit=("search-console-api", MAX_CONCURRENCY), open=open_search_console, demo=demo_readers,
-                  account_of=site_of, web_account=web_site)
+                  account_of=site_of, web_account=web_site, shared_limit=project_limit)

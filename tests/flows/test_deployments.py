@@ -50,6 +50,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
+def _wait_healthy(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise AssertionError(log.read_text()[-3000:]) from None
+            time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A Prefect server with Journeymap deployed and a worker polling its pool; the environment to reach it."""
@@ -63,15 +75,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
                     home / "server.log")
     worker = None
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise AssertionError((home / "server.log").read_text()[-3000:]) from None
-                time.sleep(0.5)
+        _wait_healthy(port, server, home / "server.log")
         for command in ([sys.executable, "-m", "flows.cli", "setup-prefect"],  # the README's steps
                         [PREFECT, "--no-prompt", "deploy", "--all"]):
             done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
@@ -85,7 +89,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
 
 
 def _run_deployment(env: dict[str, str], name: str, parameters: dict[str, object],
-                    job_env: dict[str, str], scheduled: Any = None) -> tuple[str, str, Any]:
+                    job_env: dict[str, str], scheduled: Any = None, timeout: float = 300) -> tuple[str, str, Any]:
     """Start a run of the deployment as the UI does (or as its schedule did, for `scheduled`, an aware datetime)
     and wait for its end; (state, message, flow run id)."""
     from prefect.client.orchestration import get_client
@@ -97,13 +101,13 @@ def _run_deployment(env: dict[str, str], name: str, parameters: dict[str, object
         state = Scheduled(scheduled_time=scheduled) if scheduled is not None else None
         run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters,
                                                      job_variables={"env": job_env}, state=state)
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             state = client.read_flow_run(run.id).state
             if state is not None and state.is_final():
                 return state.type.value, str(state.message or ""), run.id
             time.sleep(1)
-    raise AssertionError(f"{name} did not finish in 300 s")
+    raise AssertionError(f"{name} did not finish in {timeout:.0f} s")
 
 
 def test_a_backfill_started_like_the_ui_does_loads_exactly_those_days(deployed: dict[str, str], db_url: str,
@@ -137,11 +141,11 @@ def test_a_scheduled_run_that_starts_late_reads_the_window_of_its_own_day(deploy
     job_env = {"JOURNEY_DATABASE_URL": db_url, "JOURNEY_MAP_FILE": str(ROOT / "journey.yaml"),
                "JOURNEY_OUTBOX_DIR": str(tmp_path / "outbox")}
     due = dt.datetime(2026, 9, 30, 6, 30, tzinfo=ZoneInfo("Europe/London"))
-    state, message, _ = _run_deployment(deployed, "journey-pipeline/daily", {"sources": ["stripe"], "demo": True},
+    state, message, _ = _run_deployment(deployed, "journey-daily/daily", {"sources": ["stripe"], "demo": True},
                                         job_env, scheduled=due)
     assert state == "COMPLETED", message
     assert _last_stripe_day(db_url) == "2026-09-29"
-    state, message, _ = _run_deployment(deployed, "journey-pipeline/daily", {
+    state, message, _ = _run_deployment(deployed, "journey-daily/daily", {
         "sources": ["stripe"], "demo": True, "as_of": "2026-10-05"}, job_env, scheduled=due)
     assert state == "COMPLETED", message
     assert _last_stripe_day(db_url) == "2026-10-04"
