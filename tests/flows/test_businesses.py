@@ -3,8 +3,10 @@ accounts, secrets and Slack channel), and that each business's part is its own o
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -35,7 +37,8 @@ def maps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_business_has_its_own_map_warehouse_and_outbox(maps: Path, tmp_path: Path) -> None:
     one = load_settings()
     acme = load_settings("acme")
-    assert one.journey_business is None and one.journey_map_file == Path("journey.yaml")
+    assert one.journey_business is None
+    assert one.journey_map_file == Path("journey.yaml")
     assert acme.journey_business == "acme"
     assert acme.journey_map_file == maps / "acme.yaml"
     assert acme.journey_database_url == f"sqlite:///{tmp_path}/journey-acme.db"
@@ -60,9 +63,12 @@ def test_accounts_and_channel_are_a_business_s_own_and_the_rest_is_shared(
     acme, bolt = load_settings("acme"), load_settings("bolt-eu")
     assert (acme.ga4_property_id, acme.slack_channel) == ("222", "#acme-journey")
     assert (bolt.ga4_property_id, bolt.slack_channel) == (None, None)
-    assert acme.slack_bot_token is not None and acme.slack_bot_token.get_secret_value() == "xoxb-shared"
-    assert acme.stripe_api_key is not None and acme.stripe_api_key.get_secret_value() == "sk_test_shared"
-    assert bolt.stripe_api_key is not None and bolt.stripe_api_key.get_secret_value() == "sk_test_bolt"
+    assert acme.slack_bot_token is not None
+    assert acme.slack_bot_token.get_secret_value() == "xoxb-shared"
+    assert acme.stripe_api_key is not None
+    assert acme.stripe_api_key.get_secret_value() == "sk_test_shared"
+    assert bolt.stripe_api_key is not None
+    assert bolt.stripe_api_key.get_secret_value() == "sk_test_bolt"
 
 
 def test_a_business_without_a_map_is_refused_naming_the_file_and_the_businesses_there(maps: Path) -> None:
@@ -111,11 +117,14 @@ def test_each_business_has_its_own_tables_and_run_lock(db_url: str) -> None:
             for thread in threads:
                 thread.start()
             threads[1].join(timeout=20)
+            deadline = time.monotonic() + 20
+            while not waited and time.monotonic() < deadline:  # until the same business's holder is waiting
+                time.sleep(0.05)
             assert order == ["bolt-eu"]  # another business went on; the same one waits
+            assert waited, "a second run of the same business waits for its lock"
             order.append("acme done")
         threads[0].join(timeout=20)
         assert order == ["bolt-eu", "acme done", "acme again"]
-        assert waited
     finally:
         for engine in (*engines.values(), same):
             engine.dispose()
@@ -126,3 +135,27 @@ def test_each_business_has_its_own_tables_and_run_lock(db_url: str) -> None:
                 for business in ("acme", "bolt_eu"):
                     conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}_{business}" CASCADE'))
             admin.dispose()
+
+
+def test_google_sources_share_their_project_s_limit_and_the_others_only_their_api_s(
+        maps: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.chunks import limits_of
+
+    key = tmp_path / "key.json"
+    key.write_text(json.dumps({"type": "service_account", "project_id": "agency-analytics"}))
+    monkeypatch.setenv("ACME_GA4_CREDENTIALS_FILE", str(key))
+    acme, bolt = load_settings("acme"), load_settings("bolt-eu")
+    assert limits_of("ga4", acme) == [("ga4-api", 10), ("google-project-agency-analytics", 10)]
+    assert limits_of("search_console", acme)[1] == ("google-project-agency-analytics", 10)
+    assert limits_of("ga4", bolt) == [("ga4-api", 10)]  # Application Default Credentials: no project known here
+    assert limits_of("stripe", acme) == [("stripe-api", 10)]
+
+
+def test_the_daily_run_refuses_a_business_without_a_map_before_starting_any() -> None:
+    from flows.daily import choose
+
+    assert choose(None, ["acme", "bolt"], "maps") == ["acme", "bolt"]
+    assert choose(["bolt", "bolt"], ["acme", "bolt"], "maps") == ["bolt"]
+    with pytest.raises(ValueError) as refused:
+        choose(["zed", "acme"], ["acme", "bolt"], "maps")
+    assert str(refused.value) == "businesses zed: no map maps/<id>.yaml for them; the businesses there are acme, bolt"
