@@ -156,6 +156,6 @@ def test_the_daily_run_refuses_a_business_without_a_map_before_starting_any() ->
 
     assert choose(None, ["acme", "bolt"], "maps") == ["acme", "bolt"]
     assert choose(["bolt", "bolt"], ["acme", "bolt"], "maps") == ["bolt"]
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ValueError, match=r"^businesses zed: ") as refused:
         choose(["zed", "acme"], ["acme", "bolt"], "maps")
     assert str(refused.value) == "businesses zed: no map maps/<id>.yaml for them; the businesses there are acme, bolt"
