@@ -23,6 +23,7 @@ from models.config import JourneyMap
 from models.sources import NAMES
 from models.sources.registry import PARTS
 from models.sync import LandingError, ReadErrors, SourceNotConfigured, SourceResult, StreamResult, SyncRun, sync_stream
+from models.sync.changes import changed_days, snapshot
 
 CONFIG_ERRORS = (PermanentError, SettingsError, SourceNotConfigured)  # failures whose fix is configuration
 KNOWN_ERRORS = (ConnectorError, SettingsError, SourceNotConfigured, LandingError)  # said in one line, no traceback
@@ -118,11 +119,14 @@ def _sync_demo(run: SyncRun, outage: dt.date | None = None) -> SourceResult:
     result = SourceResult(run.source)
     for name, reader in spec.demo(outage).items():
         stream = parts.stream(name)
+        before = snapshot(run.engine, stream) if spec.read_whole else {}
         with tracked(declared.history_days // 7 + 1, f"sync-{run.source}-{name}".replace("_", "-"),
                      f"Loading {run.source} {name}") as progress:
             done: StreamResult = sync_stream(run.engine, stream, reader, DEMO_PROPERTY_ID, run.as_of, declared,
                                              hasher=hasher, window=run.window, ledger=not spec.read_whole,
                                              on_page=lambda r: progress.step(f"{r.source} {r.stream} ({r.rows:,})"))
+        if spec.read_whole:  # read whole every run: what mapping must redo is what changed
+            done = changed_days(done, stream, before, snapshot(run.engine, stream), run.as_of)
         run.log.info("%s/%s: %s..%s, %d rows, %d quarantined", run.source, name, done.since, done.until,
                      done.rows, done.quarantined)
         result.streams.append(done)

@@ -102,3 +102,23 @@ def test_no_export_that_can_be_read_still_says_which_days_it_covers(
     assert len(done.bad_input) == 1
     assert [(s.source, s.stream, s.since, s.until, s.rows) for s in done.streams] == [
         ("surveys", "responses", dt.date(2026, 9, 20), dt.date(2026, 9, 29), 0)]  # its history, lag 1
+
+
+def test_a_run_says_only_the_days_whose_answers_changed_so_mapping_redoes_those(
+        db_url: str, survey_map: Path, prefect_api_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An export is read whole every run; mapping it whole again every day would grow with its history. The
+    first read covers every answer's day, an unchanged export the day before as-of, a corrected old answer and a
+    new one those two days."""
+    monkeypatch.setenv("JOURNEY_MAP_FILE", str(survey_map))
+    as_of = dt.date.fromisoformat(AS_OF)
+
+    def days() -> list[tuple[dt.date, dt.date]]:
+        done = run_source(db_url, str(survey_map), "surveys", as_of)
+        return [(s.since, s.until) for s in done.streams]
+    assert days() == [(dt.date(2026, 9, 10), dt.date(2026, 9, 13))]  # r6 is quarantined
+    assert days() == [(dt.date(2026, 9, 29), dt.date(2026, 9, 29))]
+    export = survey_map.parent / "exports" / "nps.csv"
+    export.write_text(export.read_text(encoding="utf-8").replace("r2,2026-09-11 09:00:00,9", "r2,2026-09-11 09:00:00,6")
+                      + "r7,2026-09-28 09:00:00,10,retention,\n", encoding="utf-8")
+    assert days() == [(dt.date(2026, 9, 11), dt.date(2026, 9, 28))]
+    assert rows(db_url, "select score from raw_survey_responses where response_id = 'r2'") == [(6,)]

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from models.config import JourneyMap
 from models.sources.surveys.streams import SURVEY_RESPONSES
 from models.sync import Pages, Reader, SourceResult, StreamResult, SyncRun, sync_stream
+from models.sync.changes import changed_days, snapshot
 from models.sync.ledger import history
 
 
@@ -41,8 +42,12 @@ def sync_surveys(run: SyncRun, readers: list[SurveyReads]) -> SourceResult:
         if isinstance(pages, str):
             result.bad_input.append(pages)
             continue
-        done = sync_stream(run.engine, replace(SURVEY_RESPONSES, stream=survey.name), _whole_file(pages),
-                           survey.name, run.as_of, run.settings, hasher=run.hasher(survey.name), ledger=False)
+        stream = replace(SURVEY_RESPONSES, stream=survey.name)
+        mine = stream.table.c.survey == survey.name
+        before = snapshot(run.engine, stream, mine)
+        done = sync_stream(run.engine, stream, _whole_file(pages), survey.name, run.as_of, run.settings,
+                           hasher=run.hasher(survey.name), ledger=False)
+        done = changed_days(done, stream, before, snapshot(run.engine, stream, mine), run.as_of)
         result.bad_input += done.reasons
         run.log.info("surveys/%s: %d answers, %d quarantined", survey.name, done.rows, done.quarantined)
         result.streams.append(done)
