@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from flows.cli_alerts import incident_app, report_delivery, summary
-from flows.cli_common import err, fail, load_config, out, parse_date, prefect_api, slack_setup
+from flows.cli_common import err, fail, load_config, out, parse_date, prefect_api, server_hint, slack_setup
 from flows.cli_discover import discover_command
 from flows.cli_map import show_map
-from flows.pipeline import MAX_PARALLEL, PipelineResult, outcome_of
-from flows.settings import Settings, SettingsError
 from flows.setup_prefect import setup_prefect_command
-from flows.sources import Source
-from models.config import JourneyMap
-from models.db import make_engine, migrate
 from models.sources import NAMES
 
-app = typer.Typer(help="Journeymap: a customer journey map that keeps itself up to date.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+if TYPE_CHECKING:  # types only: each command imports the flows and the warehouse when it runs
+    from flows.pipeline import PipelineResult
+    from flows.settings import Settings
+    from flows.sources import Source
+    from models.config import JourneyMap
+
+
+class Journeymap(typer.Typer):
+    """The app; after a command, it says once per user what a temporary Prefect server cost the command."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            server_hint()
+
+
+app = Journeymap(help="Journeymap: a customer journey map that keeps itself up to date.",
+                 no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 SOURCE_NAMES = NAMES
 SOURCES_HELP = f"comma-separated: {','.join(NAMES)}"
+MAX_PARALLEL = 16  # flows.pipeline.MAX_PARALLEL, here so that --help needs no flow (tests hold the two equal)
 
 
 def parse_sources(value: str | None, journey_map: JourneyMap) -> list[str] | None:
@@ -46,6 +59,7 @@ def preflight(settings: Settings, journey_map: JourneyMap, chosen: list[str] | N
     if demo:
         return
     from connectors.errors import PermanentError
+    from flows.settings import SettingsError
     from flows.sources import open_readers
 
     try:
@@ -98,6 +112,8 @@ def report(result: PipelineResult) -> None:
 
 
 def _source_enums(chosen: list[str] | None) -> list[Source] | None:
+    from flows.sources import Source
+
     return [Source(s) for s in chosen] if chosen else None
 
 
@@ -118,7 +134,7 @@ def run(
     settings, journey_map = load_config()
     chosen = parse_sources(sources, journey_map)
     preflight(settings, journey_map, chosen, demo)
-    from flows.pipeline import journey_pipeline
+    from flows.pipeline import journey_pipeline, outcome_of
 
     with prefect_api():
         result = outcome_of(journey_pipeline(as_of=day, sources=_source_enums(chosen), demo=demo,
@@ -141,7 +157,7 @@ def backfill(
         fail("--start and --end are both required, as YYYY-MM-DD")
     settings, journey_map = load_config()
     from flows.days import check_range, today_in
-    from flows.pipeline import journey_pipeline
+    from flows.pipeline import journey_pipeline, outcome_of
 
     try:
         check_range(first, last, today=today_in(journey_map))
@@ -164,6 +180,7 @@ def backtest(
 ) -> None:
     """Replay detection day by day over stored history; prints what would have opened and resolved, writes nothing."""
     from checks.detection import backtest as replay
+    from models.db import make_engine, migrate
     from reports.incidents import incidents_table
 
     first, last = parse_date(start, "--start"), parse_date(end, "--end")
@@ -192,6 +209,7 @@ def annotate(
     note: Annotated[str, typer.Option("--note", help="what changed, e.g. 'one-page checkout'")],
 ) -> None:
     """Record an optimization on the map; its day is kept out of detection baselines."""
+    from models.db import make_engine, migrate
     from models.store import upsert
     from models.tables import Annotation, table_of
 
@@ -216,6 +234,7 @@ def show_checks(
     """Print the stored data-quality results of a run: every failed check, why, and which rows (exit 1 when a
     blocking check failed)."""
     from flows.quality import stored_results
+    from models.db import make_engine, migrate
     from reports.quality import quality_line, quality_table
 
     day = parse_date(as_of, "--as-of")

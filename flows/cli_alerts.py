@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from flows.cli_common import err, fail, load_config, out, parse_date, prefect_api, slack_setup
-from flows.slack import Delivery
+
+if TYPE_CHECKING:
+    from flows.slack import Delivery
 
 incident_app = typer.Typer(help="Acknowledge or snooze an incident (what an alert's buttons do).",
                            no_args_is_help=True)

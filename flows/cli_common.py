@@ -5,17 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 
-from flows.settings import Settings, SettingsError, load_settings
-from models.config import JourneyMap
-from models.db import DatabaseConfigError, make_engine
-from models.mapfile import MapConfigError, load_map
+if TYPE_CHECKING:  # types only: a command imports what it uses when it runs, so `--help` stays light
+    from flows.settings import Settings
+    from models.config import JourneyMap
 
 # piped output: wide enough for the map table (COLUMNS may widen it)
 _PIPED_WIDTH = max(160, int(os.environ.get("COLUMNS", "0") or 0)) if os.environ.get("COLUMNS", "").isdigit() else 160
@@ -41,6 +42,10 @@ def parse_date(value: str | None, option: str) -> dt.date | None:
 
 def load_config() -> tuple[Settings, JourneyMap]:
     """Settings and the validated map, or exit 2 naming the file, line and fix."""
+    from flows.settings import SettingsError, load_settings
+    from models.db import DatabaseConfigError, make_engine
+    from models.mapfile import MapConfigError, load_map
+
     try:
         settings = load_settings()
         journey_map = load_map(settings.journey_map_file)
@@ -72,9 +77,10 @@ STARTUP_VARIABLE = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 
 @contextmanager
 def prefect_api() -> Iterator[None]:
-    """Run flows against PREFECT_API_URL, or else against the temporary server Prefect starts for the command,
+    """Run flows against PREFECT_API_URL, or else against a temporary server Prefect starts for the command,
     given STARTUP_SECONDS to come up (or what PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS says) and said
-    so; a server that does not start is one line with the fix (exit 2), not a traceback."""
+    so, and timed (`server_hint`); a server that does not start is one line with the fix (exit 2), not a
+    traceback."""
     import httpx
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
@@ -87,6 +93,7 @@ def prefect_api() -> Iterator[None]:
               "use a running one)…", highlight=False)
     try:
         with temporary_settings({PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: seconds}):
+            _start_temporary_server()
             yield
     except (RuntimeError, httpx.HTTPError) as exc:
         if not _server_start(exc):
@@ -94,6 +101,49 @@ def prefect_api() -> Iterator[None]:
         fail(f"the temporary Prefect server did not start within {seconds} s; start one with `prefect server start` "
              "and set PREFECT_API_URL=http://127.0.0.1:4200/api, or allow it more time with "
              f"{STARTUP_VARIABLE}")
+
+
+STARTED: list[float] = []  # seconds each temporary Prefect server of this process took to come up
+HINT_STAMP = "prefect-server-hint"  # in the cache folder: the user was told what a temporary server costs
+
+
+def _start_temporary_server() -> None:
+    """Start the temporary server now, not at the flow's first API call, and time Prefect's own startup: from
+    launching its process to its health check answering (the flow then finds it running)."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the one Prefect's clients use
+    if server.running:
+        return
+    began = time.monotonic()
+    server.start()
+    STARTED.append(time.monotonic() - began)
+
+
+def cache_dir() -> Path:
+    """Where Journeymap remembers things for the user: JOURNEY_CACHE_DIR, else $XDG_CACHE_HOME/journeymap, else
+    ~/.cache/journeymap."""
+    if os.environ.get("JOURNEY_CACHE_DIR"):
+        return Path(os.environ["JOURNEY_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "journeymap"
+
+
+def server_hint() -> None:
+    """After a command that started a temporary Prefect server: how long it took and how to skip it, said once
+    per user (a stamp in `cache_dir()`)."""
+    if not STARTED:
+        return
+    stamp = cache_dir() / HINT_STAMP
+    if stamp.exists():
+        return
+    err.print(f"note: the temporary Prefect server took {sum(STARTED):.1f} s of this command; start one with "
+              "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api to skip that",
+              highlight=False, soft_wrap=True)
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(f"told {dt.datetime.now().isoformat(timespec='seconds')}\n", encoding="utf-8")
+    except OSError:  # a folder it cannot write: said again next time rather than failing the command over a note
+        pass
 
 
 def _server_start(exc: BaseException) -> bool:

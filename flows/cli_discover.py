@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from flows.cli_common import err, fail, out, parse_date, prefect_api
-from flows.settings import SettingsError, load_settings
-from flows.sources import Source
 from models.sources import SOURCES
 
 if TYPE_CHECKING:
@@ -39,6 +37,8 @@ def discover_command(
                                    "file); never the warehouse")] = None,
 ) -> None:
     from flows.discover import discover
+    from flows.settings import SettingsError, load_settings
+    from flows.sources import Source
 
     day = parse_date(as_of, "--as-of")
     names = [s.strip() for s in sources.split(",") if s.strip()] if sources else None

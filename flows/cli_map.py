@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from flows.cli_common import fail, load_config, out, parse_date
-from models.db import make_engine, migrate
 
 
 class Format(StrEnum):
@@ -34,6 +33,7 @@ def show_map(
 ) -> None:
     """Print the current map from the stored facts (no sync), or write it as one self-contained HTML file (every
     persona, with a switcher) or a PNG (all customers, or --persona)."""
+    from models.db import make_engine, migrate
     from models.queries import last_fact_date
     from reports.render import render_markdown, render_table
     from reports.views import current_view

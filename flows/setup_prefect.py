@@ -5,10 +5,12 @@ secret set in the environment (read back by `load_settings` when the variable is
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from flows.chunks import API_LIMITS
 from flows.cli_common import fail, load_config, out
-from flows.settings import SECRETS, Settings, secret_block_name
+
+if TYPE_CHECKING:
+    from flows.settings import Settings
 
 WORK_POOL = "journeymap"
 
@@ -20,6 +22,9 @@ def setup_prefect(settings: Settings) -> list[str]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, WorkPoolCreate
     from prefect.exceptions import ObjectNotFound
+
+    from flows.chunks import API_LIMITS
+    from flows.settings import SECRETS, secret_block_name
 
     done = []
     with get_client(sync_client=True) as client:
