@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from flows.cli_alerts import incident_app, report_delivery, summary
-from flows.cli_common import err, fail, load_config, out, parse_date, prefect_api, server_hint, slack_setup
+from flows.cli_common import Business, err, fail, load_config, out, parse_date, prefect_api, server_hint, slack_setup
 from flows.cli_discover import discover_command
 from flows.cli_map import show_map
 from flows.setup_prefect import setup_prefect_command
@@ -125,13 +125,14 @@ def run(
     demo_outage: Annotated[str | None, typer.Option(
         "--demo-outage", help="with --demo: a day (YYYY-MM-DD) the demo's site analytics record nothing, to "
                               "see the data-quality checks catch it")] = None,
+    business: Business = None,
 ) -> None:
     """Sync the sources, map the records onto the journey map, check the data, and print the map."""
     day = parse_date(as_of, "--as-of")
     outage = parse_date(demo_outage, "--demo-outage")
     if outage is not None and not demo:
         fail("--demo-outage only works with --demo (it breaks the demo's data, never a real source's)")
-    settings, journey_map = load_config()
+    settings, journey_map = load_config(business)
     chosen = parse_sources(sources, journey_map)
     preflight(settings, journey_map, chosen, demo)
     from flows.pipeline import journey_pipeline, outcome_of
@@ -150,12 +151,13 @@ def backfill(
     demo: Annotated[bool, typer.Option("--demo", help="use the built-in demo business, no accounts")] = False,
     parallel: Annotated[int, typer.Option("--parallel", min=1, max=MAX_PARALLEL,
                                           help="chunks (a source and a week) loaded at once")] = 4,
+    business: Business = None,
 ) -> None:
     """Load a range of days in chunks (skipping those an earlier backfill loaded) and map it."""
     first, last = parse_date(start, "--start"), parse_date(end, "--end")
     if first is None or last is None:
         fail("--start and --end are both required, as YYYY-MM-DD")
-    settings, journey_map = load_config()
+    settings, journey_map = load_config(business)
     from flows.days import check_range, today_in
     from flows.pipeline import journey_pipeline, outcome_of
 
@@ -177,6 +179,7 @@ def backtest(
     end: Annotated[str, typer.Option("--end", help="last day to judge (YYYY-MM-DD)")],
     journey: Annotated[str | None, typer.Option(help="only this journey id")] = None,
     persona: Annotated[str | None, typer.Option(help="only this persona's segment")] = None,
+    business: Business = None,
 ) -> None:
     """Replay detection day by day over stored history; prints what would have opened and resolved, writes nothing."""
     from checks.detection import backtest as replay
@@ -186,7 +189,7 @@ def backtest(
     first, last = parse_date(start, "--start"), parse_date(end, "--end")
     if first is None or last is None or last < first:
         fail("--start and --end are required, as YYYY-MM-DD, with --end not before --start")
-    settings, journey_map = load_config()
+    settings, journey_map = load_config(business)
     engine = make_engine(settings.journey_database_url)
     migrate(engine)
     rows = []
@@ -207,6 +210,7 @@ def annotate(
     touchpoint: Annotated[str, typer.Option("--touchpoint", help="touchpoint id from journey.yaml")],
     date: Annotated[str, typer.Option("--date", help="the day of the change (YYYY-MM-DD)")],
     note: Annotated[str, typer.Option("--note", help="what changed, e.g. 'one-page checkout'")],
+    business: Business = None,
 ) -> None:
     """Record an optimization on the map; its day is kept out of detection baselines."""
     from models.db import make_engine, migrate
@@ -214,7 +218,7 @@ def annotate(
     from models.tables import Annotation, table_of
 
     day = parse_date(date, "--date")
-    settings, journey_map = load_config()
+    settings, journey_map = load_config(business)
     ids = [tp.id for _, tp in journey_map.touchpoints()]
     if touchpoint not in ids:
         fail(f"--touchpoint {touchpoint!r} is not in {settings.journey_map_file}; touchpoints are {', '.join(ids)}")
@@ -230,6 +234,7 @@ def annotate(
 @app.command("checks")
 def show_checks(
     as_of: Annotated[str | None, typer.Option("--as-of", help="the run's day (default: the newest checked)")] = None,
+    business: Business = None,
 ) -> None:
     """Print the stored data-quality results of a run: every failed check, why, and which rows (exit 1 when a
     blocking check failed)."""
@@ -238,7 +243,7 @@ def show_checks(
     from reports.quality import quality_line, quality_table
 
     day = parse_date(as_of, "--as-of")
-    settings, _ = load_config()
+    settings, _ = load_config(business)
     engine = make_engine(settings.journey_database_url)
     migrate(engine)
     checked, rows = stored_results(engine, day)
@@ -254,9 +259,9 @@ def show_checks(
 
 
 @app.command("check-config")
-def check_config() -> None:
+def check_config(business: Business = None) -> None:
     """Validate journey.yaml and the settings without running anything."""
-    settings, journey_map = load_config()
+    settings, journey_map = load_config(business)
     tps = sum(len(j.touchpoints) for j in journey_map.journeys)
     out.print(f"{settings.journey_map_file}: OK — {len(journey_map.journeys)} journeys, "
               f"{len(journey_map.stages)} stages, {tps} touchpoints, {len(journey_map.personas)} personas; "

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from flows.cli_common import err, fail, load_config, out, parse_date, prefect_api, slack_setup
+from flows.cli_common import Business, err, fail, load_config, out, parse_date, prefect_api, slack_setup
 
 if TYPE_CHECKING:
     from flows.slack import Delivery
@@ -22,7 +22,7 @@ class Period(StrEnum):
     quarter = "quarter"
 
 
-def _act(key: str, action: Literal["ack", "snooze"], days: int, as_of: str | None) -> None:
+def _act(key: str, action: Literal["ack", "snooze"], days: int, as_of: str | None, business: str | None) -> None:
     from flows.incident_action import UnknownIncident, check_action, incident_action
 
     day = parse_date(as_of, "--as-of")
@@ -30,7 +30,7 @@ def _act(key: str, action: Literal["ack", "snooze"], days: int, as_of: str | Non
         check_action(action, days)
     except ValueError as exc:
         fail(str(exc))
-    slack_setup(load_config()[0])
+    slack_setup(load_config(business)[0])
     try:
         delivery = incident_action(key=key, action=action, days=days, as_of=day)
     except UnknownIncident as exc:
@@ -49,17 +49,19 @@ def _told(delivery: Delivery) -> None:
 
 @incident_app.command("ack")
 def ack(key: Annotated[str, typer.Argument(help="the alert key (journey|touchpoint|segment|type)")],
-        as_of: Annotated[str | None, typer.Option("--as-of", help="the day (YYYY-MM-DD)")] = None) -> None:
+        as_of: Annotated[str | None, typer.Option("--as-of", help="the day (YYYY-MM-DD)")] = None,
+        business: Business = None) -> None:
     """Acknowledge an incident: no more messages about it."""
-    _act(key, "ack", 7, as_of)
+    _act(key, "ack", 7, as_of, business)
 
 
 @incident_app.command("snooze")
 def snooze(key: Annotated[str, typer.Argument(help="the alert key (journey|touchpoint|segment|type)")],
            days: Annotated[int, typer.Option("--days", help="how many days to stay quiet")] = 7,
-           as_of: Annotated[str | None, typer.Option("--as-of", help="the day (YYYY-MM-DD)")] = None) -> None:
+           as_of: Annotated[str | None, typer.Option("--as-of", help="the day (YYYY-MM-DD)")] = None,
+           business: Business = None) -> None:
     """Snooze an incident for some days."""
-    _act(key, "snooze", days, as_of)
+    _act(key, "snooze", days, as_of, business)
 
 
 def summary(
@@ -67,6 +69,7 @@ def summary(
         Period.month),
     as_of: Annotated[str | None, typer.Option("--as-of", help="the day after the period (YYYY-MM-DD)")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="load the built-in demo business first if needed")] = False,
+    business: Business = None,
 ) -> None:
     """Post the map-update summary (the map against the period before, leaks, incidents, data quality, NPS,
     your changes' effect) with its chart to Slack; without SLACK_BOT_TOKEN it is written to the outbox folder."""
@@ -74,7 +77,7 @@ def summary(
     from reports.summary import summary_lines
 
     day = parse_date(as_of, "--as-of")
-    slack_setup(load_config()[0])
+    slack_setup(load_config(business)[0])
     with prefect_api():
         result = journey_summary(period=period.value, as_of=day, demo=demo)
     view = result.summary.view

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -40,12 +40,21 @@ def parse_date(value: str | None, option: str) -> dt.date | None:
         fail(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. {option} 2026-09-30")
 
 
-def load_config() -> tuple[Settings, JourneyMap]:
-    """Settings and the validated map, or exit 2 naming the file, line and fix."""
+# every command that reads a map or the warehouse takes it; the flows it runs here read JOURNEY_BUSINESS too
+Business = Annotated[str | None, typer.Option(
+    "--business", envvar="JOURNEY_BUSINESS", show_envvar=False,
+    help="the business, by id (its map is JOURNEY_MAPS_DIR/<id>.yaml; default: the one map, JOURNEY_MAP_FILE)")]
+
+
+def load_config(business: str | None = None) -> tuple[Settings, JourneyMap]:
+    """Settings and the validated map (of `business`, in a warehouse of several), or exit 2 naming the file,
+    line and fix."""
     from flows.settings import SettingsError, load_settings
     from models.db import DatabaseConfigError, make_engine
     from models.mapfile import MapConfigError, load_map
 
+    if business:
+        os.environ["JOURNEY_BUSINESS"] = business  # the flows this command runs in this process read it
     try:
         settings = load_settings()
         journey_map = load_map(settings.journey_map_file)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_common import fail, load_config, out, parse_date
+from flows.cli_common import Business, fail, load_config, out, parse_date
 
 
 class Format(StrEnum):
@@ -30,6 +30,7 @@ def show_map(
     = 28,
     out_file: Annotated[Path | None, typer.Option(
         "--out", help="the file to write (html: journey-map.html; png: journey-map.png)")] = None,
+    business: Business = None,
 ) -> None:
     """Print the current map from the stored facts (no sync), or write it as one self-contained HTML file (every
     persona, with a switcher) or a PNG (all customers, or --persona)."""
@@ -39,7 +40,7 @@ def show_map(
     from reports.views import current_view
 
     day = parse_date(as_of, "--as-of")
-    settings, journey_map = load_config()
+    settings, journey_map = load_config(business)
     if journey is not None and journey not in [j.id for j in journey_map.journeys]:
         fail(f"--journey {journey!r} is not in the map; journeys are {', '.join(j.id for j in journey_map.journeys)}")
     if persona is not None and persona not in [p.name for p in journey_map.personas]:

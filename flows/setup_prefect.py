@@ -1,6 +1,7 @@
 """`journeymap setup-prefect`: what the deployments need on a Prefect server, created idempotently — the process
-work pool, the global concurrency limit of each API (backfill chunks hold its slots) and a Secret block for each
-secret set in the environment (read back by `load_settings` when the variable is missing where the flow runs)."""
+work pool, the global concurrency limit of each API and of each Google Cloud project the businesses' keys name
+(daily syncs and backfill chunks hold their slots) and a Secret block for each secret set in the environment,
+shared or a business's own (read back by `load_settings` when the variable is missing where the flow runs)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING
 from flows.cli_common import fail, load_config, out
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from flows.settings import Settings
 
 WORK_POOL = "journeymap"
@@ -24,7 +27,17 @@ def setup_prefect(settings: Settings) -> list[str]:
     from prefect.exceptions import ObjectNotFound
 
     from flows.chunks import API_LIMITS
-    from flows.settings import SECRETS, secret_block_name
+    from flows.settings import SECRETS, business_variable, secret_block_name
+
+    limits = dict(API_LIMITS.values())
+    blocks = [(secret_block_name(name), name.upper(), getattr(settings, name)) for name in SECRETS]
+    for business, own, problem in _businesses(settings):
+        if own is None:
+            blocks.append(("", "", problem))
+            continue
+        limits.update(_shared_limits(own))
+        blocks += [(f"{business}-{secret_block_name(name)}", business_variable(business, name), value)
+                   for name, value in _own_secrets(business)]
 
     done = []
     with get_client(sync_client=True) as client:
@@ -34,22 +47,53 @@ def setup_prefect(settings: Settings) -> list[str]:
         except ObjectNotFound:
             client.create_work_pool(WorkPoolCreate(name=WORK_POOL, type="process"))
             done.append(f"work pool '{WORK_POOL}': created (type process)")
-        for name, limit in API_LIMITS.values():
+        for name, limit in limits.items():
             try:  # one already there keeps its limit: an operator may have sized it to the account's quota
                 there = client.read_global_concurrency_limit_by_name(name)
                 done.append(f"concurrency limit '{name}': already there ({there.limit} slots)")
             except ObjectNotFound:
                 client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=limit))
                 done.append(f"concurrency limit '{name}': created ({limit} slots)")
-    for name in SECRETS:
-        value = getattr(settings, name)
-        block = secret_block_name(name)
-        if value is None:
-            done.append(f"secret block '{block}': not set here ({name.upper()} is empty), left as it is")
-            continue
-        Secret(value=value.get_secret_value()).save(block, overwrite=True)
-        done.append(f"secret block '{block}': saved from {name.upper()}")
+    for block, variable, value in blocks:
+        if not block:
+            done.append(str(value))  # a business whose settings could not be read: why
+        elif value is None:
+            done.append(f"secret block '{block}': not set here ({variable} is empty), left as it is")
+        else:
+            Secret(value=value.get_secret_value()).save(block, overwrite=True)
+            done.append(f"secret block '{block}': saved from {variable}")
     return done
+
+
+def _businesses(settings: Settings) -> list[tuple[str, Settings | None, str]]:
+    """Each business of JOURNEY_MAPS_DIR with its settings, or None and why they cannot be read."""
+    from flows.settings import SettingsError, business_ids, load_settings
+
+    found: list[tuple[str, Settings | None, str]] = []
+    for business in business_ids(settings.journey_maps_dir):
+        try:
+            found.append((business, load_settings(business), ""))
+        except SettingsError as exc:
+            found.append((business, None, f"business '{business}': {exc}; its limits and blocks were left out"))
+    return found
+
+
+def _shared_limits(settings: Settings) -> dict[str, int]:
+    """The limits of the quotas a business's reads share with other businesses' (a Google Cloud project)."""
+    from flows.chunks import limits_of
+    from models.sources import NAMES
+
+    return {name: slots for source in NAMES for name, slots in limits_of(source, settings)}
+
+
+def _own_secrets(business: str) -> list[tuple[str, SecretStr]]:
+    """The business's own secrets set here (<ID>_<NAME>): each saved as its `<id>-<name>` block."""
+    from pydantic import SecretStr
+
+    from flows.settings import SECRETS, business_variable
+
+    return [(name, SecretStr(value)) for name in SECRETS
+            if (value := os.environ.get(business_variable(business, name)))]
 
 
 def setup_prefect_command() -> None:

@@ -343,3 +343,36 @@ def test_setup_prefect_is_idempotent_and_runs_read_the_secret_blocks_it_saves(
         "PREFECT_API_URL": ""})
     assert unset.returncode == 2
     assert "PREFECT_API_URL is not set" in unset.stderr
+
+
+def test_setup_prefect_saves_each_business_s_own_secrets_and_its_google_project_limit(
+        deployed: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.settings import load_settings
+    from tests.conftest import EXAMPLE_MAP, journeymap
+
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    for business in ("acme", "bolt"):
+        (maps / f"{business}.yaml").write_text(EXAMPLE_MAP.read_text(encoding="utf-8"), encoding="utf-8")
+    key = tmp_path / "acme-key.json"
+    key.write_text('{"type": "service_account", "project_id": "acme-analytics"}', encoding="utf-8")
+    env = {**deployed, "JOURNEY_MAPS_DIR": str(maps), "JOURNEY_DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
+           "ACME_STRIPE_API_KEY": "sk_test_acme_only", "ACME_GA4_CREDENTIALS_FILE": str(key)}
+    done = journeymap("setup-prefect", env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "concurrency limit 'google-project-acme-analytics': created (10 slots)" in done.stdout
+    assert "secret block 'acme-stripe-api-key': saved from ACME_STRIPE_API_KEY" in done.stdout
+    assert "bolt-stripe-api-key" not in done.stdout  # bolt has no key of its own here
+    assert "sk_test_acme_only" not in done.stdout
+
+    for name in ("ACME_STRIPE_API_KEY", "STRIPE_API_KEY"):  # where a run has no variable, the block answers
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JOURNEY_MAPS_DIR", str(maps))
+    monkeypatch.setenv("PREFECT_API_URL", deployed["PREFECT_API_URL"])
+    with temporary_settings({PREFECT_API_URL: deployed["PREFECT_API_URL"]}):
+        acme, bolt = load_settings("acme"), load_settings("bolt")
+    assert acme.stripe_api_key is not None
+    assert acme.stripe_api_key.get_secret_value() == "sk_test_acme_only"
+    assert bolt.stripe_api_key is None or bolt.stripe_api_key.get_secret_value() != "sk_test_acme_only"
