@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 
 from models.config import SourceSettings
-from models.store import clear_window, insert_values, upsert
+from models.store import clear_window, insert_values, unindexed, upsert
 from models.sync.ledger import DayMark, Stream, after_read, days_between, history, plan_reads, read_marks, write_marks
 from models.sync.rows import Hasher, RawStream, prepare, prepare_covered, scrub, unreadable
 from models.sync.state import quarantine, set_cursor
@@ -47,6 +47,7 @@ class StreamResult:
     quarantined: int = 0
     pages: int = 0
     reasons: list[str] = field(default_factory=list)  # why each quarantined record was refused
+    dated: bool = True  # False: a list read whole (campaigns, audiences), whose window is the history's
 
 
 @dataclass
@@ -63,7 +64,11 @@ class SourceResult:
 
     @property
     def since(self) -> dt.date:
-        return min(s.since for s in self.streams)
+        """The first day read of its dated streams (a list read whole, such as the campaigns, spans the whole
+        history, and mapping from there would map the history again every run); of every stream when none is
+        dated."""
+        dated = [s.since for s in self.streams if s.dated]
+        return min(dated or [s.since for s in self.streams])
 
     @property
     def until(self) -> dt.date:
@@ -172,7 +177,7 @@ def sync_stream(engine: Engine, stream: RawStream, reader: Reader, account: str,
         until = as_of - dt.timedelta(days=1)
         return StreamResult(stream.source, stream.stream, until, until)
     since, until = chosen
-    result = StreamResult(stream.source, stream.stream, since, until)
+    result = StreamResult(stream.source, stream.stream, since, until, dated=dated)
     book = None
     if dated:
         with engine.connect() as conn:
@@ -208,17 +213,17 @@ def land_covered(conn: Connection, stream: RawStream, pages: Iterable[Sequence[A
                  result: StreamResult, hasher: Hasher, on_page: Callable[[StreamResult], None] | None = None,
                  ) -> Counter[dt.date]:
     """Replace what one read covers, in the caller's transaction: the account's rows of since..until for the
-    `scope` values read (all of the window when `scope` is None), by the read's rows, each natural key once
-    however often and in whatever order the read repeated it (offset paging over a list that changes repeats
-    entries across pages), so that every read of the same data stores exactly the same rows. Returns the rows
-    stored per UTC day."""
+    `scope` values read (all of the window when `scope` is None, named by the cover's `scopes` where it has them),
+    by the read's rows, each natural key once however often and in whatever order the read repeated it (offset
+    paging over a list that changes repeats entries across pages), so that every read of the same data stores
+    exactly the same rows. Returns the rows stored per UTC day."""
     assert stream.cover is not None
     cover = stream.cover
     at = [c.name for c in stream.table.columns].index(cover.time)
     days: Counter[dt.date] = Counter()
     where: dict[str, list[str]] = {cover.account: [account]}
-    if scope is not None:
-        where[cover.scope] = sorted(scope)
+    if scope is not None or cover.scopes:
+        where[cover.scope] = sorted(cover.scopes if scope is None else scope)
     clear_window(conn, stream.table, cover.time, since, until, where=where)
     seen: set[tuple[Any, ...]] = set()
     for batch in _batches(iter(pages), BULK_BATCH):
@@ -244,7 +249,7 @@ def stored_days(conn: Connection, stream: RawStream, account: str, since: dt.dat
     column = stream.table.c[stream.cover.time]
     lo = dt.datetime.combine(since, dt.time())
     hi = dt.datetime.combine(until + dt.timedelta(days=1), dt.time())
-    stmt = select(column).where(stream.table.c[stream.cover.account] == account, column >= lo, column < hi)
+    stmt = select(column).where(unindexed(stream.table.c[stream.cover.account]) == account, column >= lo, column < hi)
     return Counter(_day(t) for t in conn.execute(stmt).scalars())
 
 

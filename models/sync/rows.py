@@ -63,6 +63,10 @@ class Cover:
     fields: tuple[str, ...]
     values: Callable[..., tuple[Any, ...]]
     account: str = "account"  # the column that holds the account the read is of
+    # every `scope` value a stream can hold, when they are a closed set (a report name): a read of the whole window
+    # names them all, so that a primary key (account, scope, time, …) finds the window instead of the account's
+    # whole history; () for an open set (campaigns), which every read names itself
+    scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

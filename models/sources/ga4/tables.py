@@ -22,7 +22,7 @@ class Ga4Row(Base):
     __tablename__ = "raw_ga4_rows"
     property_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     report: Mapped[str] = mapped_column(String(16), primary_key=True)
-    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)  # a window of every report
     row_key: Mapped[str] = mapped_column(String(40), primary_key=True)  # sha1 of the dimension values
     item: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(64))

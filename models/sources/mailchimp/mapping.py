@@ -18,6 +18,7 @@ from models.sources.mailchimp.tables import (
     MailchimpSendCheck,
     MailchimpSendEstimate,
 )
+from models.store import unindexed
 from models.tables import table_of
 
 MAILCHIMP_ACTIONS = {"sent": "sent", "opens": "open", "clicks": "click", "bounces": "bounce",
@@ -43,7 +44,7 @@ def read_mailchimp(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInf
             .join(c, (c.c.account == a.c.account) & (c.c.campaign_id == a.c.campaign_id))
             .where(a.c.timestamp >= lo, a.c.timestamp < hi))
     if account is not None:
-        stmt = stmt.where(a.c.account == account)
+        stmt = stmt.where(unindexed(a.c.account) == account)  # the time index finds the window
     raw = pd.read_sql(stmt, conn)
     own_day, _ = between(raw["timestamp"], tz, since, until)
     raw["date"] = own_day

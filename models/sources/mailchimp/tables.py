@@ -33,10 +33,12 @@ class MailchimpCampaign(Base):
 class MailchimpActivity(Base):
     """Per-subscriber actions (the address as a hash only): by far the biggest table. It keeps no unique index
     to check on every insert: the sync replaces what a read covers (the campaigns it read, over its window),
-    so a re-read still leaves one row per campaign, subscriber, action and time."""
+    so a re-read still leaves one row per campaign, subscriber, action and time. The scope index serves those
+    replacements, the time index the reads of a window of every campaign (mapping, day counts, quality)."""
 
     __tablename__ = "raw_mailchimp_activity"
-    __table_args__ = (Index("ix_raw_mailchimp_activity_scope", "account", "campaign_id", "timestamp"),)
+    __table_args__ = (Index("ix_raw_mailchimp_activity_scope", "account", "campaign_id", "timestamp"),
+                      Index("ix_raw_mailchimp_activity_timestamp", "timestamp"))  # a window of every campaign
     __mapper_args__ = {  # noqa: RUF012 - SQLAlchemy's own declaration
         "primary_key": ["account", "campaign_id", "email_hash", "action", "timestamp"]}
     account: Mapped[str] = mapped_column(String(64))

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 from models.config import JourneyMap, Persona, Touchpoint
 from models.facts import ALL, METRIC_COLUMNS, concat, fullmatch, persona_segment, segment_facts
 from models.sources import stream_of
+from models.sources.search_console.streams import SEARCH_REPORTS
 from models.sources.search_console.tables import SearchConsoleRow
 from models.tables import table_of
 
@@ -49,8 +50,8 @@ def read_search_console(conn: Connection, since: dt.date, until: dt.date, _tz: Z
     t = table_of(SearchConsoleRow)
     stmt = select(t.c.report, t.c.date, t.c.page, t.c.query, t.c.device, t.c.country, t.c.clicks,
                   t.c.impressions).where(t.c.date >= since, t.c.date <= until)
-    if account is not None:
-        stmt = stmt.where(t.c.site_url == account)
+    if account is not None:  # every report named: the primary key (site, report, date, …) finds the window
+        stmt = stmt.where(t.c.site_url == account, t.c.report.in_(SEARCH_REPORTS))
     raw = pd.read_sql(stmt, conn)
     raw["device"] = raw["device"].map(DEVICES).fillna("")
     raw["country"] = raw["country"].map(COUNTRIES).fillna("")

@@ -55,6 +55,6 @@ def _search_row(r: Record) -> dict[str, Any]:
 SEARCH_CONSOLE_ROWS = RawStream("search_console", "rows", table_of(SearchConsoleRow), _search_row,
                                 lambda r: f"{r['report']}|{r['date']}|{r['page']}|{r['query']}", day_of("date"),
                                 Cover("date", "report", ("report", "date", "row_key"), SEARCH_FIELDS, _search_values,
-                                      account="site_url"))
+                                      account="site_url", scopes=SEARCH_REPORTS))
 
 assert tuple(c.name for c in SEARCH_CONSOLE_ROWS.table.columns) == SEARCH_COLUMNS  # the bulk shape's order

@@ -24,7 +24,7 @@ class SearchConsoleRow(Base):
     __tablename__ = "raw_search_console_rows"
     site_url: Mapped[str] = mapped_column(String(200), primary_key=True)  # the property
     report: Mapped[str] = mapped_column(String(16), primary_key=True)
-    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)  # a window of every report
     row_key: Mapped[str] = mapped_column(String(40), primary_key=True)  # sha1 of the dimension values
     page: Mapped[str] = mapped_column(Text)
     query: Mapped[str] = mapped_column(Text)  # "" in the pages report

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Connection, Table, func, select
 from models.config import JourneyMap, Touchpoint
 from models.facts import METRIC_COLUMNS, between, concat, daily_facts, fullmatch, unmapped_items
 from models.sources.stripe.tables import StripeCheckoutSession, StripePaymentIntent, StripeRefund, StripeSubscription
+from models.store import unindexed
 from models.tables import table_of
 
 ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
@@ -26,7 +27,7 @@ def read_stripe(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
     lo = dt.datetime.combine(since - dt.timedelta(days=1), dt.time())
     hi = dt.datetime.combine(until + dt.timedelta(days=2), dt.time())
     stmt = select(s).where(s.c.created >= lo, s.c.created < hi)
-    raw = pd.read_sql(stmt if account is None else stmt.where(s.c.account == account), conn)
+    raw = pd.read_sql(stmt if account is None else stmt.where(unindexed(s.c.account) == account), conn)
     raw["date"], inside = between(raw["created"], tz, since, until)
     raw = raw[inside].copy()
     divisor = np.where(raw["currency"].str.lower().isin(ZERO_DECIMAL), 1.0, 100.0)
@@ -70,7 +71,7 @@ def _paid_through_checkout(conn: Connection, table: Table, intent: ColumnElement
             .join(ses, (ses.c.account == table.c.account) & (ses.c.payment_intent == intent)
                   & (ses.c.payment_intent != ""), isouter=True)
             .where(table.c.created >= lo, table.c.created < hi, keep))
-    rows = pd.read_sql(stmt if account is None else stmt.where(table.c.account == account), conn)
+    rows = pd.read_sql(stmt if account is None else stmt.where(unindexed(table.c.account) == account), conn)
     day, inside = between(rows["created"], tz, since, until)
     rows = rows.assign(date=day)[inside]
     divisor = np.where(rows["currency"].isin(ZERO_DECIMAL), 1.0, 100.0)
@@ -89,9 +90,11 @@ def _subscription_events(conn: Connection, since: dt.date, until: dt.date, tz: Z
         dt.datetime.combine(until + dt.timedelta(days=2), dt.time())
     stmt = select(sub).where(((sub.c.created >= lo) & (sub.c.created < hi)) |
                              ((sub.c.canceled_at >= lo) & (sub.c.canceled_at < hi)))
-    subs = pd.read_sql(stmt if account is None else stmt.where(sub.c.account == account), conn)
+    subs = pd.read_sql(stmt if account is None else stmt.where(unindexed(sub.c.account) == account), conn)
+    products = sorted(set(subs["product_id"]))  # only the window's subscriptions' products are named
     counts = pd.read_sql(select(ses.c.product_id, ses.c.product_name, func.count().label("n"))
-                         .group_by(ses.c.product_id, ses.c.product_name), conn)
+                         .where(ses.c.product_id.in_(products)).group_by(ses.c.product_id, ses.c.product_name),
+                         conn) if products else pd.DataFrame(columns=["product_id", "product_name", "n"])
     names = (counts.sort_values(["product_id", "n", "product_name"], ascending=[True, False, True])
              .drop_duplicates("product_id").set_index("product_id")["product_name"])  # the name most sessions carry
     events = []

@@ -45,7 +45,7 @@ class StripeSubscription(Base):
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     interval: Mapped[str] = mapped_column(String(8))
-    canceled_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    canceled_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)  # churn of a window
 
 class StripeRefund(Base):
     """A refund as last read, dated by its creation; its payment intent names the checkout it undoes."""

@@ -15,6 +15,7 @@ from models.config import JourneyMap, Touchpoint
 from models.facts import FACT_COLUMNS, METRIC_COLUMNS, concat, unmapped_items
 from models.feedback import StageFeedback
 from models.sources.surveys.tables import SurveyResponseRow
+from models.store import unindexed
 from models.tables import table_of
 
 PROMOTER, DETRACTOR = 9, 6  # 9–10 promote, 0–6 detract, 7–8 are passive
@@ -34,7 +35,7 @@ def read_surveys(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInfo,
     lo, hi = dt.datetime.combine(since - dt.timedelta(days=1), dt.time()), \
         dt.datetime.combine(until + dt.timedelta(days=2), dt.time())
     stmt = select(t).where(t.c.submitted >= lo, t.c.submitted < hi)
-    raw = pd.read_sql(stmt if account is None else stmt.where(t.c.survey == account), conn)
+    raw = pd.read_sql(stmt if account is None else stmt.where(unindexed(t.c.survey) == account), conn)
     local = pd.to_datetime(raw["submitted"]).dt.tz_localize("UTC").dt.tz_convert(tz).dt.date
     raw = raw.assign(date=local)[(local >= since) & (local <= until)].reset_index(drop=True)
     if journey_map is not None:
