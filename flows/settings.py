@@ -3,7 +3,9 @@ several (`--business ID`) has its own map, part of the warehouse, outbox, accoun
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -49,6 +51,8 @@ else:
 
 SECRETS = ("slack_bot_token", *(name for name, s in SOURCE_SETTINGS.items() if s.kind == "secret"),
            "journey_hash_salt")
+# key files whose content may instead come from a Secret block (a container has no file): setting → block
+KEY_FILES = {"ga4_credentials_file": "ga4-credentials"}
 # what a business sets for itself (<ID>_<NAME>, or a Secret block <id>-<name>); the accounts and the Slack channel
 # are its own or none, the rest falls back to the shared setting (one Slack app or service account for all)
 BUSINESS_SETTINGS = (*SECRETS, "slack_channel", "journey_map_url", *SOURCE_SETTINGS)
@@ -104,13 +108,13 @@ def _business(settings: Settings, business: str) -> tuple[Settings, dict[str, An
     except DatabaseConfigError as exc:
         raise SettingsError(str(exc)) from None
     values = settings.model_dump()
-    shared = {name: values[name] for name in SECRETS}
+    shared = {name: values[name] for name in (*SECRETS, *KEY_FILES)}
     for name in BUSINESS_SETTINGS:
         own = os.environ.get(business_variable(business, name))
         if own is not None:
             values[name] = own
             shared.pop(name, None)
-        elif name in OWN_SETTINGS or name in SECRETS:
+        elif name in OWN_SETTINGS or name in shared:
             values[name] = None
     values.update(journey_business=business, journey_map_file=map_file, journey_database_url=url,
                   journey_outbox_dir=settings.journey_outbox_dir / business)
@@ -125,33 +129,48 @@ def business_ids(maps_dir: Path) -> list[str]:
 
 
 def _with_secret_blocks(settings: Settings, business: str | None, shared: dict[str, Any]) -> Settings:
-    """Each secret still unset: the business's block, the shared variable, the shared block, in that order."""
-    missing = [name for name in SECRETS if getattr(settings, name) is None]
+    """Each secret (or key file) still unset: the business's block, the shared variable, the shared block, in
+    that order. A key file's block holds the file itself, written to a private file for the connector."""
+    missing = [name for name in (*SECRETS, *KEY_FILES) if getattr(settings, name) is None]
     server = bool(os.environ.get("PREFECT_API_URL"))  # no server: no block to look up
     found: dict[str, Any] = {}
     for name in missing:
-        blocks = [f"{business}-{secret_block_name(name)}"] if business is not None else []
-        value = _block(name, blocks) if server and blocks else None
+        block = KEY_FILES.get(name) or secret_block_name(name)
+        value = _block(name, f"{business}-{block}") if server and business is not None else None
         if value is None:
             value = shared.get(name)
         if value is None and server:
-            value = _block(name, [secret_block_name(name)])
+            value = _block(name, block)
         if value is not None:
             found[name] = value
     return settings.model_copy(update=found) if found else settings
 
 
-def _block(name: str, blocks: list[str]) -> SecretStr | None:
+_KEY_DIR: list[Path] = []
+
+
+def _key_file(block: str, content: str) -> Path:
+    """A key file's content from its block, as a file only this user can read (one folder per process)."""
+    if not _KEY_DIR:
+        _KEY_DIR.append(Path(tempfile.mkdtemp(prefix="journeymap-keys-")))
+    path = _KEY_DIR[0] / f"{block}.json"
+    path.touch(mode=0o600)
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def _block(name: str, block_name: str) -> SecretStr | Path | None:
+    """The setting's value from the Secret block, or None when there is no such block."""
     from prefect.blocks.system import Secret
 
-    for block_name in blocks:
-        try:
-            block = cast(Secret[str], Secret.load(block_name))  # called from sync code: the block itself
-            return SecretStr(str(block.get()))
-        except ValueError:  # no such block
-            continue
-        except Exception as exc:  # the server cannot answer: say which setting was being looked up, and where
-            raise SettingsError(f"{name.upper()} is not set, and its Prefect Secret block '{block_name}' could not "
-                                f"be read from PREFECT_API_URL ({type(exc).__name__}); set the variable or check "
-                                "that the Prefect server is up") from None
-    return None
+    try:
+        block = cast(Secret[str], Secret.load(block_name))  # called from sync code: the block itself
+    except ValueError:  # no such block
+        return None
+    except Exception as exc:  # the server cannot answer: say which setting was being looked up, and where
+        raise SettingsError(f"{name.upper()} is not set, and its Prefect Secret block '{block_name}' could not "
+                            f"be read from PREFECT_API_URL ({type(exc).__name__}); set the variable or check "
+                            "that the Prefect server is up") from None
+    found = block.get()
+    value = found if isinstance(found, str) else json.dumps(found)  # a key saved as JSON rather than text
+    return _key_file(block_name, value) if name in KEY_FILES else SecretStr(value)

@@ -27,17 +27,18 @@ def setup_prefect(settings: Settings) -> list[str]:
     from prefect.exceptions import ObjectNotFound
 
     from flows.chunks import API_LIMITS
-    from flows.settings import SECRETS, business_variable, secret_block_name
+    from flows.settings import KEY_FILES, SECRETS, business_variable, secret_block_name
 
     limits = dict(API_LIMITS.values())
     blocks = [(secret_block_name(name), name.upper(), getattr(settings, name)) for name in SECRETS]
+    blocks += [(block, name.upper(), _key(getattr(settings, name))) for name, block in KEY_FILES.items()]
     for business, own, problem in _businesses(settings):
         if own is None:
             blocks.append(("", "", problem))
             continue
         limits.update(_shared_limits(own))
-        blocks += [(f"{business}-{secret_block_name(name)}", business_variable(business, name), value)
-                   for name, value in _own_secrets(business)]
+        blocks += [(f"{business}-{KEY_FILES.get(name) or secret_block_name(name)}", business_variable(business, name),
+                    value) for name, value in _own_secrets(business)]
 
     done = []
     with get_client(sync_client=True) as client:
@@ -86,14 +87,30 @@ def _shared_limits(settings: Settings) -> dict[str, int]:
     return {name: slots for source in NAMES for name, slots in limits_of(source, settings)}
 
 
-def _own_secrets(business: str) -> list[tuple[str, SecretStr]]:
-    """The business's own secrets set here (<ID>_<NAME>): each saved as its `<id>-<name>` block."""
+def _own_secrets(business: str) -> list[tuple[str, SecretStr | None]]:
+    """The business's own secrets and key files set here (<ID>_<NAME>): each saved as its `<id>-<name>` block."""
     from pydantic import SecretStr
 
-    from flows.settings import SECRETS, business_variable
+    from flows.settings import KEY_FILES, SECRETS, business_variable
 
-    return [(name, SecretStr(value)) for name in SECRETS
-            if (value := os.environ.get(business_variable(business, name)))]
+    def own(name: str) -> str | None:
+        return os.environ.get(business_variable(business, name)) or None
+    return [(name, SecretStr(value)) for name in SECRETS if (value := own(name))] + \
+        [(name, _key(path)) for name in KEY_FILES if (path := own(name))]
+
+
+def _key(path: object) -> SecretStr | None:
+    """A key file's content, to be saved as a block (None: unset or unreadable, left as it is)."""
+    from pathlib import Path
+
+    from pydantic import SecretStr
+
+    if not path:
+        return None
+    try:
+        return SecretStr(Path(str(path)).read_text(encoding="utf-8"))
+    except OSError:
+        return None
 
 
 def setup_prefect_command() -> None:

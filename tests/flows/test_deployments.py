@@ -364,10 +364,12 @@ def test_setup_prefect_saves_each_business_s_own_secrets_and_its_google_project_
     assert done.returncode == 0, done.stderr[-2000:]
     assert "concurrency limit 'google-project-acme-analytics': created (10 slots)" in done.stdout
     assert "secret block 'acme-stripe-api-key': saved from ACME_STRIPE_API_KEY" in done.stdout
+    assert "secret block 'acme-ga4-credentials': saved from ACME_GA4_CREDENTIALS_FILE" in done.stdout
     assert "bolt-stripe-api-key" not in done.stdout  # bolt has no key of its own here
     assert "sk_test_acme_only" not in done.stdout
 
-    for name in ("ACME_STRIPE_API_KEY", "STRIPE_API_KEY"):  # where a run has no variable, the block answers
+    for name in ("ACME_STRIPE_API_KEY", "STRIPE_API_KEY", "ACME_GA4_CREDENTIALS_FILE", "GA4_CREDENTIALS_FILE"):
+        # where a run has no variable (a container, another machine), the block answers
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("JOURNEY_MAPS_DIR", str(maps))
     monkeypatch.setenv("PREFECT_API_URL", deployed["PREFECT_API_URL"])
@@ -376,3 +378,7 @@ def test_setup_prefect_saves_each_business_s_own_secrets_and_its_google_project_
     assert acme.stripe_api_key is not None
     assert acme.stripe_api_key.get_secret_value() == "sk_test_acme_only"
     assert bolt.stripe_api_key is None or bolt.stripe_api_key.get_secret_value() != "sk_test_acme_only"
+    assert acme.ga4_credentials_file is not None  # the key, from its block, as a file only this user reads
+    assert acme.ga4_credentials_file != key
+    assert acme.ga4_credentials_file.read_text(encoding="utf-8") == key.read_text(encoding="utf-8")
+    assert acme.ga4_credentials_file.stat().st_mode & 0o077 == 0
