@@ -7,20 +7,18 @@ the series are laid out as a matrix (series × age in days, age 0 = the newest m
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from checks.segments import attribute, drop_of_the_rest, shortfall_over_parent_window
+from checks.segments import attribute
+from checks.statistics import CUSUM_CLIP, RESOLVE_DAYS, Z95, Measured, Rows, _cusum, judge, measure
 from models.config import AlertPolicy
 
-Z95 = 1.959963984540054
-RESOLVE_DAYS = 7  # the window whose reading resolves an incident
-CUSUM_CLIP = 2.0  # a single day moves the CUSUM by at most CUSUM_CLIP − 0.5 = 1.5: one bad day is not a drift
+__all__ = ["CUSUM_CLIP", "MIX_ONLY", "RESOLVE_DAYS", "Z95", "StepInfo", "_cusum", "detect", "findings_frame",
+           "segment_rows"]
 # dimensions that only shape a step's expectation (where its sessions land or which page they view): their cells
 # are too many and too small to be judged or named themselves, but a shift of traffic between them is not a leak
 MIX_ONLY = ("landing", "page")
@@ -86,13 +84,32 @@ def _layout(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, hor
     return _Layout(keys, n, k, mask)
 
 
-def _wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        denom = 1 + Z95**2 / n
-        centre = (p + Z95**2 / (2 * n)) / denom
-        half = Z95 * np.sqrt(p * (1 - p) / n + Z95**2 / (4 * n**2)) / denom
-    return centre - half, centre + half
+def segment_rows(segments: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per segment: is it ALL, its dimension ("" for ALL), and is it judged (the MIX_ONLY cells are not)."""
+    dimension = segments.str.extract(r"^(\w+)=", expand=False).fillna("").to_numpy(dtype=object)
+    judged = ~segments.str.match(rf"^({'|'.join(MIX_ONLY)})=").to_numpy(dtype=bool)
+    return (segments == "all").to_numpy(), dimension, judged
+
+
+def findings_frame(keys: pd.DataFrame, judged: Measured, as_of: dt.date, policy: AlertPolicy) -> pd.DataFrame:
+    """detect()'s rows: `keys` (step, segment and the steps' StepInfo columns) with `judge`'s columns, money,
+    severity and `since`, before attribution."""
+    columns = {name: keys[name].to_numpy() for name in keys.columns}
+    columns.update((name, value) for name, value in judged.items() if name != "kind")
+    window = np.where(np.isnan(judged["window"]), 1, judged["window"])
+    lost_per_day = judged["lost"] / window
+    goal_share, value = columns["goal_share"].astype(float), columns["value"].astype(float)
+    impact_per_day = lost_per_day * goal_share * value
+    weekly_goal = 7 * judged["conversions_per_day"] * goal_share * value
+    critical = judged["stall"] | ((weekly_goal > 0) &
+                                  (7 * impact_per_day >= policy.critical_share_of_weekly_value * weekly_goal))
+    flagged = judged["candidate"] | judged["stall"]
+    window_days = np.where(np.isnan(judged["window"]), max(policy.windows), judged["window"]).astype(int)
+    since = np.datetime64(as_of, "D") - (columns["lag_days"].astype(int) + window_days - 1).astype("timedelta64[D]")
+    columns.update(kind=judged["kind"], lost_per_day=lost_per_day, impact_per_day=impact_per_day,
+                   severity=np.where(flagged, np.where(critical, "critical", "warning"), ""),
+                   since=since.astype(object))
+    return pd.DataFrame(columns, index=keys.index)
 
 
 def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, policy: AlertPolicy, *,
@@ -116,189 +133,13 @@ def detect(series: pd.DataFrame, steps: Sequence[StepInfo], as_of: dt.date, poli
         `candidate` / `stall` / `kind` / `severity`, and `alert_segment` (what should be alerted).
     """
     steps = [s for s in steps if s.source not in set(unhealthy) and s.step not in set(held)]
-    windows = sorted(policy.windows)
-    w_max, base = windows[-1], policy.baseline_days
-    lay = _layout(series, steps, as_of, w_max + base, excluded, unreliable)
+    lay = _layout(series, steps, as_of, max(policy.windows) + policy.baseline_days, excluded, unreliable)
     if lay.keys.empty:
         return pd.DataFrame()
     info = pd.DataFrame([s.__dict__ for s in steps]).set_index("step")
-    out = lay.keys.join(info, on="step")
-    judged = ~out["segment"].str.match(rf"^({'|'.join(MIX_ONLY)})=").to_numpy()
-
-    keep = ~lay.excluded[:, w_max:]
-    nb = (lay.n[:, w_max:] * keep).sum(axis=1)
-    kb = (lay.k[:, w_max:] * keep).sum(axis=1)
-    days_b = np.maximum(keep.sum(axis=1), 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p0 = np.clip(np.where(nb > 0, kb / nb, np.nan), 1e-9, 1 - 1e-9)
-    sigma = _laney_sigma(lay.n[:, w_max:], lay.k[:, w_max:], keep, p0)
-
-    best_p = np.ones(len(out))
-    best = {name: np.full(len(out), np.nan) for name in ("z", "n_w", "k_w", "p0_w", "se", "window")}
-    z_by_window = {}
-    sums = {}
-    for w in windows:
-        n_w, k_w = lay.n[:, :w].sum(axis=1), lay.k[:, :w].sum(axis=1)
-        sums[w] = (n_w, k_w)
-        p0_w = _mix_adjusted(out, n_w[:, None], p0)[:, 0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            se = np.sqrt(p0_w * (1 - p0_w) * (1 / n_w + 1 / nb))
-            z = (k_w / n_w - p0_w) / (sigma * se)
-        gated = (n_w * p0 >= policy.min_expected_window) & (nb * p0 >= policy.min_expected_baseline)
-        z = np.where(gated & np.isfinite(z), z, np.nan)
-        z_by_window[w] = z
-        p_one = np.where(np.isnan(z), 1.0, stats.norm.cdf(z))
-        better = p_one < best_p
-        best_p = np.where(better, p_one, best_p)
-        for name, value in (("z", z), ("n_w", n_w), ("k_w", k_w), ("p0_w", p0_w), ("se", sigma * se),
-                            ("window", np.full(len(out), w))):
-            best[name] = np.where(better | np.isnan(best[name]), value, best[name])
-    tested = ~np.isnan(best["z"]) & judged
-    p_series = np.minimum(1.0, len(windows) * best_p)
-    q = np.ones(len(out))
-    if tested.any():
-        q[tested] = stats.false_discovery_control(p_series[tested], method="bh")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p_w = best["k_w"] / best["n_w"]
-        drop = 1 - p_w / best["p0_w"]
-        lost = best["n_w"] * np.maximum(0.0, best["p0_w"] - p_w - Z95 * best["se"])
-    cusum = _cusum(lay.n[:, :w_max], lay.k[:, :w_max], _mix_adjusted(out, lay.n[:, :w_max], p0), sigma)
-    significant = tested & (q <= policy.fdr_q) & (drop >= policy.min_relative_drop) & \
-        (lost >= policy.min_lost_conversions)
-    # the last week's reading: it resolves incidents (spec § 7: "7-day z ≥ −1.5 and drop < 10 %") and keeps
-    # drifts honest; ungated, so that small series resolve too
-    n_r, k_r = lay.n[:, :RESOLVE_DAYS].sum(axis=1), lay.k[:, :RESOLVE_DAYS].sum(axis=1)
-    p0_r = _mix_adjusted(out, n_r[:, None], p0)[:, 0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        se_r = sigma * np.sqrt(p0_r * (1 - p0_r) * (1 / n_r + 1 / nb))
-        z_resolve = (k_r / n_r - p0_r) / se_r
-        drop_resolve = 1 - (k_r / n_r) / p0_r
-    # a drift is judged on whole steps (over hundreds of segment series it would mostly find noise), and
-    # must have cost something: half the relative drop of a window alert over the last week, and lost ≥ min
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lost_r = n_r * np.maximum(0.0, p0_r - k_r / n_r - Z95 * se_r)  # on the lower 95 % bound, as windows
-    drift = (cusum > policy.cusum_threshold) & (nb * p0 >= policy.min_expected_baseline) & \
-        (out["segment"] == "all").to_numpy() & (drop_resolve >= policy.min_relative_drop / 2) & \
-        (np.nan_to_num(lost_r) >= policy.min_lost_conversions)
-    flat, collapse, stall_days = _stalls(lay, p0, policy, int(judged.sum()))
-    flat, collapse, drift = flat & judged, collapse & judged, drift & judged
-    stall = flat | collapse
-    # a drift-only finding reports the last week, the span its lost conversions were counted over; a stall
-    # reports its own days (the zero run of a flatline, the three days of a collapse)
-    only_drift = drift & ~significant & ~stall
-    span = (np.arange(lay.n.shape[1])[None, :] < stall_days[:, None])
-    n_s, k_s = (lay.n * span).sum(axis=1), (lay.k * span).sum(axis=1)
-    lost_s = np.maximum(0.0, n_s * np.nan_to_num(p0) - k_s)
-    for name, week, stalled in (("n_w", n_r, n_s), ("k_w", k_r, k_s), ("p0_w", p0_r, p0),
-                                ("window", RESOLVE_DAYS, stall_days)):
-        best[name] = np.where(stall, stalled, np.where(only_drift, week, best[name]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p_w = best["k_w"] / best["n_w"]
-        drop = 1 - p_w / best["p0_w"]
-    lost = np.where(stall, np.maximum(lost, lost_s), np.where(only_drift, lost_r, lost))
-    lo, hi = _wilson(best["k_w"], best["n_w"])
-
-    drop_rest = drop_of_the_rest(out, sums, best["window"], nb, kb)
-    out = out.assign(
-        drop_rest=drop_rest, shortfall=shortfall_over_parent_window(out, lay.n, lay.k, best["window"], p0),
-        z_resolve=z_resolve, drop_resolve=drop_resolve,
-        n_w=best["n_w"], k_w=best["k_w"], p_w=p_w, p_lo=lo, p_hi=hi, p0=best["p0_w"], p0_raw=p0, z=best["z"],
-        z7=z_by_window.get(7, best["z"]), p_value=p_series, q=q, window=best["window"], drop=drop,
-        lost=lost, cusum=cusum, candidate=significant | drift, stall=stall, n_base=nb,
-        traffic=lay.n[:, :w_max].sum(axis=1), conversions_per_day=kb / days_b,
-    )
-    out["kind"] = np.select([flat, collapse, significant, drift], ["flatline", "collapse", "drop", "drift"], "")
-    out["lost_per_day"] = out["lost"] / out["window"].fillna(1)
-    out["impact_per_day"] = out["lost_per_day"] * out["goal_share"] * out["value"]
-    weekly_goal = 7 * out["conversions_per_day"] * out["goal_share"] * out["value"]
-    critical = out["stall"] | ((weekly_goal > 0) &
-                               (7 * out["impact_per_day"] >= policy.critical_share_of_weekly_value * weekly_goal))
-    out["severity"] = np.where(out["candidate"] | out["stall"], np.where(critical, "critical", "warning"), "")
-    window_days = out["window"].fillna(w_max).astype(int)
-    ends = pd.Timestamp(as_of) - pd.to_timedelta(out["lag_days"], unit="D")
-    out["since"] = (ends - pd.to_timedelta(window_days - 1, unit="D")).dt.date
+    is_all, dimension, judged = segment_rows(lay.keys["segment"])
+    rows = Rows(lay.n, lay.k, lay.excluded, pd.factorize(lay.keys["step"])[0], is_all, dimension)
+    out = findings_frame(lay.keys.join(info, on="step"), judge(rows, measure(rows, policy), judged, policy),
+                         as_of, policy)
     out = out[judged].reset_index(drop=True)
     return attribute(out, policy).sort_values("impact_per_day", ascending=False, ignore_index=True)
-
-
-def _laney_sigma(n: np.ndarray, k: np.ndarray, keep: np.ndarray, p0: np.ndarray) -> np.ndarray:
-    """σz = max(1, mean moving range of the baseline's daily z / 1.128) — Laney's p′ chart."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = (k / n - p0[:, None]) / np.sqrt(p0[:, None] * (1 - p0[:, None]) / n)
-    z = np.where(keep & (n > 0), z, np.nan)
-    moving = np.abs(np.diff(z, axis=1))
-    finite = np.isfinite(moving)
-    counts = finite.sum(axis=1)
-    mr = np.where(counts > 0, np.where(finite, moving, 0.0).sum(axis=1) / np.maximum(counts, 1), np.nan)
-    return np.asarray(np.maximum(1.0, np.nan_to_num(mr / 1.128, nan=1.0)), dtype=float)
-
-
-def _mix_adjusted(out: pd.DataFrame, n: np.ndarray, p0: np.ndarray) -> np.ndarray:
-    """Expected rate: for ALL, E = Σ_g n_g·p0_g / Σ_g n_g over one dimension's segments; p0 otherwise.
-
-    Each dimension (channel, device, visitor type, and where the step's sessions land or which page they
-    view) gives its own expectation; the lowest is kept, so that a shift of the traffic mix along any of them
-    is not read as a leak. A segment without a baseline (a page first seen in the window) is expected at the
-    step's own rate. `n` is series × columns (days, or one column per window); the result has the same shape.
-    """
-    expected = np.repeat(p0[:, None], n.shape[1], axis=1)
-    is_all = (out["segment"] == "all").to_numpy()
-    step_code, _ = pd.factorize(out["step"])
-    p0_step = np.full(step_code.max() + 1, np.nan)
-    p0_step[step_code[is_all]] = p0[is_all]
-    p0_child = np.where(np.isfinite(p0), p0, p0_step[step_code])
-    dimensions = out["segment"].str.extract(r"^(\w+)=", expand=False)
-    adjusted = np.full_like(expected, np.inf)
-    for dimension in sorted(set(dimensions.dropna()) - {"persona"}):
-        children = (dimensions == dimension).to_numpy() & np.isfinite(p0_child)
-        n_children = np.zeros((step_code.max() + 1, n.shape[1]))
-        e_children = np.zeros_like(n_children)
-        np.add.at(n_children, step_code[children], n[children])
-        np.add.at(e_children, step_code[children], n[children] * p0_child[children, None])
-        n_c, e_c = n_children[step_code], e_children[step_code]
-        usable = is_all[:, None] & (n_c > 0) & (np.abs(n_c - n) <= 0.01 * np.maximum(n, 1))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            adjusted = np.where(usable, np.minimum(adjusted, e_c / n_c), adjusted)
-    return np.where(np.isfinite(adjusted), np.clip(adjusted, 1e-9, 1 - 1e-9), expected)
-
-
-def _cusum(n: np.ndarray, k: np.ndarray, p0: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """One-sided lower CUSUM of daily z over the test days, oldest first: S_t = max(0, S_{t−1} − z_t − 0.5).
-
-    `p0` is the expected rate per series and day. Closed form of the recursion (no loop over days):
-    S_t = C_t − min(0, min_{j≤t} C_j) with C = cumsum(−z − 0.5). Each day's −z is capped at CUSUM_CLIP
-    (a winsorised CUSUM): a single dip, however deep, cannot cross the threshold alone — the window tests
-    judge sharp drops; the CUSUM is for drifts made of many moderately bad days.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = (k / n - p0) / (sigma[:, None] * np.sqrt(p0 * (1 - p0) / n))
-    x = np.where(np.isfinite(z), np.minimum(-z, CUSUM_CLIP) - 0.5, 0.0)[:, ::-1]  # oldest day first
-    c = np.cumsum(x, axis=1)
-    s = c - np.minimum(0.0, np.minimum.accumulate(c, axis=1))
-    return np.asarray(s[:, -1])
-
-
-def _stalls(lay: _Layout, p0: np.ndarray, policy: AlertPolicy,
-            family: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flatline and collapse, which fire at once (no BH).
-
-    Flatline: the newest days all have zero conversions while ln(1000) ≈ 6.9 were expected over them
-    (P(zero | Poisson) ≤ 1/1000) — the spec's ceil(ln 1000 / λ) days, with λ = n·p0 of each day, so days
-    without traffic (a newsletter not sent) neither count nor break the run. Collapse: k ≤ 0.2·E over
-    three days with a Poisson lower tail ≤ 1e-4. `family`: the series judged today. Returns both flags and the
-    stall's span in days.
-    """
-    horizon = min(lay.n.shape[1], policy.windows[-1])
-    n, k = lay.n[:, :horizon], lay.k[:, :horizon]
-    expected_daily = n * np.nan_to_num(p0)[:, None]
-    converted = k > 0
-    run = np.where(converted.any(axis=1), np.argmax(converted, axis=1), horizon)  # newest days with k == 0
-    in_run = np.arange(horizon)[None, :] < run[:, None]
-    expected_in_run = (expected_daily * in_run).sum(axis=1)
-    # 1/1000 per series, kept family-wise over all the series judged today
-    flat = (expected_in_run >= math.log(1000 * max(1, family))) & (n[:, 0] > 0)
-    expected = lay.n[:, :3].sum(axis=1) * np.nan_to_num(p0)
-    k3 = lay.k[:, :3].sum(axis=1)
-    collapse = (expected >= 5) & (k3 <= 0.2 * expected) & (stats.poisson.cdf(k3, np.maximum(expected, 1e-9)) <= 1e-4)
-    days = np.where(flat, np.maximum(run, 1), 3)
-    return flat, collapse & ~flat, days

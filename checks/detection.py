@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from checks.bottlenecks import detect
-from checks.health import health_gate, held_back
+from checks.health import health_gate, hold
 from checks.incident_store import load_incidents, recent_candidates, save_day
-from checks.incidents import Event, Incident, advance, closed_days, incident_days, incident_key
+from checks.incidents import Incident, advance, closed_days, incident_days
+from checks.outcome import DetectionOutcome, conclude
+from checks.replay import replay
 from checks.steps import step_series, steps_of
 from models.config import JourneyMap
 from models.queries import facts_all_segments
@@ -21,21 +22,11 @@ from models.sources.registry import PARTS
 from models.sync.state import get_cursor, set_cursor
 from models.tables import Annotation, QualityResultRow, table_of
 
+__all__ = ["DetectionOutcome", "backtest", "history_needed", "judge_day", "judged_days", "load_series",
+           "run_detection"]
 EXTRA_DAYS = 7  # beyond the longest lag, window and baseline
 CATCH_UP_DAYS = 31  # missed days a run judges before its own (older ones: `journeymap backtest`)
 DAY_KINDS = ("freshness", "volume")  # blocking checks whose failures name their days (the rest name rows)
-
-
-@dataclass
-class DetectionOutcome:
-    """A day's judgement: the data alerts, the events, the incidents open afterwards, and the steps held back."""
-
-    as_of: dt.date
-    data_alerts: dict[str, str] = field(default_factory=dict)
-    events: list[Event] = field(default_factory=list)
-    open: list[Incident] = field(default_factory=list)
-    incidents: dict[str, Incident] = field(default_factory=dict)  # every incident after the day, resolved too
-    held_back: dict[str, str] = field(default_factory=dict)  # touchpoint id → why its step was not judged
 
 
 def history_needed(journey_map: JourneyMap) -> int:
@@ -79,30 +70,14 @@ def judge_day(series: pd.DataFrame, journey_map: JourneyMap, as_of: dt.date, inc
     bad days of resolved incidents are left out of their steps' baselines and windows too (closed_days)."""
     policy = journey_map.alerts
     steps = steps_of(journey_map, series)
-    unhealthy = {**health_gate(series, steps, as_of, policy), **(unusable or {})}
     bad = (unreliable if unreliable is not None else pd.DataFrame(columns=["touchpoint_id", "date"])) \
         .rename(columns={"touchpoint_id": "step"})
-    held = {s.step: unhealthy[s.source] for s in steps if s.source in unhealthy}
-    on_bad_day = {k: v for k, v in held_back(steps, bad, as_of).items() if k not in held}
-    held.update(on_bad_day)
-    source_of = {s.step: s for s in steps}
-    alerts = dict(unhealthy)
-    for step in on_bad_day:  # the day it happens is one data alert for the source
-        info = source_of[step]
-        alerts.setdefault(info.source, f"{info.source}: {as_of - dt.timedelta(days=info.lag_days)} failed a "
-                                          "blocking data check (missing or implausible); the day is left out of "
-                                          "its steps' baselines and windows")
+    unhealthy, held, alerts = hold(steps, health_gate(series, steps, as_of, policy), unusable, bad, as_of)
     left_out = pd.concat([bad, closed_days(incidents, {s.step: s.lag_days for s in steps})], ignore_index=True)
     findings = detect(series, steps, as_of, policy, excluded=_excluded(series, annotations, incidents, as_of),
                       unhealthy=set(unhealthy), held=set(held), unreliable=left_out)
     today, events = advance(findings, incidents, recent, as_of, policy)
-    flagged = findings[findings["candidate"] & findings["alert_segment"]] if len(findings) else findings
-    candidates = [incident_key(str(j), str(st), str(sg), str(kd)) for j, st, sg, kd in
-                  zip(flagged.get("journey", []), flagged.get("step", []), flagged.get("segment", []),
-                      flagged.get("kind", []), strict=True)]
-    outcome = DetectionOutcome(as_of, alerts, events,
-                               sorted((i for i in today.values() if i.status != "resolved"),
-                                      key=lambda i: -(i.payload.get("impact_per_day") or 0)), today, held)
+    outcome, candidates = conclude(as_of, findings, today, events, alerts, held)
     return today, outcome, candidates
 
 
@@ -112,19 +87,30 @@ def _annotations(engine: Engine) -> pd.DataFrame:
                             columns=["touchpoint_id", "date"])
 
 
+def _unusable_found(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> pd.DataFrame:
+    """(touchpoint_id, date, found) of days a blocking check found missing or implausible (freshness, volume) by
+    the runs up to `as_of`, for every touchpoint of that source, with the first run that found each."""
+    table = table_of(QualityResultRow)
+    with engine.connect() as conn:
+        failed = conn.execute(select(table.c.source, table.c.sample, table.c.as_of).where(
+            table.c.as_of <= as_of, table.c.success.is_(False), table.c.severity == "blocking",
+            table.c.kind.in_(DAY_KINDS))).all()
+    found: dict[tuple[str, dt.date], dt.date] = {}
+    for source, sample, run in failed:
+        for row in json.loads(sample or "[]"):
+            if isinstance(row, dict) and "day" in row:
+                key = (source, dt.date.fromisoformat(row["day"]))
+                found[key] = min(found.get(key, run), run)
+    return pd.DataFrame([(tp.id, day, found[source, day]) for source, day in sorted(found)
+                         for _, tp in journey_map.touchpoints() if tp.source == source],
+                        columns=["touchpoint_id", "date", "found"])
+
+
 def _unusable_days(engine: Engine, journey_map: JourneyMap, as_of: dt.date) -> pd.DataFrame:
     """(touchpoint_id, date) of days a blocking check found missing or implausible (freshness, volume), for
     every touchpoint of that source: kept out of baselines like annotated days, so a gap never reads as zero
     conversions in a later run's baseline (their samples hold every failing day)."""
-    table = table_of(QualityResultRow)
-    with engine.connect() as conn:
-        failed = conn.execute(select(table.c.source, table.c.sample).where(
-            table.c.as_of <= as_of, table.c.success.is_(False), table.c.severity == "blocking",
-            table.c.kind.in_(DAY_KINDS))).all()
-    days = {(source, dt.date.fromisoformat(row["day"])) for source, sample in failed
-            for row in json.loads(sample or "[]") if isinstance(row, dict) and "day" in row}
-    return pd.DataFrame([(tp.id, day) for source, day in sorted(days) for _, tp in journey_map.touchpoints()
-                         if tp.source == source], columns=["touchpoint_id", "date"])
+    return _unusable_found(engine, journey_map, as_of)[["touchpoint_id", "date"]]
 
 
 def _visible(series: pd.DataFrame, journey_map: JourneyMap, day: dt.date) -> pd.DataFrame:
@@ -165,29 +151,54 @@ def _whole_source(engine: Engine, as_of: dt.date, unusable: Mapping[str, str] | 
 
 def run_detection(engine: Engine, journey_map: JourneyMap, as_of: dt.date,
                   unusable: Mapping[str, str] | None = None, replay_from: dt.date | None = None,
-                  accounts: Mapping[str, str | None] | None = None) -> list[DetectionOutcome]:
+                  accounts: Mapping[str, str | None] | None = None, *,
+                  day_by_day: bool = False) -> list[DetectionOutcome]:
     """Judge each of `judged_days` on the stored facts and store the incidents' new state, day after day.
     `unusable` (sources whose data failed a blocking check of this run) applies to `as_of`: a failure that names
     its days (freshness, volume) leaves those days out and holds back only the steps judged on them; any other
     holds back the whole source. `accounts`: per source, the account whose raw rows are the map's (the
-    property whose pages make the steps' page mix; None: every account)."""
+    property whose pages make the steps' page mix; None: every account).
+
+    The days are judged in one vectorised pass (checks.replay), then stored together; `day_by_day` judges and
+    stores them one after the other instead (judge_day on each), what the pass is checked against."""
     days = judged_days(engine, as_of, replay_from)
     series = load_series(engine, journey_map, days[0] - dt.timedelta(days=history_needed(journey_map)), as_of,
                          accounts)
     annotations = _annotations(engine)
     whole = _whole_source(engine, as_of, unusable)
+    if day_by_day:
+        return _day_by_day(engine, journey_map, days, series, annotations, whole)
+    with engine.connect() as conn:
+        incidents = load_incidents(conn, days[0])
+        flags = recent_candidates(conn, days[0])
+    earlier = {days[0] - dt.timedelta(days=2 - i): {key for key, flag in flags.items() if flag[i]} for i in (0, 1)}
+    judged = replay(series, journey_map, days, incidents, earlier, annotations,
+                    _unusable_found(engine, journey_map, as_of), history_needed(journey_map), whole)
+    with engine.begin() as conn:
+        for day in judged:
+            save_day(conn, day.day, day.before, day.after, day.outcome.events, day.candidates)
+        _judged_through(conn, as_of)
+    return [day.outcome for day in judged]
+
+
+def _judged_through(conn: Connection, day: dt.date) -> None:
+    last = get_cursor(conn, "detection", "judged", "")
+    if last is None or dt.date.fromisoformat(last) < day:
+        set_cursor(conn, "detection", "judged", "", day.isoformat())
+
+
+def _day_by_day(engine: Engine, journey_map: JourneyMap, days: list[dt.date], series: pd.DataFrame,
+                annotations: pd.DataFrame, whole: Mapping[str, str]) -> list[DetectionOutcome]:
     outcomes = []
     for day in days:
         with engine.connect() as conn:
             incidents, recent = load_incidents(conn, day), recent_candidates(conn, day)
         bad_days = _unusable_days(engine, journey_map, day)
         today, outcome, candidates = judge_day(_visible(series, journey_map, day), journey_map, day, incidents,
-                                               recent, annotations, whole if day == as_of else None, bad_days)
+                                               recent, annotations, whole if day == days[-1] else None, bad_days)
         with engine.begin() as conn:
             save_day(conn, day, incidents, today, outcome.events, candidates)
-            last = get_cursor(conn, "detection", "judged", "")
-            if last is None or dt.date.fromisoformat(last) < day:
-                set_cursor(conn, "detection", "judged", "", day.isoformat())
+            _judged_through(conn, day)
         outcomes.append(outcome)
     return outcomes
 

@@ -8,28 +8,32 @@ import pandas as pd
 from models.config import AlertPolicy
 
 
-def shortfall_over_parent_window(out: pd.DataFrame, n: np.ndarray, k: np.ndarray, window: np.ndarray,
-                                 p0: np.ndarray) -> np.ndarray:
+def _of_parent(group: np.ndarray, is_all: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each row's value of its step's ALL row (`group`: the rows of one step share a code); NaN without one."""
+    parent = np.full(int(group.max()) + 1 if len(group) else 0, np.nan)
+    parent[group[is_all]] = values[is_all]
+    return np.asarray(parent[group], dtype=float)
+
+
+def shortfall_over_parent_window(group: np.ndarray, is_all: np.ndarray, n: np.ndarray, k: np.ndarray,
+                                 window: np.ndarray, p0: np.ndarray) -> np.ndarray:
     """Conversions each row fell short of its own baseline over its step's ALL window (for attribution, so
     that every segment of a step is measured over the same days)."""
-    is_all = (out["segment"] == "all").to_numpy()
-    parent_window = out["step"].map(pd.Series(window[is_all], index=out["step"].to_numpy()[is_all]))
-    days = np.clip(parent_window.fillna(1).to_numpy(dtype=int), 1, n.shape[1])
+    parent_window = _of_parent(group, is_all, window)
+    days = np.clip(np.nan_to_num(parent_window, nan=1).astype(int), 1, n.shape[1])
     n_w = np.take_along_axis(np.cumsum(n, axis=1), days[:, None] - 1, axis=1)[:, 0]
     k_w = np.take_along_axis(np.cumsum(k, axis=1), days[:, None] - 1, axis=1)[:, 0]
     return np.asarray(np.maximum(0.0, n_w * np.nan_to_num(p0) - k_w), dtype=float)
 
 
-def drop_of_the_rest(out: pd.DataFrame, sums: dict[int, tuple[np.ndarray, np.ndarray]], window: np.ndarray,
-                      nb: np.ndarray, kb: np.ndarray) -> np.ndarray:
+def drop_of_the_rest(group: np.ndarray, is_all: np.ndarray, sums: dict[int, tuple[np.ndarray, np.ndarray]],
+                     window: np.ndarray, nb: np.ndarray, kb: np.ndarray) -> np.ndarray:
     """For each segment row: the relative drop of the rest of its step (ALL minus the segment) over the
     segment's own window against the rest's baseline. NaN for ALL rows and steps without an ALL row."""
-    is_all = (out["segment"] == "all").to_numpy()
-    all_of_step = pd.Series(np.flatnonzero(is_all), index=out["step"].to_numpy()[is_all])
-    parent = out["step"].map(all_of_step).to_numpy(dtype=float)
+    parent = _of_parent(group, is_all, np.arange(len(group), dtype=float))
     has = ~is_all & np.isfinite(parent) & np.isfinite(window)
     idx = np.where(has, parent, 0).astype(int)
-    n_rest, k_rest = np.full(len(out), np.nan), np.full(len(out), np.nan)
+    n_rest, k_rest = np.full(len(group), np.nan), np.full(len(group), np.nan)
     for w, (n_w, k_w) in sums.items():
         mine = has & (window == w)
         n_rest[mine] = n_w[idx[mine]] - n_w[mine]
@@ -43,7 +47,8 @@ def attribute(out: pd.DataFrame, policy: AlertPolicy) -> pd.DataFrame:
     """Top segments by share of the step's shortfall on ALL rows; which rows alert on their own (spec § 6: only
     when ALL is not significant and the segment carries ≥ segment_min_traffic_share of the traffic)."""
     children = out[out["segment"] != "all"]
-    lost = children[children["shortfall"] > 0].sort_values("shortfall", ascending=False)
+    # a stable sort: a step's ties keep their order, whatever other steps' rows are in `out`
+    lost = children[children["shortfall"] > 0].sort_values("shortfall", ascending=False, kind="stable")
     share = lost["shortfall"] / lost.groupby("step")["shortfall"].transform("sum")
     top = (lost.assign(label=lost["segment"] + " (" + (share * 100).round().astype(int).astype(str) + " %)")
            .groupby("step")["label"].apply(lambda s: ", ".join(s.head(3))))

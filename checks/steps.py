@@ -48,7 +48,14 @@ def step_series(facts: pd.DataFrame, journey_map: JourneyMap) -> pd.DataFrame:
 def steps_of(journey_map: JourneyMap, series: pd.DataFrame) -> list[StepInfo]:
     """StepInfo for every step of the map; P(goal | step) is measured on the stored ALL series."""
     totals = series[series["segment"] == "all"].groupby("step")[["n", "k"]].sum()
-    reached = _volumes(journey_map, totals)
+    return steps_with(journey_map, {str(s): float(v) for s, v in totals["n"].items()},
+                      {str(s): float(v) for s, v in totals["k"].items()})
+
+
+def steps_with(journey_map: JourneyMap, n: dict[str, float], k: dict[str, float]) -> list[StepInfo]:
+    """StepInfo for every step of the map from each step's total n and k of the ALL series (the steps with ALL
+    rows only)."""
+    reached = _volumes(journey_map, n, k)
     out = []
     stage_names = {s.id: s.name for s in journey_map.stages}
     for journey in journey_map.journeys:
@@ -56,23 +63,24 @@ def steps_of(journey_map: JourneyMap, series: pd.DataFrame) -> list[StepInfo]:
         goal = journey.goal_touchpoint or ordered[-1].id
         goal_index = next(i for i, tp in enumerate(ordered) if tp.id == goal)
         goal_tp = ordered[goal_index]
-        goal_k = float(totals["k"].get(goal, 0.0)) if goal_tp.success else reached.get(goal, 0.0)
+        goal_k = k.get(goal, 0.0) if goal_tp.success else reached.get(goal, 0.0)
         for i, tp in enumerate(ordered):
             if not tp.success and i + 1 >= len(ordered):
                 continue
-            k = float(totals["k"].get(tp.id, 0.0))
-            share = 0.0 if i > goal_index else (1.0 if i == goal_index else min(1.0, goal_k / k) if k else 0.0)
+            converted = k.get(tp.id, 0.0)
+            share = 0.0 if i > goal_index else \
+                (1.0 if i == goal_index else min(1.0, goal_k / converted) if converted else 0.0)
             out.append(StepInfo(tp.id, journey.id, stage_names[tp.stage], tp.name, tp.source,
                                 journey_map.source_settings(tp.source).lag_days, journey.value, share))
     return out
 
 
-def _volumes(journey_map: JourneyMap, totals: pd.DataFrame) -> dict[str, float]:
+def _volumes(journey_map: JourneyMap, n: dict[str, float], k: dict[str, float]) -> dict[str, float]:
     """Each touchpoint's volume, read back from the steps: its own step's n, or the previous step's k."""
-    out = {str(step): float(n) for step, n in totals["n"].items()}
+    out = dict(n)
     for journey in journey_map.journeys:
         ordered = journey_map.ordered_touchpoints(journey)
         for before, tp in itertools.pairwise(ordered):
-            if tp.id not in out and not before.success and before.id in totals.index:
-                out[tp.id] = float(totals["k"].get(before.id, 0.0))
+            if tp.id not in out and not before.success and before.id in n:
+                out[tp.id] = k.get(before.id, 0.0)
     return out
