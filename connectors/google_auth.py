@@ -17,6 +17,7 @@ from connectors.errors import PermanentError
 
 SETTING = "GA4_CREDENTIALS_FILE"  # the one key file every Google source reads
 KEY_HELP = "Google Cloud › IAM › Service accounts › Keys"
+KEY_BLOCK = "ga4-credentials"  # the Secret block that may hold the key file itself
 
 
 def load_credentials(credentials_file: Path | None, scopes: Sequence[str]) -> Credentials:

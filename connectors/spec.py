@@ -22,11 +22,14 @@ class Setting:
         kind: `text`, `path` (a file) or `secret` (never printed; also read from the Prefect Secret block of its
             kebab-case name when the variable is unset).
         doc: what it is, in a few words.
+        block: for a key file, the Prefect Secret block that may hold the file itself instead (a container or
+            another machine has no such file; a business's own is `<id>-<block>`).
     """
 
     name: str
     kind: str = "text"
     doc: str = ""
+    block: str | None = None
 
 
 def _no_account(_settings: Any) -> str | None:

@@ -14,7 +14,7 @@ from flows.setup_prefect import setup_prefect_command
 from models.sources import NAMES
 
 if TYPE_CHECKING:  # types only: each command imports the flows and the warehouse when it runs
-    from flows.pipeline import PipelineResult
+    from flows.run_result import PipelineResult
     from flows.settings import Settings
     from flows.sources import Source
     from models.config import JourneyMap
@@ -135,7 +135,8 @@ def run(
     settings, journey_map = load_config(business)
     chosen = parse_sources(sources, journey_map)
     preflight(settings, journey_map, chosen, demo)
-    from flows.pipeline import journey_pipeline, outcome_of
+    from flows.pipeline import journey_pipeline
+    from flows.run_result import outcome_of
 
     with prefect_api():
         result = outcome_of(journey_pipeline(as_of=day, sources=_source_enums(chosen), demo=demo,
@@ -159,7 +160,8 @@ def backfill(
         fail("--start and --end are both required, as YYYY-MM-DD")
     settings, journey_map = load_config(business)
     from flows.days import check_range, today_in
-    from flows.pipeline import journey_pipeline, outcome_of
+    from flows.pipeline import journey_pipeline
+    from flows.run_result import outcome_of
 
     try:
         check_range(first, last, today=today_in(journey_map))

@@ -52,7 +52,7 @@ else:
 SECRETS = ("slack_bot_token", *(name for name, s in SOURCE_SETTINGS.items() if s.kind == "secret"),
            "journey_hash_salt")
 # key files whose content may instead come from a Secret block (a container has no file): setting → block
-KEY_FILES = {"ga4_credentials_file": "ga4-credentials"}
+KEY_FILES = {name: s.block for name, s in SOURCE_SETTINGS.items() if s.block}
 # what a business sets for itself (<ID>_<NAME>, or a Secret block <id>-<name>); the accounts and the Slack channel
 # are its own or none, the rest falls back to the shared setting (one Slack app or service account for all)
 BUSINESS_SETTINGS = (*SECRETS, "slack_channel", "journey_map_url", *SOURCE_SETTINGS)

@@ -16,7 +16,7 @@ from connectors.ga4.client import make_client
 from connectors.ga4.reader import DayReport, read_day
 from connectors.ga4.reports import ReportPlan, check_names, plan_fingerprint, plan_reports
 from connectors.ga4.settings import DEFAULT_PAGE_SIZE, MAX_CONCURRENCY
-from connectors.google_auth import project_limit
+from connectors.google_auth import KEY_BLOCK, project_limit
 from connectors.spec import Reader, Setting, SourceSpec
 
 
@@ -122,7 +122,8 @@ def demo(outage: dt.date | None) -> dict[str, Reader]:
 # the environment variables it reads (the flow reads them and hands the values over)
 SETTINGS = (
     Setting("ga4_property_id", doc="the numeric GA4 property id"),
-    Setting("ga4_credentials_file", "path", "service-account JSON (Application Default Credentials when unset)"),
+    Setting("ga4_credentials_file", "path", "service-account JSON (Application Default Credentials when unset)",
+            block=KEY_BLOCK),
     Setting("ga4_api_endpoint", doc="REST endpoint override (proxies, tests)"),
 )
 SPEC = SourceSpec("ga4", settings=SETTINGS,

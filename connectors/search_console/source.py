@@ -12,7 +12,7 @@ from googleapiclient.discovery import Resource
 
 from connectors import demo
 from connectors.errors import NotConfigured, Rejected, RetryPolicy, TransientError, source_policy
-from connectors.google_auth import project_limit
+from connectors.google_auth import KEY_BLOCK, project_limit
 from connectors.search_console.client import make_client
 from connectors.search_console.reader import read_day
 from connectors.search_console.records import SearchRow
@@ -90,7 +90,7 @@ def web_site(settings: Any) -> str | None:
 # the environment variables it reads (the flow reads them and hands the values over)
 SETTINGS = (
     Setting("search_console_site_url", doc="the property: https://www.example.com/ or sc-domain:example.com"),
-    Setting("ga4_credentials_file", "path", "the service-account JSON it shares with GA4"),
+    Setting("ga4_credentials_file", "path", "the service-account JSON it shares with GA4", block=KEY_BLOCK),
     Setting("search_console_api_endpoint", doc="root URL override (proxies, tests)"),
 )
 SPEC = SourceSpec("search_console", settings=SETTINGS,

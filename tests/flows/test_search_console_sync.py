@@ -13,7 +13,8 @@ from sqlalchemy import create_engine, insert, select
 
 from connectors.demo import read_search_rows
 from connectors.demo.search import RICH_RESULT_LOST, SITE_ROOT
-from flows.pipeline import PipelineResult, journey_pipeline
+from flows.pipeline import journey_pipeline
+from flows.run_result import PipelineResult
 from flows.sources import Source
 from models.sources.search_console.tables import SearchConsoleRow
 from models.sources.stripe.tables import StripeCheckoutSession

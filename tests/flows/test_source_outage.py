@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from flows.pipeline import journey_pipeline, outcome_of
+from flows.pipeline import journey_pipeline
+from flows.run_result import outcome_of
 from flows.sources import Source
 from models.outbox import OutboxMessage
 from models.tables import table_of
