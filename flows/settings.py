@@ -133,13 +133,15 @@ def _with_secret_blocks(settings: Settings, business: str | None, shared: dict[s
     that order. A key file's block holds the file itself, written to a private file for the connector."""
     missing = [name for name in (*SECRETS, *KEY_FILES) if getattr(settings, name) is None]
     server = bool(os.environ.get("PREFECT_API_URL"))  # no server: no block to look up
+    there = _secret_blocks(missing[0]) if server and missing else set()  # one request, not one per setting
     found: dict[str, Any] = {}
     for name in missing:
         block = KEY_FILES.get(name) or secret_block_name(name)
-        value = _block(name, f"{business}-{block}") if server and business is not None else None
+        own = f"{business}-{block}"
+        value = _block(name, own) if business is not None and own in there else None
         if value is None:
             value = shared.get(name)
-        if value is None and server:
+        if value is None and block in there:
             value = _block(name, block)
         if value is not None:
             found[name] = value
@@ -157,6 +159,25 @@ def _key_file(block: str, content: str) -> Path:
     path.touch(mode=0o600)
     path.write_text(content, encoding="utf-8")
     return path
+
+
+def _secret_blocks(name: str) -> set[str]:
+    """The names of the Secret blocks on the server (`name`: the first setting looked up, for the message)."""
+    from prefect.client.orchestration import get_client
+
+    names: set[str] = set()
+    try:
+        with get_client(sync_client=True) as client:
+            while page := client.read_block_documents_by_type("secret", offset=len(names), limit=200,
+                                                             include_secrets=False):
+                names |= {str(b.name) for b in page}
+                if len(page) < 200:
+                    break
+    except Exception as exc:  # the server cannot answer: say which setting was being looked up, and where
+        raise SettingsError(f"{name.upper()} is not set, and the Prefect Secret blocks could not be listed from "
+                            f"PREFECT_API_URL ({type(exc).__name__}); set the variable or check that the Prefect "
+                            "server is up") from None
+    return names
 
 
 def _block(name: str, block_name: str) -> SecretStr | Path | None:

@@ -7,6 +7,7 @@ import json
 import shutil
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,32 @@ def test_the_daily_run_refuses_a_business_without_a_map_before_starting_any() ->
     with pytest.raises(ValueError, match=r"^businesses zed: ") as refused:
         choose(["zed", "acme"], ["acme", "bolt"], "maps")
     assert str(refused.value) == "businesses zed: no map maps/<id>.yaml for them; the businesses there are acme, bolt"
+
+
+def test_a_business_s_secret_comes_from_its_variable_its_block_the_shared_variable_the_shared_block(
+        maps: Path, prefect_api_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.blocks.system import Secret
+
+    monkeypatch.setenv("PREFECT_API_URL", prefect_api_url)
+    name = f"z{uuid.uuid4().hex[:8]}"  # a business of this test alone: the session's server is shared
+    shutil.copy(EXAMPLE_MAP, maps / f"{name}.yaml")
+    Secret(value="sk_test_block_shared").save("stripe-api-key", overwrite=True)
+    assert load_settings(name).stripe_api_key.get_secret_value() == "sk_test_block_shared"  # type: ignore[union-attr]
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_variable_shared")
+    assert load_settings(name).stripe_api_key.get_secret_value() == "sk_test_variable_shared"  # type: ignore[union-attr]
+    Secret(value="sk_test_block_own").save(f"{name}-stripe-api-key", overwrite=True)
+    assert load_settings(name).stripe_api_key.get_secret_value() == "sk_test_block_own"  # type: ignore[union-attr]
+    monkeypatch.setenv(f"{name.upper()}_STRIPE_API_KEY", "sk_test_variable_own")
+    assert load_settings(name).stripe_api_key.get_secret_value() == "sk_test_variable_own"  # type: ignore[union-attr]
+    assert load_settings().stripe_api_key.get_secret_value() == "sk_test_variable_shared"  # type: ignore[union-attr]
+
+
+def test_a_server_that_cannot_answer_is_named_with_the_setting(maps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    nowhere = "http://127.0.0.1:9/api"  # nothing listens there
+    monkeypatch.setenv("PREFECT_API_URL", nowhere)
+    with temporary_settings({PREFECT_API_URL: nowhere, PREFECT_CLIENT_MAX_RETRIES: 0}), pytest.raises(
+            SettingsError, match=r"^SLACK_BOT_TOKEN is not set, and the Prefect Secret blocks could not be listed "
+                                 r"from PREFECT_API_URL \("):
+        load_settings("acme")
