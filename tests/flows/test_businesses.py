@@ -3,6 +3,7 @@ accounts, secrets and Slack channel), and that each business's part is its own o
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import threading
@@ -189,3 +190,60 @@ def test_a_server_that_cannot_answer_is_named_with_the_setting(maps: Path, monke
             SettingsError, match=r"^SLACK_BOT_TOKEN is not set, and the Prefect Secret blocks could not be listed "
                                  r"from PREFECT_API_URL \("):
         load_settings("acme")
+
+
+@pytest.mark.slow
+def test_two_businesses_running_at_once_share_their_api_s_global_limit(
+        db_url: str, tmp_path: Path, prefect_api_url: str) -> None:
+    """Two businesses' daily runs started together read the same API side by side; with the API's global
+    concurrency limit at one slot on the server, one waits for the other's sync (whichever worker runs them)."""
+    import os
+    import subprocess
+    import sys
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    from tests.conftest import ROOT, example_map_with
+    from tests.fakes.stripe_api import FakeStripe
+
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    made = example_map_with(tmp_path, sources={"stripe": {"history_days": 20, "lookback_days": 2, "concurrency": 1}})
+    for business in ("acme", "bolt"):
+        shutil.copy(made, maps / f"{business}.yaml")
+    as_of = dt.date(2026, 9, 30)
+
+    def together(fake: FakeStripe) -> int:
+        env = {**os.environ, "JOURNEY_DATABASE_URL": db_url, "JOURNEY_MAPS_DIR": str(maps),
+               "PREFECT_API_URL": prefect_api_url, "JOURNEY_OUTBOX_DIR": str(tmp_path / "outbox"),
+               "STRIPE_API_BASE": fake.url, "ACME_STRIPE_API_KEY": fake.api_key, "BOLT_STRIPE_API_KEY": fake.api_key}
+        runs = [subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--sources", "stripe", "--as-of",
+                                  as_of.isoformat(), "--business", business], env=env, cwd=ROOT,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                for business in ("acme", "bolt")]
+        for run in runs:
+            _, err = run.communicate(timeout=600)
+            assert run.returncode == 0, err[-3000:]
+        return fake.max_concurrent
+
+    def fake_stripe() -> FakeStripe:
+        fake = FakeStripe()
+        for d in range(20):
+            day = as_of - dt.timedelta(days=d + 1)
+            fake.add_session(created=dt.datetime.combine(day, dt.time(9), dt.UTC), product_id="prod_course",
+                             product_name="Sourdough Masterclass", customer_email=f"c{d}@example.com")
+        fake.latency = 0.4  # each read takes seconds: two runs started together surely overlap
+        return fake
+
+    with fake_stripe() as fake:
+        free = together(fake)
+    with get_client(sync_client=True) as client:
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name="stripe-api", limit=1))
+        try:
+            with fake_stripe() as fake:
+                capped = together(fake)
+        finally:
+            client.delete_global_concurrency_limit_by_name("stripe-api")
+    assert free == 2  # each reads one request at a time, and the two went on side by side
+    assert capped == 1
