@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -152,6 +153,7 @@ class SyncedDay(Base):
     whose request plan changed, is read again by the next run."""
 
     __tablename__ = "synced_days"
+    __table_args__ = (Index("ix_synced_days_source_day", "source", "day"),)  # a window of every stream and account
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     stream: Mapped[str] = mapped_column(String(64), primary_key=True)
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -192,7 +194,7 @@ class Quarantine(Base):
     record_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     reason: Mapped[str] = mapped_column(String(500), primary_key=True)
     payload: Mapped[str] = mapped_column(Text)
-    seen_on: Mapped[dt.date] = mapped_column(Date)
+    seen_on: Mapped[dt.date] = mapped_column(Date, index=True)  # the quality check reads a window of it
 
 
 class IncidentRow(Base):
@@ -222,7 +224,7 @@ class IncidentEvent(Base):
 
     __tablename__ = "incident_events"
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
-    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)  # a day's events, of every key
     action: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     severity: Mapped[str] = mapped_column(String(16))

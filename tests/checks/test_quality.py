@@ -157,3 +157,18 @@ def test_a_gap_longer_than_the_weekday_history_fails_freshness_for_every_matured
     assert fresh.unexpected == len(matured)
     assert [s["day"] for s in fresh.sample] == [d.isoformat() for d in matured]
     assert {s["usual"] for s in fresh.sample} == {10.0}
+
+
+def test_a_row_dated_after_as_of_is_still_judged_by_every_check_of_its_table(warehouse: Engine) -> None:
+    """The batch reads the window's days and, apart, any rows after as_of: a future checkout with a negative amount
+    fails both the window check and its own."""
+    later = AS_OF + dt.timedelta(days=40)
+    with warehouse.begin() as conn:
+        conn.execute(insert(table_of(StripeCheckoutSession)), [checkout(later, 1, amount_total=-1)])
+        conn.execute(insert(table_of(MailchimpActivity)), [activity(later, 1), activity(later, 1)])
+    bad = {(r.check.kind, r.check.table): r for r in failed(judge(warehouse)).values()}
+    assert set(bad) == {("in_window", "raw_stripe_checkout_sessions"), ("non_negative", "raw_stripe_checkout_sessions"),
+                        ("in_window", "raw_mailchimp_activity"), ("unique", "raw_mailchimp_activity")}
+    assert bad["non_negative", "raw_stripe_checkout_sessions"].sample[0]["session_id"] == f"cs_{later}_1"
+    assert bad["in_window", "raw_mailchimp_activity"].unexpected == 2
+    assert bad["unique", "raw_mailchimp_activity"].sample[0]["copies"] == 2
