@@ -36,9 +36,10 @@ def history_needed(journey_map: JourneyMap) -> int:
 
 
 def load_series(engine: Engine, journey_map: JourneyMap, since: dt.date, until: dt.date,
-                accounts: Mapping[str, str | None] | None = None) -> pd.DataFrame:
-    """Every step's (date, segment) counts, and the page cells of the steps that have them (their mix)."""
-    used = set(journey_map.used_sources())
+                accounts: Mapping[str, str | None] | None = None, *, page_cells: bool = True) -> pd.DataFrame:
+    """Every step's (date, segment) counts, and the page cells of the steps that have them (their mix; left out
+    with `page_cells=False`, for a reader of the judged segments only: the cells are never judged)."""
+    used = set(journey_map.used_sources()) if page_cells else set()
     with engine.connect() as conn:
         series = step_series(facts_all_segments(conn, since, until), journey_map)
         found = [mix(conn, since, until, (accounts or {}).get(name), journey_map)

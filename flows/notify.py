@@ -167,7 +167,7 @@ def tell_slack(engine: Engine, journey_map: JourneyMap, settings: Settings,
         opened = [o for o in outcomes if any(e.message and e.action == "opened" for e in o.events)]
         if opened:  # each new alert's thread gets the step's rate of the last RATE_DAYS days as a picture
             series = load_series(engine, journey_map, opened[0].as_of - dt.timedelta(days=RATE_DAYS),
-                                 outcomes[-1].as_of)
+                                 outcomes[-1].as_of, page_cells=False)  # an incident's segment is never a page cell
             for outcome in opened:
                 chart_outbox(conn, journey_map, outcome, series)
         source_outbox(conn, failures or {}, read, outcomes[-1].as_of, links, channel)

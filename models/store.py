@@ -28,8 +28,6 @@ from models.tables import (
 
 BATCH = 2000
 Row = Mapping[str, Any]
-
-
 def _batches(rows: Iterable[Row], size: int = BATCH) -> Iterator[list[Row]]:
     it = iter(rows)
     while chunk := list(islice(it, size)):

@@ -73,7 +73,8 @@ def build_page(engine: Engine, journey_map: JourneyMap, as_of: dt.date, *, perio
         personas.append(PersonaPage(name, description, view, _series(daily, segment, first_day)))
     since = personas[0].view.since
     notes = read_annotations(engine, since - dt.timedelta(days=period_days), as_of)
-    series = load_series(engine, journey_map, since - dt.timedelta(days=period_days + ANNOTATION_DAYS), as_of)
+    series = load_series(engine, journey_map, since - dt.timedelta(days=period_days + ANNOTATION_DAYS), as_of,
+                         page_cells=False)  # annotation_effects reads the "all" segment only
     return MapPage(journey_map.business.name, journey_map.business.currency, as_of, personas,
                    questions={tp.id: tuple(tp.questions) for _, tp in journey_map.touchpoints() if tp.questions},
                    incidents=[incident_note(i) for i in incidents.values()

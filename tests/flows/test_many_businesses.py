@@ -88,8 +88,29 @@ def workers(server: dict[str, str], db_url: str, tmp_path: Path) -> Iterator[tup
         _drop_business_schemas(db_url)
 
 
+Rows = dict[str, list[tuple[object, ...]]]
+_ALONE: list[Rows] = []
+
+
+def alone(server: dict[str, str], factory: pytest.TempPathFactory, map_file: Path) -> Rows:
+    """The warehouse a single-business run of the same map leaves (run once for both databases' variants)."""
+    if not _ALONE:
+        folder = factory.mktemp("alone")
+        env = {**os.environ, "JOURNEY_DATABASE_URL": f"sqlite:///{folder / 'alone.db'}",
+               "PREFECT_API_URL": server["PREFECT_API_URL"], "JOURNEY_MAP_FILE": str(folder / "journey.yaml"),
+               "JOURNEY_OUTBOX_DIR": str(folder / "outbox")}
+        shutil.copy(map_file, folder / "journey.yaml")
+        env.pop("JOURNEY_MAPS_DIR", None)
+        done = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--demo", "--as-of", AS_OF], env=env,
+                              cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+        _ALONE.append(dump(f"sqlite:///{folder / 'alone.db'}"))
+    return _ALONE[0]
+
+
 def test_the_daily_run_of_four_businesses_on_two_workers_leaves_what_each_alone_leaves(
-        server: dict[str, str], workers: tuple[dict[str, str], list[Path]], db_url: str, tmp_path: Path) -> None:
+        server: dict[str, str], workers: tuple[dict[str, str], list[Path]], db_url: str, tmp_path: Path,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
     shared, logs = workers
     state, message, parent = _run_deployment(server, "journey-daily/daily", {"demo": True, "as_of": AS_OF}, shared,
                                              timeout=900)
@@ -108,15 +129,7 @@ def test_the_daily_run_of_four_businesses_on_two_workers_leaves_what_each_alone_
     taken = [{str(run.id) for run in by_business.values() if str(run.id) in log.read_text()} for log in logs]
     assert all(taken), f"each worker takes business runs: {taken}"
 
-    alone = f"sqlite:///{tmp_path / 'alone.db'}"
-    env = {**os.environ, "JOURNEY_DATABASE_URL": alone, "PREFECT_API_URL": server["PREFECT_API_URL"],
-           "JOURNEY_MAP_FILE": str(Path(shared["JOURNEY_MAPS_DIR"]) / "acme.yaml"),
-           "JOURNEY_OUTBOX_DIR": str(tmp_path / "alone-outbox")}
-    env.pop("JOURNEY_MAPS_DIR", None)
-    done = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--demo", "--as-of", AS_OF], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    expected = dump(alone)
+    expected = alone(server, tmp_path_factory, Path(shared["JOURNEY_MAPS_DIR"]) / "acme.yaml")
     assert sum(len(rows) for rows in expected.values()) > 1000
     for business in BUSINESSES:
         assert dump(business_url(db_url, business)) == expected, business

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select
 
 from models.config import JourneyMap, Persona, Touchpoint
 from models.facts import METRIC_COLUMNS, concat, fullmatch, persona_segment, segment_facts
+from models.frames import read_frame
 from models.sources import stream_of
 from models.sources.ga4.streams import GA4_REPORTS
 from models.sources.ga4.tables import Ga4Row
@@ -25,13 +26,13 @@ GA4_REPORT_VOLUME = {"traffic": "sessions", "pages": "screen_page_views", "event
 
 def read_ga4(conn: Connection, since: dt.date, until: dt.date, _tz: ZoneInfo, account: str | None) -> pd.DataFrame:
     t = table_of(Ga4Row)
-    stmt = select(t).where(t.c.date >= since, t.c.date <= until)
+    # every column but the row key (a 40-character digest per row that nothing downstream reads)
+    stmt = select(*(c for c in t.columns if c.name != "row_key")).where(t.c.date >= since, t.c.date <= until)
     if account is not None:  # every report named: the primary key (property, report, date, …) finds the window
         stmt = stmt.where(t.c.property_id == account, t.c.report.in_(GA4_REPORTS))
-    raw = pd.read_sql(stmt, conn)
-    for column in ("report", "item", "channel", "source", "medium", "device", "user_type", "country"):
-        raw[column] = raw[column].astype("category")  # few distinct values: rules test each once
-    return raw
+    # few distinct values: rules test each once
+    return read_frame(conn, stmt, ("property_id", "report", "item", "channel", "source", "medium", "device",
+                                   "user_type", "country"), shared=("date",))
 
 
 def map_ga4(raw: pd.DataFrame, tps: list[tuple[str, Touchpoint]],

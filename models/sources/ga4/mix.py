@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from models.config import JourneyMap
+from models.frames import read_frame
 from models.sources import stream_of
 from models.sources.ga4.mapping import GA4_METRICS, rule_mask
 from models.sources.ga4.tables import Ga4Row
@@ -27,10 +28,7 @@ def page_rows(conn: Connection, since: dt.date, until: dt.date, account: str | N
         t.c.date >= since, t.c.date <= until, t.c.report.in_(list(PAGE_DIMENSION)))
     if account is not None:
         stmt = stmt.where(t.c.property_id == account)
-    raw = pd.read_sql(stmt, conn)
-    for column in ("report", "item", "channel", "source", "medium"):
-        raw[column] = raw[column].astype("category")
-    return raw
+    return read_frame(conn, stmt, ("report", "item", "channel", "source", "medium"), shared=("date",))
 
 
 def page_cells(raw: pd.DataFrame, journey_map: JourneyMap) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select
 
 from models.config import JourneyMap, Touchpoint
 from models.facts import METRIC_COLUMNS, between, concat, daily_facts, fullmatch, unmapped_items
+from models.frames import read_frame
 from models.sources.mailchimp.tables import (
     MailchimpActivity,
     MailchimpCampaign,
@@ -45,7 +46,7 @@ def read_mailchimp(conn: Connection, since: dt.date, until: dt.date, tz: ZoneInf
             .where(a.c.timestamp >= lo, a.c.timestamp < hi))
     if account is not None:
         stmt = stmt.where(unindexed(a.c.account) == account)  # the time index finds the window
-    raw = pd.read_sql(stmt, conn)
+    raw = read_frame(conn, stmt, shared=("campaign_id", "email_hash", "action", "title", "workflow_title"))
     own_day, _ = between(raw["timestamp"], tz, since, until)
     raw["date"] = own_day
     sends = (raw.loc[raw["action"] == "sent", ["campaign_id", "email_hash", "timestamp", "date"]]
