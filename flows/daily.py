@@ -72,6 +72,9 @@ def daily(businesses: list[str] | None = None, sources: list[Source] | None = No
     if not known and not businesses:
         day = as_of or today_in(load_map(settings.journey_map_file))
         state = journey_pipeline(sources=sources, as_of=day, demo=demo, return_state=True)
+        if not state.is_completed():  # the run's own failure is the daily run's
+            return Failed(message=state.message or "the map's run did not complete",  # type: ignore[return-value]
+                          data={"": state.name or state.type.value})
         return {"": state.name or state.type.value}
     chosen = choose(businesses, known, settings.journey_maps_dir)
     days = {b: as_of or today_in(load_map(settings.journey_maps_dir / f"{b}.yaml")) for b in chosen}

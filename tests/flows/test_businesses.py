@@ -247,3 +247,25 @@ def test_two_businesses_running_at_once_share_their_api_s_global_limit(
             client.delete_global_concurrency_limit_by_name("stripe-api")
     assert free == 2  # each reads one request at a time, and the two went on side by side
     assert capped == 1
+
+
+def test_the_daily_run_of_the_one_map_ends_as_its_run_ends(db_url: str, tmp_path: Path, prefect_api_url: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.daily import daily
+    from flows.sources import Source
+
+    map_file = tmp_path / "journey.yaml"
+    shutil.copy(EXAMPLE_MAP, map_file)
+    for name in ("STRIPE_API_KEY", "JOURNEY_BUSINESS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JOURNEY_MAPS_DIR", str(tmp_path / "no-maps"))  # one map: no folder of maps
+    monkeypatch.setenv("JOURNEY_MAP_FILE", str(map_file))
+    monkeypatch.setenv("JOURNEY_DATABASE_URL", db_url)
+    monkeypatch.setenv("JOURNEY_OUTBOX_DIR", str(tmp_path / "outbox"))
+    as_of = dt.date(2026, 9, 30)
+    done = daily(sources=[Source("stripe")], as_of=as_of, demo=True, return_state=True)
+    assert done.is_completed()
+    assert done.result() == {"": "Completed"}
+    refused = daily(sources=[Source("stripe")], as_of=as_of, return_state=True)  # no key: nothing can be read
+    assert refused.is_failed()
+    assert "STRIPE_API_KEY" in str(refused.message)
