@@ -62,6 +62,8 @@ def engine(db_url: str) -> Iterator[Engine]:
 def prefect_api_url() -> Iterator[str]:
     """One Prefect test server for the whole session (it takes ~10 s to start); its API URL."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
@@ -69,6 +71,9 @@ def prefect_api_url() -> Iterator[str]:
         url = PREFECT_API_URL.value()
         assert url, "the Prefect test harness did not set an API URL"
         yield url
+        # what is still queued for a server that is gone (a test module's own) must not hold up the session's end
+        EventsWorker.drain_all(timeout=30)
+        APILogWorker.drain_all(timeout=30)
 
 
 def journeymap(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

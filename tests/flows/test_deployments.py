@@ -317,6 +317,7 @@ def test_a_user_starts_a_backfill_from_the_prefect_ui(deployed: dict[str, str], 
 
 def test_setup_prefect_is_idempotent_and_runs_read_the_secret_blocks_it_saves(
         deployed: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from prefect.events.worker import EventsWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.settings import load_settings
@@ -337,6 +338,7 @@ def test_setup_prefect_is_idempotent_and_runs_read_the_secret_blocks_it_saves(
     monkeypatch.setenv("PREFECT_API_URL", deployed["PREFECT_API_URL"])
     with temporary_settings({PREFECT_API_URL: deployed["PREFECT_API_URL"]}):
         salt = load_settings().journey_hash_salt
+        EventsWorker.drain_all()  # a block's load is an event: sent while this module's server is up
     assert salt is not None
     assert salt.get_secret_value() == "pepper-from-the-setup"
     unset = journeymap("setup-prefect", env={k: v for k, v in env.items() if k != "PREFECT_API_URL"} | {
@@ -347,6 +349,7 @@ def test_setup_prefect_is_idempotent_and_runs_read_the_secret_blocks_it_saves(
 
 def test_setup_prefect_saves_each_business_s_own_secrets_and_its_google_project_limit(
         deployed: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from prefect.events.worker import EventsWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.settings import load_settings
@@ -375,6 +378,7 @@ def test_setup_prefect_saves_each_business_s_own_secrets_and_its_google_project_
     monkeypatch.setenv("PREFECT_API_URL", deployed["PREFECT_API_URL"])
     with temporary_settings({PREFECT_API_URL: deployed["PREFECT_API_URL"]}):
         acme, bolt = load_settings("acme"), load_settings("bolt")
+        EventsWorker.drain_all()  # a block's load is an event: sent while this module's server is up
     assert acme.stripe_api_key is not None
     assert acme.stripe_api_key.get_secret_value() == "sk_test_acme_only"
     assert bolt.stripe_api_key is None or bolt.stripe_api_key.get_secret_value() != "sk_test_acme_only"
